@@ -1,0 +1,26 @@
+/**
+ * Checks shared by every entry point that takes an address or a signal.
+ *
+ * @module
+ */
+
+import { formatAddress, SocketError } from "./socket_error.ts";
+
+/**
+ * Throws `EINVAL` unless `port` is an integer in 0..65535. `action` and the
+ * hostname name the call in the message.
+ */
+export function checkAddress(action: string, options: { hostname: string; port: number }): void {
+  const { hostname, port } = options;
+  if (typeof hostname !== "string" || hostname === "") {
+    throw new SocketError("EINVAL", `Cannot ${action} ${formatAddress(options)}: hostname must be a non-empty string`);
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new SocketError("EINVAL", `Cannot ${action} ${formatAddress(options)}: port must be an integer from 0 to 65535`);
+  }
+}
+
+/** Throws `EABORTED` if `signal` has already fired. */
+export function checkSignal(signal: AbortSignal | undefined, action: string, address: string): void {
+  if (signal?.aborted) throw new SocketError("EABORTED", `Cannot ${action} ${address}: aborted`);
+}

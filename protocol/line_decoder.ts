@@ -1,0 +1,204 @@
+/**
+ * Incremental line framing: bytes in, complete lines out, no I/O.
+ *
+ * @module
+ */
+
+import { SocketError } from "../socket_error.ts";
+
+/** The default for `maxLineBytes`: 64 KiB. */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+
+const LF = 10;
+const CR = 13;
+const EMPTY = new Uint8Array(0);
+const utf8 = new TextDecoder();
+
+/** Options for {@linkcode LineDecoder}. */
+export interface LineDecoderOptions {
+  /**
+   * The longest line accepted, in bytes, not counting `\r\n` or `\n`. A longer
+   * line fails with `ELINETOOLONG` as soon as that many bytes are buffered
+   * without a newline, so memory stays bounded. Defaults to 64 KiB.
+   */
+  maxLineBytes?: number;
+}
+
+/**
+ * Splits a byte stream into UTF-8 lines ended by `\n` or `\r\n`. A line may
+ * arrive split over any number of chunks, many lines may arrive in one, and a
+ * multi-byte character cut between chunks stays whole because only complete
+ * lines are decoded. Each byte is scanned for a newline once.
+ *
+ * `next()` returns `undefined` for "need more bytes", never an error for a
+ * partial line; the only error is a line over `maxLineBytes` (`ELINETOOLONG`),
+ * after which the decoder keeps failing: the stream is out of sync.
+ *
+ * @example Decoding lines that arrive in pieces
+ * ```ts
+ * import { LineDecoder } from "./line_decoder.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const decoder = new LineDecoder();
+ * const bytes = new TextEncoder().encode("héllo\r\nwor");
+ * assert.deepEqual(decoder.decode(bytes.subarray(0, 2)), []); // "h" and half of "é"
+ * assert.deepEqual(decoder.decode(bytes.subarray(2)), ["héllo"]);
+ * assert.deepEqual(decoder.decode(new TextEncoder().encode("ld\n")), ["world"]);
+ * ```
+ */
+export class LineDecoder {
+  #max: number;
+  #buf: Uint8Array = EMPTY;
+  #start = 0;
+  #end = 0;
+  // Where the newline search resumes: bytes before it hold no newline.
+  #scan = 0;
+  // Whether #buf is ours to write into; an adopted chunk is the caller's.
+  #owned = false;
+  #failed: SocketError | null = null;
+
+  /** Makes a decoder; see {@linkcode LineDecoderOptions}. */
+  constructor(options: LineDecoderOptions = {}) {
+    const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new SocketError("EINVAL", `Cannot make a line decoder: maxLineBytes must be a positive integer, got ${max}`);
+    }
+    this.#max = max;
+  }
+
+  /** The longest line accepted, in bytes. */
+  get maxLineBytes(): number {
+    return this.#max;
+  }
+
+  /** How many bytes are buffered and not yet returned. */
+  get buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Adds bytes. The decoder may keep `chunk` itself: do not change it afterwards. */
+  push(chunk: Uint8Array): void {
+    const length = chunk.byteLength;
+    if (length === 0) return;
+    if (this.#start === this.#end) {
+      // Nothing buffered: adopt the chunk rather than copy it.
+      this.#buf = chunk;
+      this.#start = 0;
+      this.#end = length;
+      this.#scan = 0;
+      this.#owned = false;
+      return;
+    }
+    const live = this.#end - this.#start;
+    if (this.#owned && this.#buf.byteLength - this.#end >= length) {
+      this.#buf.set(chunk, this.#end);
+      this.#end += length;
+      return;
+    }
+    let target = this.#buf;
+    if (!this.#owned || target.byteLength < live + length) {
+      target = new Uint8Array(Math.max(live + length, live * 2, 1024));
+    }
+    target.set(this.#buf.subarray(this.#start, this.#end), 0);
+    target.set(chunk, live);
+    this.#scan -= this.#start;
+    this.#buf = target;
+    this.#owned = true;
+    this.#start = 0;
+    this.#end = live + length;
+  }
+
+  /**
+   * The next complete line without its terminator, or `undefined` when more
+   * bytes are needed. Throws `ELINETOOLONG` for a line over `maxLineBytes`.
+   */
+  next(): string | undefined {
+    if (this.#failed !== null) throw this.#failed;
+    const newline = this.#find();
+    if (newline < 0) {
+      this.#scan = this.#end;
+      const pending = this.#end - this.#start;
+      // One byte of slack: a trailing `\r` may be half of a `\r\n`.
+      if (pending > this.#max && !(pending === this.#max + 1 && this.#buf[this.#end - 1] === CR)) {
+        this.#fail();
+      }
+      return undefined;
+    }
+    let stop = newline;
+    if (stop > this.#start && this.#buf[stop - 1] === CR) stop--;
+    if (stop - this.#start > this.#max) this.#fail();
+    const line = utf8.decode(this.#buf.subarray(this.#start, stop));
+    this.#consume(newline + 1);
+    return line;
+  }
+
+  /**
+   * Every complete line buffered now, in order; empty when more bytes are
+   * needed. Pushes `chunk` first when one is given.
+   */
+  decode(chunk?: Uint8Array): string[] {
+    if (chunk !== undefined) this.push(chunk);
+    const lines: string[] = [];
+    for (let line = this.next(); line !== undefined; line = this.next()) lines.push(line);
+    return lines;
+  }
+
+  /**
+   * At end of stream: the last line if it had no terminator, else
+   * `undefined`. Throws `ELINETOOLONG` if that line is too long.
+   */
+  end(): string | undefined {
+    if (this.#failed !== null) throw this.#failed;
+    const line = this.next();
+    if (line !== undefined || this.#start === this.#end) return line;
+    let stop = this.#end;
+    if (this.#buf[stop - 1] === CR) stop--;
+    if (stop - this.#start > this.#max) this.#fail();
+    const rest = utf8.decode(this.#buf.subarray(this.#start, stop));
+    this.#consume(this.#end);
+    return rest;
+  }
+
+  /**
+   * Removes and returns up to `max` buffered bytes as they came, for a reader
+   * that switches from lines to raw bytes. The caller owns what it gets.
+   */
+  take(max: number = Infinity): Uint8Array {
+    const stop = Math.min(this.#end, this.#start + max);
+    let bytes = this.#buf.subarray(this.#start, stop);
+    // A partial take of an owned buffer must not alias bytes we will overwrite.
+    if (this.#owned && stop < this.#end) bytes = bytes.slice();
+    this.#consume(stop);
+    return bytes;
+  }
+
+  #find(): number {
+    const from = this.#scan > this.#start ? this.#scan : this.#start;
+    if (from >= this.#end) return -1;
+    // indexOf on a view: bytes past #end in an owned buffer are stale.
+    const at = (this.#end === this.#buf.byteLength ? this.#buf : this.#buf.subarray(0, this.#end)).indexOf(
+      LF,
+      from,
+    );
+    return at;
+  }
+
+  #consume(upTo: number): void {
+    this.#start = upTo;
+    if (this.#start === this.#end) {
+      // Drop the buffer so an idle decoder holds no memory.
+      this.#buf = EMPTY;
+      this.#start = this.#end = this.#scan = 0;
+      this.#owned = false;
+    }
+  }
+
+  #fail(): never {
+    this.#failed = new SocketError("ELINETOOLONG", `Cannot decode line: longer than ${this.#max} bytes`);
+    // Release what was buffered: the stream is out of sync anyway.
+    this.#buf = EMPTY;
+    this.#start = this.#end = this.#scan = 0;
+    this.#owned = false;
+    throw this.#failed;
+  }
+}

@@ -1,0 +1,472 @@
+/**
+ * The Bun adapter: `Bun.listen` and `Bun.connect` behind the runtime
+ * contract. Bun's own sockets rather than its `node:net` emulation, which is a
+ * stream layer over these same sockets.
+ *
+ * @module
+ */
+
+import { formatAddress, SocketError, socketError } from "../socket_error.ts";
+import type {
+  NetAddr,
+  Runtime,
+  RuntimeAddrOptions,
+  RuntimeConn,
+  RuntimeConnectOptions,
+  RuntimeListener,
+} from "./types.ts";
+
+// Bytes Bun may read ahead of the caller before the socket is paused. One
+// `data` call can carry up to Bun's 512 KiB receive buffer, so the real bound
+// is this plus one such chunk.
+const READ_AHEAD = 64 * 1024;
+
+// The slice of Bun's socket API this adapter uses. Deno type-checks this file
+// and has no Bun types, so they are declared here rather than imported.
+
+/** A Bun TCP socket, as passed to the handlers. */
+interface BunSocket {
+  /** Per-socket state; Bun's handlers are shared by every socket of a listener. */
+  data: BunConn | undefined;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Writes to the kernel; returns the bytes taken (the rest is not kept), or -1 once closed. */
+  write(data: Uint8Array): number;
+  /**
+   * With no argument, `shutdown(SHUT_WR)`: sends FIN and keeps reading. Older
+   * docs say the opposite; `shutdown(true)` shuts the read side on 1.4.
+   */
+  shutdown(): void;
+  /** Closes the socket now, even with `allowHalfOpen`; `terminate()` would reset it. */
+  end(): void;
+  /** Stops and restarts reading from the kernel. */
+  pause(): void;
+  resume(): void;
+  setNoDelay(noDelay: boolean): boolean;
+}
+
+interface BunSocketHandler {
+  binaryType: "uint8array";
+  open(socket: BunSocket): void;
+  data(socket: BunSocket, data: Uint8Array): void;
+  drain(socket: BunSocket): void;
+  end(socket: BunSocket): void;
+  close(socket: BunSocket, error?: Error): void;
+  error(socket: BunSocket, error: Error): void;
+}
+
+interface BunSocketOptions {
+  hostname: string;
+  port: number;
+  allowHalfOpen: boolean;
+  socket: BunSocketHandler;
+}
+
+interface BunListenOptions extends BunSocketOptions {
+  exclusive: boolean;
+}
+
+interface BunSockName {
+  address?: string;
+  port?: number;
+}
+
+interface BunListener {
+  readonly hostname: string;
+  readonly port: number;
+  /** Fills `out` with the bound address: `hostname` echoes what was asked for. */
+  getsockname?(out: BunSockName): void;
+  /** Stops listening; sockets already open stay open unless told otherwise. */
+  stop(closeActiveConnections?: boolean): void;
+}
+
+interface BunApi {
+  listen(options: BunListenOptions): BunListener;
+  connect(options: BunSocketOptions): Promise<BunSocket>;
+}
+
+function bun(): BunApi {
+  return (globalThis as unknown as { Bun: BunApi }).Bun;
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
+// A write waiting for the kernel to take its bytes, or the FIN that follows
+// every write queued before `closeWrite()`.
+interface PendingWrite {
+  data: Uint8Array;
+  offset: number;
+  fin: boolean;
+  resolve(): void;
+  reject(reason: unknown): void;
+}
+
+function closedError(action: string, address: string): SocketError {
+  return new SocketError("ECLOSED", `Cannot ${action} ${address}: socket is closed`);
+}
+
+function netAddr(hostname: string | undefined, port: number | undefined): NetAddr {
+  return { transport: "tcp", hostname: hostname ?? "", port: port ?? 0 };
+}
+
+const EMPTY = new Uint8Array(0);
+
+class BunConn implements RuntimeConn {
+  readonly localAddr: NetAddr;
+  readonly remoteAddr: NetAddr;
+  #socket: BunSocket;
+  #remote: string;
+  #chunks: Uint8Array[] = [];
+  #head = 0;
+  #queued = 0;
+  #paused = false;
+  #eof = false;
+  #closed = false;
+  // The Bun socket is gone: closed by close(), or by Bun after both FINs, a
+  // reset or an error. Bun may call handlers no more, so nothing may wait.
+  #socketClosed = false;
+  #cause: unknown = undefined;
+  #error: SocketError | null = null;
+  #waiter: Waiter<Uint8Array | null> | null = null;
+  #writes: PendingWrite[] = [];
+  #finished: Promise<void> | null = null;
+
+  constructor(socket: BunSocket) {
+    this.#socket = socket;
+    socket.data = this;
+    // Bun already sets TCP_NODELAY on every socket; the contract requires it,
+    // so it is set here rather than trusted to a default.
+    socket.setNoDelay(true);
+    this.localAddr = netAddr(socket.localAddress, socket.localPort);
+    this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
+    this.#remote = formatAddress(this.remoteAddr);
+  }
+
+  /** Handlers for every socket; each finds its connection in `socket.data`. */
+  static handlers(open: (socket: BunSocket) => void): BunSocketHandler {
+    return {
+      // A plain Uint8Array over a fresh ArrayBuffer per call: Bun never
+      // reuses it, so chunks go to the caller without a copy.
+      binaryType: "uint8array",
+      open,
+      data: (socket, chunk) => {
+        const conn = socket.data;
+        if (conn !== undefined) conn.#onData(chunk);
+      },
+      drain: (socket) => {
+        const conn = socket.data;
+        if (conn !== undefined) conn.#flush();
+      },
+      end: (socket) => {
+        const conn = socket.data;
+        if (conn === undefined) return;
+        conn.#eof = true;
+        conn.#settle(null);
+      },
+      // Bun reports a reset or a failed read only here, as the argument.
+      close: (socket, error) => {
+        const conn = socket.data;
+        if (conn !== undefined) conn.#onClose(error);
+      },
+      error: (socket, error) => {
+        const conn = socket.data;
+        if (conn === undefined) return;
+        conn.#onClose(error);
+        socket.end();
+      },
+    };
+  }
+
+  #onData(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.resolve(chunk);
+      return;
+    }
+    this.#chunks.push(chunk);
+    this.#queued += chunk.byteLength;
+    if (this.#queued >= READ_AHEAD && !this.#paused) {
+      // Takes the socket out of the poller, so the kernel buffer fills and
+      // the peer's writes stall.
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  }
+
+  #onClose(error: Error | undefined): void {
+    this.#socketClosed = true;
+    this.#eof = true;
+    if (error !== undefined && this.#cause === undefined) {
+      this.#cause = error;
+      this.#error = socketError(error, { action: "read from", address: this.#remote });
+    }
+    this.#failWrites();
+    this.#settle(null);
+  }
+
+  // Wakes a pending read with end of stream, or the error that ended it.
+  #settle(value: null): void {
+    const waiter = this.#waiter;
+    if (waiter === null) return;
+    this.#waiter = null;
+    if (this.#closed) waiter.reject(closedError("read from", this.#remote));
+    else if (this.#error !== null) waiter.reject(this.#error);
+    else waiter.resolve(value);
+  }
+
+  // Why a write cannot finish once the socket is gone.
+  #writeError(): SocketError {
+    if (this.#closed) return closedError("write to", this.#remote);
+    if (this.#cause !== undefined) {
+      return socketError(this.#cause, { action: "write to", address: this.#remote });
+    }
+    return new SocketError("EPIPE", `Cannot write to ${this.#remote}: connection closed by peer`);
+  }
+
+  #failWrites(): void {
+    if (this.#writes.length === 0) return;
+    const writes = this.#writes;
+    this.#writes = [];
+    for (const item of writes) {
+      // The FIN of a connection that ended cleanly has nothing left to do.
+      if (item.fin && !this.#closed && this.#cause === undefined) item.resolve();
+      else item.reject(this.#writeError());
+    }
+  }
+
+  // Hands queued bytes to the kernel until it takes no more; Bun keeps none
+  // of what `write` did not take, and calls `drain` once there is room.
+  #flush(): void {
+    while (this.#writes.length > 0) {
+      if (this.#socketClosed) {
+        this.#failWrites();
+        return;
+      }
+      const item = this.#writes[0];
+      if (item.fin) {
+        this.#writes.shift();
+        this.#socket.shutdown();
+        item.resolve();
+        continue;
+      }
+      const rest = item.offset === 0 ? item.data : item.data.subarray(item.offset);
+      const taken = this.#socket.write(rest);
+      // Bun may have closed the socket and failed the queue during write().
+      if (this.#writes[0] !== item) return;
+      if (taken < 0) {
+        this.#socketClosed = true;
+        this.#failWrites();
+        return;
+      }
+      item.offset += taken;
+      if (item.offset < item.data.byteLength) return;
+      this.#writes.shift();
+      item.resolve();
+    }
+  }
+
+  #enqueue(data: Uint8Array, fin: boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#writes.push({ data, offset: 0, fin, resolve, reject });
+      if (this.#writes.length === 1) this.#flush();
+    });
+  }
+
+  read(): Promise<Uint8Array | null> {
+    if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
+    if (this.#head < this.#chunks.length) {
+      const chunk = this.#chunks[this.#head];
+      this.#chunks[this.#head++] = EMPTY;
+      if (this.#head === this.#chunks.length) {
+        this.#chunks.length = 0;
+        this.#head = 0;
+      }
+      this.#queued -= chunk.byteLength;
+      if (this.#paused && this.#queued < READ_AHEAD / 2) {
+        this.#paused = false;
+        if (!this.#socketClosed) this.#socket.resume();
+      }
+      return Promise.resolve(chunk);
+    }
+    if (this.#error !== null) return Promise.reject(this.#error);
+    if (this.#eof) return Promise.resolve(null);
+    if (this.#waiter !== null) {
+      return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError("write to", this.#remote));
+    if (this.#finished !== null) {
+      return Promise.reject(new SocketError("EPIPE", `Cannot write to ${this.#remote}: write side is closed`));
+    }
+    if (this.#socketClosed) return Promise.reject(this.#writeError());
+    if (data.byteLength === 0) return Promise.resolve();
+    return this.#enqueue(data, false);
+  }
+
+  closeWrite(): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError("close", this.#remote));
+    // Queued behind the writes so the FIN follows their last byte.
+    this.#finished ??= this.#enqueue(EMPTY, true);
+    return this.#finished;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#chunks.length = 0;
+    this.#head = 0;
+    this.#queued = 0;
+    this.#failWrites();
+    if (!this.#socketClosed) {
+      this.#socketClosed = true;
+      this.#socket.end();
+    }
+    this.#settle(null);
+  }
+}
+
+class BunListenerImpl implements RuntimeListener {
+  readonly addr: NetAddr;
+  #server: BunListener;
+  #queue: RuntimeConn[] = [];
+  #waiter: Waiter<RuntimeConn | null> | null = null;
+  #closed = false;
+
+  constructor(options: RuntimeAddrOptions) {
+    this.#server = bun().listen({
+      hostname: options.hostname,
+      port: options.port,
+      // Without it Bun closes the socket at the peer's FIN.
+      allowHalfOpen: true,
+      // Bun sets SO_REUSEADDR and never SO_REUSEPORT either way on Linux;
+      // this asks it not to share the port where the OS would.
+      exclusive: true,
+      socket: BunConn.handlers((socket) => this.#onOpen(socket)),
+    });
+    // `hostname` echoes the name asked for ("localhost"); the contract wants
+    // the IP literal that was bound.
+    const bound: BunSockName = {};
+    this.#server.getsockname?.(bound);
+    this.addr = netAddr(bound.address ?? this.#server.hostname, bound.port ?? this.#server.port);
+  }
+
+  #onOpen(socket: BunSocket): void {
+    const conn = new BunConn(socket);
+    if (this.#closed) {
+      conn.close();
+      return;
+    }
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.resolve(conn);
+    } else {
+      this.#queue.push(conn);
+    }
+  }
+
+  accept(): Promise<RuntimeConn | null> {
+    if (this.#queue.length > 0) return Promise.resolve(this.#queue.shift()!);
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // false: connections already accepted stay open.
+    this.#server.stop(false);
+    for (const conn of this.#queue) conn.close();
+    this.#queue.length = 0;
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.resolve(null);
+  }
+}
+
+function listen(options: RuntimeAddrOptions): Promise<RuntimeListener> {
+  const address = formatAddress(options);
+  try {
+    return Promise.resolve(new BunListenerImpl(options));
+  } catch (err) {
+    return Promise.reject(socketError(err, { action: "listen on", address }));
+  }
+}
+
+function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
+  const address = formatAddress(options);
+  const { signal } = options;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      if (settled) return;
+      settled = true;
+      reject(new SocketError("EABORTED", `Cannot connect to ${address}: aborted`));
+    };
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    let attempt: Promise<BunSocket>;
+    try {
+      attempt = bun().connect({
+        hostname: options.hostname,
+        port: options.port,
+        allowHalfOpen: true,
+        // The connection exists from here, so bytes that arrive before the
+        // promise below settles are already queued for read().
+        socket: BunConn.handlers((socket) => void new BunConn(socket)),
+      });
+    } catch (err) {
+      reject(socketError(err, { action: "connect to", address }));
+      return;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    attempt.then(
+      (socket) => {
+        signal?.removeEventListener("abort", onAbort);
+        const conn = socket.data ?? new BunConn(socket);
+        // Bun cannot cancel a pending connect, so an aborted attempt's socket
+        // is closed as soon as it exists.
+        if (settled) conn.close();
+        else {
+          settled = true;
+          resolve(conn);
+        }
+      },
+      (err: unknown) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (settled) return;
+        settled = true;
+        reject(socketError(err, { action: "connect to", address }));
+      },
+    );
+  });
+}
+
+/**
+ * Sockets on Bun through `Bun.listen` and `Bun.connect`.
+ *
+ * @example Listening through the Bun adapter
+ * ```ts ignore
+ * import { bunRuntime } from "./bun.ts";
+ *
+ * const listener = await bunRuntime.listen({ hostname: "127.0.0.1", port: 0 });
+ * listener.close();
+ * ```
+ */
+export const bunRuntime: Runtime = { name: "bun", listen, connect };

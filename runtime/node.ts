@@ -1,0 +1,247 @@
+/**
+ * The Node adapter: `node:net` behind the runtime contract. Also what Deno
+ * and Bun would run if a user forced Node compatibility.
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+import { formatAddress, SocketError, socketError } from "../socket_error.ts";
+import type {
+  NetAddr,
+  Runtime,
+  RuntimeAddrOptions,
+  RuntimeConn,
+  RuntimeConnectOptions,
+  RuntimeListener,
+} from "./types.ts";
+
+// Bytes Node may read ahead of the caller before the socket is paused.
+const READ_AHEAD = 64 * 1024;
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
+function closedError(action: string, address: string): SocketError {
+  return new SocketError("ECLOSED", `Cannot ${action} ${address}: socket is closed`);
+}
+
+function netAddr(hostname: string | undefined, port: number | undefined): NetAddr {
+  return { transport: "tcp", hostname: hostname ?? "", port: port ?? 0 };
+}
+
+class NodeConn implements RuntimeConn {
+  readonly localAddr: NetAddr;
+  readonly remoteAddr: NetAddr;
+  #socket: net.Socket;
+  #remote: string;
+  #chunks: Uint8Array[] = [];
+  #head = 0;
+  #queued = 0;
+  #paused = false;
+  #eof = false;
+  #closed = false;
+  #error: SocketError | null = null;
+  #waiter: Waiter<Uint8Array | null> | null = null;
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    this.localAddr = netAddr(socket.localAddress, socket.localPort);
+    this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
+    this.#remote = formatAddress(this.remoteAddr);
+    socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
+    socket.on("end", () => {
+      this.#eof = true;
+      this.#settle(null);
+    });
+    socket.on("error", (err) => {
+      this.#error ??= socketError(err, { action: "read from", address: this.#remote });
+      this.#settle(null);
+    });
+    socket.on("close", () => {
+      this.#eof = true;
+      this.#settle(null);
+    });
+  }
+
+  #onData(chunk: Uint8Array): void {
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.resolve(chunk);
+      return;
+    }
+    this.#chunks.push(chunk);
+    this.#queued += chunk.byteLength;
+    if (this.#queued >= READ_AHEAD && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  }
+
+  // Wakes a pending read with end of stream, or the error that ended it.
+  #settle(value: null): void {
+    const waiter = this.#waiter;
+    if (waiter === null) return;
+    this.#waiter = null;
+    if (this.#closed) waiter.reject(closedError("read from", this.#remote));
+    else if (this.#error !== null) waiter.reject(this.#error);
+    else waiter.resolve(value);
+  }
+
+  read(): Promise<Uint8Array | null> {
+    if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
+    if (this.#head < this.#chunks.length) {
+      const chunk = this.#chunks[this.#head];
+      this.#chunks[this.#head++] = EMPTY;
+      if (this.#head === this.#chunks.length) {
+        this.#chunks.length = 0;
+        this.#head = 0;
+      }
+      this.#queued -= chunk.byteLength;
+      if (this.#paused && this.#queued < READ_AHEAD / 2) {
+        this.#paused = false;
+        this.#socket.resume();
+      }
+      return Promise.resolve(chunk);
+    }
+    if (this.#error !== null) return Promise.reject(this.#error);
+    if (this.#eof) return Promise.resolve(null);
+    if (this.#waiter !== null) {
+      return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError("write to", this.#remote));
+    if (data.byteLength === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      // The callback runs once libuv has handed every byte to the kernel, so
+      // Node holds at most this one buffer of ours: memory stays bounded.
+      this.#socket.write(data, (err) => {
+        if (err == null) resolve();
+        else if (this.#closed) reject(closedError("write to", this.#remote));
+        else reject(this.#error ?? socketError(err, { action: "write to", address: this.#remote }));
+      });
+    });
+  }
+
+  closeWrite(): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError("close", this.#remote));
+    if (this.#socket.writableEnded) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#socket.end(() => {
+        if (this.#closed) reject(closedError("close", this.#remote));
+        else resolve();
+      });
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#chunks.length = 0;
+    this.#socket.destroy();
+    this.#settle(null);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+class NodeListener implements RuntimeListener {
+  readonly addr: NetAddr;
+  #server: net.Server;
+  #queue: RuntimeConn[] = [];
+  #waiters: Waiter<RuntimeConn | null>[] = [];
+  #closed = false;
+
+  constructor(server: net.Server) {
+    this.#server = server;
+    const bound = server.address() as net.AddressInfo;
+    this.addr = netAddr(bound.address, bound.port);
+    server.on("connection", (socket: net.Socket) => {
+      // Wrapping at once attaches the error listener before anything can fail.
+      const conn = new NodeConn(socket);
+      const waiter = this.#waiters.shift();
+      if (waiter !== undefined) waiter.resolve(conn);
+      else this.#queue.push(conn);
+    });
+  }
+
+  accept(): Promise<RuntimeConn | null> {
+    if (this.#queue.length > 0) return Promise.resolve(this.#queue.shift()!);
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#server.close();
+    for (const conn of this.#queue) conn.close();
+    this.#queue.length = 0;
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve(null);
+  }
+}
+
+function listen(options: RuntimeAddrOptions): Promise<RuntimeListener> {
+  const address = formatAddress(options);
+  return new Promise((resolve, reject) => {
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true });
+    server.once("error", (err) => reject(socketError(err, { action: "listen on", address })));
+    server.listen({ host: options.hostname, port: options.port, exclusive: true }, () => {
+      server.removeAllListeners("error");
+      server.on("error", () => {});
+      resolve(new NodeListener(server));
+    });
+  });
+}
+
+function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
+  const address = formatAddress(options);
+  const { signal } = options;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({
+      host: options.hostname,
+      port: options.port,
+      allowHalfOpen: true,
+      noDelay: true,
+    });
+    const onAbort = () => {
+      socket.destroy();
+      reject(new SocketError("EABORTED", `Cannot connect to ${address}: aborted`));
+    };
+    const onError = (err: Error) => {
+      signal?.removeEventListener("abort", onAbort);
+      reject(socketError(err, { action: "connect to", address }));
+    };
+    socket.once("error", onError);
+    socket.once("connect", () => {
+      socket.off("error", onError);
+      signal?.removeEventListener("abort", onAbort);
+      resolve(new NodeConn(socket));
+    });
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Sockets on Node through `node:net`.
+ *
+ * @example Listening through the Node adapter
+ * ```ts ignore
+ * import { nodeRuntime } from "./node.ts";
+ *
+ * const listener = await nodeRuntime.listen({ hostname: "127.0.0.1", port: 0 });
+ * listener.close();
+ * ```
+ */
+export const nodeRuntime: Runtime = { name: "node", listen, connect };

@@ -1,0 +1,101 @@
+/**
+ * The contract every runtime adapter implements. Only files in `runtime/`
+ * touch `Deno`, `Bun` or `node:net`; everything above speaks this interface.
+ *
+ * Errors: every promise here rejects with a `SocketError` (see
+ * `../socket_error.ts`) whose message names the action and the address.
+ *
+ * @module
+ */
+
+/** A network address. `hostname` is an IP literal, never a name. */
+export interface NetAddr {
+  /** The transport protocol. */
+  transport: "tcp" | "udp";
+  /** The IP address, such as `127.0.0.1` or `::1`. */
+  hostname: string;
+  /** The port number. */
+  port: number;
+}
+
+/** Options for {@linkcode Runtime.listen} and {@linkcode Runtime.connect}. */
+export interface RuntimeAddrOptions {
+  /** The hostname or IP literal. */
+  hostname: string;
+  /** The port; 0 asks the OS for an ephemeral port when listening. */
+  port: number;
+}
+
+/** Options for {@linkcode Runtime.connect}. */
+export interface RuntimeConnectOptions extends RuntimeAddrOptions {
+  /**
+   * Fired by the layer above on timeout or abort: the adapter stops the
+   * attempt and releases its socket (the rejection reason is then ignored).
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * A connected TCP socket as a runtime gives it, with three faults of the
+ * runtimes hidden: Bun's partial writes, Node's unbounded write buffering and
+ * Deno's `readable` closing the whole connection at end of stream.
+ */
+export interface RuntimeConn {
+  /** This side's address. */
+  readonly localAddr: NetAddr;
+  /** The peer's address. */
+  readonly remoteAddr: NetAddr;
+  /**
+   * Resolves with the next bytes the peer sent, which the caller owns from
+   * then on (the adapter never reuses them), or `null` at end of stream.
+   * Reading is pulled: while nobody calls `read()`, at most a small bounded
+   * amount is buffered and the runtime stops reading from the kernel, so the
+   * peer feels backpressure. Only one `read()` may be pending at a time.
+   * Rejects with `ECLOSED` once `close()` has been called (pending reads too),
+   * with `ECONNRESET` if the peer reset.
+   */
+  read(): Promise<Uint8Array | null>;
+  /**
+   * Resolves once the runtime has taken every byte of `data` (written it to
+   * the kernel), so the caller may then reuse `data`. Waits for the runtime's
+   * drain while the kernel buffer is full: memory stays bounded whatever the
+   * peer's reading speed. Calls are serialised: bytes go out in call order.
+   */
+  write(data: Uint8Array): Promise<void>;
+  /**
+   * Sends end-of-stream (TCP FIN) after all written bytes, keeping the read
+   * side open so the peer can still reply.
+   */
+  closeWrite(): Promise<void>;
+  /** Closes both directions now. Idempotent. */
+  close(): void;
+}
+
+/** A listening TCP socket as a runtime gives it. */
+export interface RuntimeListener {
+  /** The bound address, with the real port when 0 was asked for. */
+  readonly addr: NetAddr;
+  /**
+   * Resolves with the next connection, or `null` once the listener is closed
+   * (a pending `accept()` resolves `null` when `close()` is called).
+   */
+  accept(): Promise<RuntimeConn | null>;
+  /** Stops listening. Idempotent. Connections already accepted stay open. */
+  close(): void;
+}
+
+/** The name of a supported runtime. */
+export type RuntimeName = "deno" | "bun" | "node";
+
+/** One runtime's sockets behind one interface. */
+export interface Runtime {
+  /** Which runtime this is. */
+  readonly name: RuntimeName;
+  /** Binds and listens. Rejects with `EADDRINUSE` and the like. */
+  listen(options: RuntimeAddrOptions): Promise<RuntimeListener>;
+  /**
+   * Connects, with TCP_NODELAY set on the new socket. Rejects with
+   * `ECONNREFUSED` and the like; timeouts and signals are handled above.
+   */
+  connect(options: RuntimeConnectOptions): Promise<RuntimeConn>;
+}

@@ -1,0 +1,203 @@
+/**
+ * The one error class doorway throws, with a `code` that is the same for the
+ * same fault on Deno, Bun and Node.
+ *
+ * @module
+ */
+
+/**
+ * Stable error codes. Each names one fault, whichever runtime saw it.
+ *
+ * - `ECONNREFUSED`: nothing listens at the address.
+ * - `EADDRINUSE`: the address is already bound.
+ * - `EADDRNOTAVAIL`: the address is not one of this machine's.
+ * - `ECONNRESET`: the peer reset the connection.
+ * - `EPIPE`: writing to a connection the peer has closed.
+ * - `ETIMEDOUT`: a `timeout` ran out.
+ * - `EABORTED`: an `AbortSignal` fired.
+ * - `ECLOSED`: the socket was closed by this side, before or during the call.
+ * - `ENOTFOUND`: the hostname does not resolve.
+ * - `EACCES`: not permitted (a privileged port, a missing Deno permission).
+ * - `EMSGSIZE`: a datagram larger than the socket can send.
+ * - `ELINETOOLONG`: a line longer than `maxLineBytes`.
+ * - `EFRAMETOOLONG`: a frame longer than `maxFrameBytes`.
+ * - `EINVAL`: an argument out of range.
+ * - `EUNKNOWN`: a runtime error doorway does not recognise; see `cause`.
+ */
+export type SocketErrorCode =
+  | "ECONNREFUSED"
+  | "EADDRINUSE"
+  | "EADDRNOTAVAIL"
+  | "ECONNRESET"
+  | "EPIPE"
+  | "ETIMEDOUT"
+  | "EABORTED"
+  | "ECLOSED"
+  | "ENOTFOUND"
+  | "EACCES"
+  | "EMSGSIZE"
+  | "ELINETOOLONG"
+  | "EFRAMETOOLONG"
+  | "EINVAL"
+  | "EUNKNOWN";
+
+/** Options for {@linkcode SocketError}. */
+export interface SocketErrorOptions {
+  /** The runtime error this one stands for. */
+  cause?: unknown;
+}
+
+/**
+ * An error from a doorway socket. Match on `code`, never on `message`.
+ *
+ * @example Telling a refused connection apart
+ * ```ts
+ * import { SocketError } from "./socket_error.ts";
+ *
+ * const err = new SocketError("ECONNREFUSED", "Cannot connect to 127.0.0.1:9: connection refused");
+ * if (!(err instanceof SocketError) || err.code !== "ECONNREFUSED") throw new Error("unexpected");
+ * ```
+ */
+export class SocketError extends Error {
+  /** The stable code for this fault. */
+  readonly code: SocketErrorCode;
+
+  /**
+   * Makes an error with a code and a message such as
+   * `Cannot connect to 127.0.0.1:9: connection refused`.
+   */
+  constructor(code: SocketErrorCode, message: string, options?: SocketErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "SocketError";
+    this.code = code;
+  }
+}
+
+const REASONS: Record<SocketErrorCode, string> = {
+  ECONNREFUSED: "connection refused",
+  EADDRINUSE: "address already in use",
+  EADDRNOTAVAIL: "address not available",
+  ECONNRESET: "connection reset by peer",
+  EPIPE: "connection closed by peer",
+  ETIMEDOUT: "timed out",
+  EABORTED: "aborted",
+  ECLOSED: "socket is closed",
+  ENOTFOUND: "host not found",
+  EACCES: "permission denied",
+  EMSGSIZE: "message too long",
+  ELINETOOLONG: "line too long",
+  EFRAMETOOLONG: "frame too long",
+  EINVAL: "invalid argument",
+  EUNKNOWN: "unknown error",
+};
+
+// Deno reports faults as error classes; Node and Bun as errno strings.
+const DENO_NAMES: Record<string, SocketErrorCode> = {
+  ConnectionRefused: "ECONNREFUSED",
+  AddrInUse: "EADDRINUSE",
+  AddrNotAvailable: "EADDRNOTAVAIL",
+  ConnectionReset: "ECONNRESET",
+  ConnectionAborted: "ECONNRESET",
+  BrokenPipe: "EPIPE",
+  TimedOut: "ETIMEDOUT",
+  PermissionDenied: "EACCES",
+  NotCapable: "EACCES",
+  BadResource: "ECLOSED",
+  Interrupted: "ECLOSED",
+  NotConnected: "ECLOSED",
+};
+
+const ERRNO_CODES: Record<string, SocketErrorCode> = {
+  ECONNREFUSED: "ECONNREFUSED",
+  EADDRINUSE: "EADDRINUSE",
+  EADDRNOTAVAIL: "EADDRNOTAVAIL",
+  ECONNRESET: "ECONNRESET",
+  ECONNABORTED: "ECONNRESET",
+  EPIPE: "EPIPE",
+  ETIMEDOUT: "ETIMEDOUT",
+  EACCES: "EACCES",
+  EPERM: "EACCES",
+  ENOTFOUND: "ENOTFOUND",
+  EAI_AGAIN: "ENOTFOUND",
+  EAI_NONAME: "ENOTFOUND",
+  EMSGSIZE: "EMSGSIZE",
+  ERR_SOCKET_CLOSED: "ECLOSED",
+  ERR_STREAM_DESTROYED: "ECLOSED",
+  ERR_SOCKET_DGRAM_NOT_RUNNING: "ECLOSED",
+  EBADF: "ECLOSED",
+  ENOTCONN: "ECLOSED",
+  ERR_STREAM_WRITE_AFTER_END: "EPIPE",
+  ABORT_ERR: "EABORTED",
+};
+
+/** Picks the stable code for any error a runtime throws. */
+function codeOf(err: unknown): SocketErrorCode {
+  if (err instanceof SocketError) return err.code;
+  if (typeof err !== "object" || err === null) return "EUNKNOWN";
+  const { code, name, message } = err as { code?: unknown; name?: unknown; message?: unknown };
+  if (typeof code === "string" && code in ERRNO_CODES) return ERRNO_CODES[code];
+  if (typeof name === "string" && name in DENO_NAMES) return DENO_NAMES[name];
+  if (name === "AbortError") return "EABORTED";
+  if (name === "TimeoutError") return "ETIMEDOUT";
+  // Some runtime errors carry the errno only in the message text.
+  if (typeof message === "string") {
+    const m = /\b(E[A-Z]{3,})\b/.exec(message);
+    if (m && m[1] in ERRNO_CODES) return ERRNO_CODES[m[1]];
+    if (/connection refused/i.test(message)) return "ECONNREFUSED";
+    if (/address already in use/i.test(message)) return "EADDRINUSE";
+    if (/connection reset/i.test(message)) return "ECONNRESET";
+    if (/broken pipe/i.test(message)) return "EPIPE";
+    if (/message too long/i.test(message)) return "EMSGSIZE";
+    if (/(failed to lookup|name or service not known|no address associated)/i.test(message)) {
+      return "ENOTFOUND";
+    }
+  }
+  return "EUNKNOWN";
+}
+
+/**
+ * Formats `host:port`, bracketing IPv6 literals as URLs do.
+ *
+ * @example Formatting an IPv6 address
+ * ```ts
+ * import { formatAddress } from "./socket_error.ts";
+ *
+ * if (formatAddress({ hostname: "::1", port: 80 }) !== "[::1]:80") throw new Error("unexpected");
+ * ```
+ */
+export function formatAddress(addr: { hostname: string; port: number }): string {
+  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+}
+
+/** Where a {@linkcode socketError} happened: the action and the address. */
+export interface SocketErrorContext {
+  /** What was being done, such as `connect to` or `listen on`. */
+  action: string;
+  /** The address it was done to, already formatted. */
+  address: string;
+  /** Replaces the standard reason text, such as `timed out after 200 ms`. */
+  reason?: string;
+}
+
+/**
+ * Turns whatever a runtime threw into a {@linkcode SocketError} whose message
+ * names the action and the address; a SocketError passes through unchanged.
+ *
+ * @example Wrapping a runtime error
+ * ```ts
+ * import { socketError } from "./socket_error.ts";
+ *
+ * const err = socketError(Object.assign(new Error("x"), { code: "ECONNREFUSED" }), {
+ *   action: "connect to",
+ *   address: "127.0.0.1:9",
+ * });
+ * if (err.message !== "Cannot connect to 127.0.0.1:9: connection refused") throw new Error(err.message);
+ * ```
+ */
+export function socketError(err: unknown, context: SocketErrorContext): SocketError {
+  if (err instanceof SocketError) return err;
+  const code = codeOf(err);
+  let reason = context.reason ?? REASONS[code];
+  if (code === "EUNKNOWN" && context.reason === undefined && err instanceof Error) reason = err.message;
+  return new SocketError(code, `Cannot ${context.action} ${context.address}: ${reason}`, { cause: err });
+}

@@ -1,0 +1,253 @@
+/**
+ * A TCP connection: reads, lines and writes over any runtime's socket.
+ *
+ * @module
+ */
+
+import { DEFAULT_MAX_LINE_BYTES, LineDecoder } from "../protocol/line_decoder.ts";
+import type { NetAddr, RuntimeConn } from "../runtime/types.ts";
+import { formatAddress, SocketError } from "../socket_error.ts";
+
+export type { NetAddr } from "../runtime/types.ts";
+
+const utf8 = new TextEncoder();
+
+/**
+ * A TCP connection, the same on Deno, Bun and Node.
+ *
+ * Reads are pulled: while nobody reads, the runtime stops reading and the
+ * peer's writes block, so a slow reader never grows memory. `write()`
+ * resolves only once the runtime has taken every byte. Only one read (of any
+ * kind) may be pending at a time; writes may overlap and go out in call order.
+ */
+export interface Conn extends AsyncDisposable {
+  /** This side's address. */
+  readonly localAddr: NetAddr;
+  /** The peer's address. */
+  readonly remoteAddr: NetAddr;
+  /** Bytes read from the peer so far. */
+  readonly bytesRead: number;
+  /** Bytes written to the peer so far. */
+  readonly bytesWritten: number;
+  /**
+   * Reads into `buffer`; resolves with the number of bytes read, or `null`
+   * at end of stream.
+   */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /**
+   * Reads the next line, without its `\n` or `\r\n`, decoded as UTF-8; at end
+   * of stream, the unterminated rest if any, then `null`. Fails with
+   * `ELINETOOLONG` for a line over `maxLineBytes`.
+   */
+  readLine(): Promise<string | null>;
+  /**
+   * Waits for at least one line and returns every complete line buffered, so
+   * a server can answer pipelined requests with one write. `null` at end of
+   * stream.
+   */
+  readLines(): Promise<string[] | null>;
+  /** Iterates over lines until end of stream. */
+  lines(): AsyncIterableIterator<string>;
+  /**
+   * Writes bytes, or a string as UTF-8. Resolves with the number of bytes
+   * once the runtime has taken them all.
+   */
+  write(data: Uint8Array | string): Promise<number>;
+  /**
+   * Half-closes: sends end of stream after everything written, and keeps
+   * reading, so the peer can still reply.
+   */
+  closeWrite(): Promise<void>;
+  /** Closes both directions. Pending and later calls fail with `ECLOSED`. */
+  close(): void;
+  /** The read side as a Web Stream; reading it does not close the connection. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** The write side as a Web Stream; closing it half-closes the connection. */
+  readonly writable: WritableStream<Uint8Array>;
+}
+
+/** Options that shape a {@linkcode Conn}. */
+export interface ConnOptions {
+  /** The longest line `readLine()` accepts, in bytes. Defaults to 64 KiB. */
+  maxLineBytes?: number;
+}
+
+/**
+ * The one {@linkcode Conn} implementation, over a runtime adapter's socket.
+ * Made by `connect()` and `listen()`; users never construct it.
+ */
+export class TcpConn implements Conn {
+  readonly localAddr: NetAddr;
+  readonly remoteAddr: NetAddr;
+  #raw: RuntimeConn;
+  #remote: string;
+  #buffer: LineDecoder;
+  #closed = false;
+  #bytesRead = 0;
+  #bytesWritten = 0;
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+
+  /** Wraps a runtime socket. */
+  constructor(raw: RuntimeConn, options: ConnOptions = {}) {
+    this.#raw = raw;
+    this.localAddr = raw.localAddr;
+    this.remoteAddr = raw.remoteAddr;
+    this.#remote = formatAddress(raw.remoteAddr);
+    this.#buffer = new LineDecoder({ maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
+  }
+
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  // Bytes the line buffer holds come first: they arrived before the socket's.
+  async #chunk(): Promise<Uint8Array | null> {
+    if (this.#closed) throw this.#closedError("read from");
+    if (this.#buffer.buffered > 0) return this.#buffer.take();
+    const chunk = await this.#raw.read();
+    if (chunk !== null) this.#bytesRead += chunk.byteLength;
+    return chunk;
+  }
+
+  async read(buffer: Uint8Array): Promise<number | null> {
+    if (this.#closed) throw this.#closedError("read from");
+    if (buffer.byteLength === 0) return 0;
+    if (this.#buffer.buffered > 0) {
+      const bytes = this.#buffer.take(buffer.byteLength);
+      buffer.set(bytes);
+      return bytes.byteLength;
+    }
+    const chunk = await this.#raw.read();
+    if (chunk === null) return null;
+    this.#bytesRead += chunk.byteLength;
+    if (chunk.byteLength <= buffer.byteLength) {
+      buffer.set(chunk);
+      return chunk.byteLength;
+    }
+    buffer.set(chunk.subarray(0, buffer.byteLength));
+    this.#buffer.push(chunk.subarray(buffer.byteLength));
+    return buffer.byteLength;
+  }
+
+  async readLine(): Promise<string | null> {
+    for (;;) {
+      const line = this.#lineOrThrow();
+      if (line !== undefined) return line;
+      if (!(await this.#fill())) return this.#endOrThrow() ?? null;
+    }
+  }
+
+  async readLines(): Promise<string[] | null> {
+    for (;;) {
+      const first = this.#lineOrThrow();
+      if (first !== undefined) {
+        const lines = [first];
+        try {
+          for (let line = this.#buffer.next(); line !== undefined; line = this.#buffer.next()) lines.push(line);
+        } catch {
+          // The decoder keeps failing: the caller gets the error on its next
+          // read, after the replies to the lines that came before it.
+        }
+        return lines;
+      }
+      if (!(await this.#fill())) {
+        const rest = this.#endOrThrow();
+        return rest === undefined ? null : [rest];
+      }
+    }
+  }
+
+  async *lines(): AsyncIterableIterator<string> {
+    for (let line = await this.readLine(); line !== null; line = await this.readLine()) yield line;
+  }
+
+  // Reads one more chunk into the line buffer; false at end of stream.
+  async #fill(): Promise<boolean> {
+    if (this.#closed) throw this.#closedError("read from");
+    const chunk = await this.#raw.read();
+    if (chunk === null) return false;
+    this.#bytesRead += chunk.byteLength;
+    this.#buffer.push(chunk);
+    return true;
+  }
+
+  #lineOrThrow(): string | undefined {
+    if (this.#closed) throw this.#closedError("read from");
+    try {
+      return this.#buffer.next();
+    } catch (err) {
+      throw this.#lineError(err);
+    }
+  }
+
+  #endOrThrow(): string | undefined {
+    try {
+      return this.#buffer.end();
+    } catch (err) {
+      throw this.#lineError(err);
+    }
+  }
+
+  #lineError(err: unknown): unknown {
+    if (!(err instanceof SocketError) || err.code !== "ELINETOOLONG") return err;
+    return new SocketError(
+      "ELINETOOLONG",
+      `Cannot read line from ${this.#remote}: longer than ${this.#buffer.maxLineBytes} bytes`,
+    );
+  }
+
+  async write(data: Uint8Array | string): Promise<number> {
+    if (this.#closed) throw this.#closedError("write to");
+    const bytes = typeof data === "string" ? utf8.encode(data) : data;
+    await this.#raw.write(bytes);
+    this.#bytesWritten += bytes.byteLength;
+    return bytes.byteLength;
+  }
+
+  closeWrite(): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError("close"));
+    return this.#raw.closeWrite();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#raw.close();
+  }
+
+  get readable(): ReadableStream<Uint8Array> {
+    this.#readable ??= new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const chunk = await this.#chunk();
+        if (chunk === null) controller.close();
+        else controller.enqueue(chunk);
+      },
+    }, { highWaterMark: 0 });
+    return this.#readable;
+  }
+
+  get writable(): WritableStream<Uint8Array> {
+    this.#writable ??= new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        await this.write(chunk);
+      },
+      close: () => this.closeWrite(),
+      abort: () => this.close(),
+    });
+    return this.#writable;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  #closedError(action: string): SocketError {
+    return new SocketError("ECLOSED", `Cannot ${action} ${this.#remote}: socket is closed`);
+  }
+}

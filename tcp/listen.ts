@@ -1,0 +1,114 @@
+/**
+ * Listening for TCP connections.
+ *
+ * @module
+ */
+
+import { checkAddress, checkSignal } from "../_options.ts";
+import { currentRuntime } from "../runtime/runtime.ts";
+import type { NetAddr, RuntimeListener } from "../runtime/types.ts";
+import { formatAddress, SocketError } from "../socket_error.ts";
+import { type Conn, type ConnOptions, TcpConn } from "./conn.ts";
+
+/** Options for {@linkcode listen}. */
+export interface ListenOptions extends ConnOptions {
+  /** The address to bind. Defaults to `0.0.0.0`, every IPv4 interface. */
+  hostname?: string;
+  /** The port; 0 (the default) asks the OS for a free one, seen in `addr`. */
+  port?: number;
+  /** Closes the listener when it fires. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A TCP listener. Iterate it to accept connections until it is closed.
+ */
+export interface Listener extends AsyncIterable<Conn>, AsyncDisposable {
+  /** The bound address, with the real port when 0 was asked for. */
+  readonly addr: NetAddr;
+  /**
+   * Waits for the next connection. Fails with `ECLOSED` once the listener is
+   * closed, including a call pending when `close()` is called.
+   */
+  accept(): Promise<Conn>;
+  /** Stops listening. Idempotent. Accepted connections stay open. */
+  close(): void;
+}
+
+class TcpListener implements Listener {
+  readonly addr: NetAddr;
+  #raw: RuntimeListener;
+  #options: ConnOptions;
+  #address: string;
+  #closed = false;
+  #signal: AbortSignal | undefined;
+  #onAbort = () => this.close();
+
+  constructor(raw: RuntimeListener, options: ListenOptions) {
+    this.#raw = raw;
+    this.addr = raw.addr;
+    this.#address = formatAddress(raw.addr);
+    this.#options = { maxLineBytes: options.maxLineBytes };
+    this.#signal = options.signal;
+    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  async accept(): Promise<Conn> {
+    const raw = this.#closed ? null : await this.#raw.accept();
+    if (raw === null) {
+      throw new SocketError("ECLOSED", `Cannot accept on ${this.#address}: socket is closed`);
+    }
+    return new TcpConn(raw, this.#options);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Conn> {
+    while (!this.#closed) {
+      const raw = await this.#raw.accept();
+      if (raw === null) return;
+      yield new TcpConn(raw, this.#options);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#raw.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Listens for TCP connections. Fails with `EADDRINUSE` when the address is
+ * taken.
+ *
+ * @example Accepting connections until the listener closes
+ * ```ts
+ * import { connect, listen } from "../mod.ts";
+ *
+ * await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const conn = await listener.accept();
+ * await client.write("hi\n");
+ * if ((await conn.readLine()) !== "hi") throw new Error("lost the line");
+ * client.close();
+ * conn.close();
+ * ```
+ */
+export async function listen(options: ListenOptions = {}): Promise<Listener> {
+  const hostname = options.hostname ?? "0.0.0.0";
+  const port = options.port ?? 0;
+  checkAddress("listen on", { hostname, port });
+  checkSignal(options.signal, "listen on", formatAddress({ hostname, port }));
+  const runtime = await currentRuntime();
+  const raw = await runtime.listen({ hostname, port });
+  if (options.signal?.aborted) {
+    raw.close();
+    checkSignal(options.signal, "listen on", formatAddress({ hostname, port }));
+  }
+  return new TcpListener(raw, options);
+}

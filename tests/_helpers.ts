@@ -1,0 +1,162 @@
+// Shared test fixtures. They use only doorway's public API and what every
+// runtime has built in, so the suites run unchanged on Deno, Bun and Node.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createInterface } from "node:readline";
+import { answerLines, type Conn, listen, type Listener, type ListenOptions, uppercase } from "../mod.ts";
+
+/** A running uppercase server for a test, and what its handlers threw. */
+export interface TestServer {
+  listener: Listener;
+  port: number;
+  errors: unknown[];
+  /** Connections the handlers have finished with. */
+  done: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server that runs `handler` for each connection, concurrently,
+ * recording what handlers throw. The default handler answers lines uppercased.
+ */
+export async function startServer(
+  options: ListenOptions = {},
+  handler: (conn: Conn) => Promise<void> = (conn) => answerLines(conn, uppercase),
+): Promise<TestServer> {
+  const listener = await listen({ hostname: "127.0.0.1", port: 0, ...options });
+  const running = new Set<Promise<void>>();
+  const server: TestServer = {
+    listener,
+    port: listener.addr.port,
+    errors: [],
+    done: 0,
+    async close() {
+      listener.close();
+      await loop;
+      await Promise.all(running);
+    },
+  };
+  const loop = (async () => {
+    for await (const conn of listener) {
+      const task = handler(conn)
+        .catch((err) => {
+          server.errors.push(err);
+        })
+        .finally(() => {
+          conn.close();
+          server.done++;
+          running.delete(task);
+        });
+      running.add(task);
+    }
+  })();
+  return server;
+}
+
+/** Deterministic pseudo-random bytes: fast, and different at every offset. */
+export function pseudoRandomBytes(length: number, seed = 1): Uint8Array {
+  const bytes = new Uint8Array(length);
+  const words = new Uint32Array(bytes.buffer, 0, length >>> 2);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  for (let i = words.length * 4; i < length; i++) bytes[i] = i & 0xff;
+  return bytes;
+}
+
+/** The SHA-256 of some bytes, as hex. */
+export function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Reads a connection to end of stream, hashing what arrives. */
+export async function hashToEnd(conn: Conn): Promise<{ hash: string; length: number }> {
+  const hash = createHash("sha256");
+  const buffer = new Uint8Array(256 * 1024);
+  let length = 0;
+  for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+    hash.update(buffer.subarray(0, n));
+    length += n;
+  }
+  return { hash: hash.digest("hex"), length };
+}
+
+/** A process run for a test, with its output lines as they come. */
+export interface Child {
+  /** Resolves with the next line the child prints on stdout. */
+  nextLine(): Promise<string>;
+  /** Everything the child printed on stderr so far. */
+  stderr(): string;
+  write(text: string): void;
+  endInput(): void;
+  kill(signal?: NodeJS.Signals): void;
+  /** Resolves with the exit code (or the signal's name) when the child ends. */
+  exited: Promise<number | string>;
+}
+
+/** Starts a process whose stdout is read line by line. */
+export function startChild(command: string, args: string[], options: { cwd?: string } = {}): Child {
+  const child = spawn(command, args, { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });
+  const lines: string[] = [];
+  const waiting: Array<(line: string) => void> = [];
+  let err = "";
+  let ended = false;
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (text: string) => (err += text));
+  const rl = createInterface({ input: child.stdout });
+  rl.on("line", (line) => {
+    const waiter = waiting.shift();
+    if (waiter) waiter(line);
+    else lines.push(line);
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    child.on("close", (code, signal) => {
+      ended = true;
+      for (const waiter of waiting.splice(0)) waiter(`<exited: ${err.trim()}>`);
+      resolve(code ?? signal ?? -1);
+    });
+  });
+  return {
+    nextLine() {
+      const line = lines.shift();
+      if (line !== undefined) return Promise.resolve(line);
+      if (ended) return Promise.resolve(`<exited: ${err.trim()}>`);
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+    stderr: () => err,
+    write: (text) => child.stdin.write(text),
+    endInput: () => child.stdin.end(),
+    kill: (signal = "SIGTERM") => child.kill(signal),
+    exited,
+  };
+}
+
+/**
+ * A TCP port that completes no new handshakes: a listener with backlog 0 that
+ * never accepts, in a python3 child, so connects to it hang once its one queue
+ * slot is taken. The only portable way to make a connect time out on loopback.
+ */
+export async function startBlackhole(): Promise<{ port: number; stop(): Promise<void> }> {
+  const script = [
+    "import socket, sys",
+    "s = socket.socket()",
+    "s.bind(('127.0.0.1', 0))",
+    "s.listen(0)",
+    "print(s.getsockname()[1], flush=True)",
+    "sys.stdin.read()",
+  ].join("\n");
+  const child = startChild("python3", ["-c", script]);
+  const port = Number(await child.nextLine());
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`blackhole did not start: ${child.stderr()}`);
+  return {
+    port,
+    async stop() {
+      child.endInput();
+      await child.exited;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+// The line decoder is pure: these tests feed it bytes, no sockets.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { LineDecoder, SocketError } from "../mod.ts";
+
+const enc = (text: string) => new TextEncoder().encode(text);
+
+describe("LineDecoder", () => {
+  test("many lines in one chunk, \\n and \\r\\n both end a line", () => {
+    const decoder = new LineDecoder();
+    assert.deepEqual(decoder.decode(enc("a\nbb\r\n\nccc\r\nrest")), ["a", "bb", "", "ccc"]);
+    assert.equal(decoder.buffered, 4);
+    assert.equal(decoder.end(), "rest");
+    assert.equal(decoder.end(), undefined);
+  });
+
+  test("a line split over many chunks; a character split between chunks stays whole", () => {
+    const decoder = new LineDecoder();
+    const bytes = enc("€uro 😀\r\n");
+    const lines: string[] = [];
+    for (const byte of bytes) lines.push(...decoder.decode(Uint8Array.of(byte)));
+    assert.deepEqual(lines, ["€uro 😀"]);
+    assert.equal(decoder.buffered, 0);
+  });
+
+  test("a \\r\\n split between chunks counts as one terminator", () => {
+    const decoder = new LineDecoder({ maxLineBytes: 3 });
+    assert.deepEqual(decoder.decode(enc("abc\r")), []);
+    assert.deepEqual(decoder.decode(enc("\n")), ["abc"]);
+  });
+
+  test("next() says 'need more bytes' with undefined, never an error", () => {
+    const decoder = new LineDecoder();
+    decoder.push(enc("partial"));
+    assert.equal(decoder.next(), undefined);
+    decoder.push(enc(" line\n"));
+    assert.equal(decoder.next(), "partial line");
+    assert.equal(decoder.next(), undefined);
+  });
+
+  test("a line over maxLineBytes fails as soon as it cannot fit, and keeps failing", () => {
+    const decoder = new LineDecoder({ maxLineBytes: 8 });
+    assert.deepEqual(decoder.decode(enc("12345678\n")), ["12345678"]);
+    assert.deepEqual(decoder.decode(enc("12345678")), []);
+    assert.throws(() => decoder.decode(enc("9")), (err) => {
+      assert.ok(err instanceof SocketError);
+      assert.equal(err.code, "ELINETOOLONG");
+      assert.equal(err.message, "Cannot decode line: longer than 8 bytes");
+      return true;
+    });
+    assert.equal(decoder.buffered, 0);
+    assert.throws(() => decoder.next(), { code: "ELINETOOLONG" });
+  });
+
+  test("an over-long line that arrives whole in one chunk fails too", () => {
+    const decoder = new LineDecoder({ maxLineBytes: 4 });
+    assert.throws(() => decoder.decode(enc("ok\ntoo long\n")), { code: "ELINETOOLONG" });
+  });
+
+  test("take() hands back raw bytes in order, leaving the rest", () => {
+    const decoder = new LineDecoder();
+    decoder.push(enc("line\nab"));
+    decoder.push(enc("cdef"));
+    assert.equal(decoder.next(), "line");
+    assert.deepEqual(decoder.take(3), enc("abc"));
+    decoder.push(enc("g\n"));
+    assert.deepEqual(decoder.take(), enc("defg\n"));
+    assert.equal(decoder.buffered, 0);
+  });
+
+  test("invalid maxLineBytes is EINVAL", () => {
+    assert.throws(() => new LineDecoder({ maxLineBytes: 0 }), { code: "EINVAL" });
+  });
+});

@@ -1,0 +1,321 @@
+// The TCP conformance suite: this one file runs unchanged under
+// `deno test`, `bun test` and `node --import tsx --test`.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { connect, type Conn, listen, SocketError } from "../mod.ts";
+import { runtimeName } from "../runtime/runtime.ts";
+import { hashToEnd, pseudoRandomBytes, sha256, startBlackhole, startServer } from "./_helpers.ts";
+
+const LONG = { timeout: 120_000 };
+
+async function rejectsWithCode(promise: Promise<unknown>, code: string, message?: RegExp): Promise<SocketError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof SocketError, `expected a SocketError, got ${err}`);
+    assert.equal(err.code, code, err.message);
+    if (message) assert.match(err.message, message);
+    return err;
+  }
+  assert.fail(`expected ${code}, but it succeeded`);
+}
+
+describe(`tcp on ${runtimeName()}`, () => {
+  test("round trip: a line goes out and comes back uppercased", async () => {
+    const server = await startServer();
+    await using conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    assert.equal(await conn.write("hello, world\n"), 13);
+    assert.equal(await conn.readLine(), "HELLO, WORLD");
+    await conn.write("café ß\r\n");
+    assert.equal(await conn.readLine(), "CAFÉ SS");
+    await conn.closeWrite();
+    assert.equal(await conn.readLine(), null);
+    await server.close();
+    assert.deepEqual(server.errors, []);
+  });
+
+  test("addresses: port 0 gives an ephemeral port, and both ends report theirs", async () => {
+    const server = await startServer();
+    assert.ok(server.port > 0);
+    assert.deepEqual(server.listener.addr, { transport: "tcp", hostname: "127.0.0.1", port: server.port });
+    await using conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    assert.deepEqual(conn.remoteAddr, { transport: "tcp", hostname: "127.0.0.1", port: server.port });
+    assert.equal(conn.localAddr.hostname, "127.0.0.1");
+    assert.ok(conn.localAddr.port > 0);
+    conn.close();
+    await server.close();
+  });
+
+  test("IPv6: listen and connect on ::1", async () => {
+    const server = await startServer({ hostname: "::1" });
+    assert.equal(server.listener.addr.hostname, "::1");
+    await using conn = await connect({ hostname: "::1", port: server.port });
+    assert.equal(conn.remoteAddr.hostname, "::1");
+    await conn.write("over ipv6\n");
+    assert.equal(await conn.readLine(), "OVER IPV6");
+    conn.close();
+    await server.close();
+  });
+
+  test("localhost resolves as the runtime resolves it", async () => {
+    // Listen on whichever address the runtime picks for localhost, then
+    // connect by name: the two must agree.
+    const server = await startServer({ hostname: "localhost" });
+    assert.ok(["127.0.0.1", "::1"].includes(server.listener.addr.hostname), server.listener.addr.hostname);
+    await using conn = await connect({ hostname: server.listener.addr.hostname, port: server.port });
+    await conn.write("local\n");
+    assert.equal(await conn.readLine(), "LOCAL");
+    conn.close();
+    await server.close();
+  });
+
+  test("100 concurrent clients each pipelining 100 lines", LONG, async () => {
+    const server = await startServer();
+    const clients = Array.from({ length: 100 }, async (_, c) => {
+      await using conn = await connect({ hostname: "127.0.0.1", port: server.port });
+      let request = "";
+      for (let i = 0; i < 100; i++) request += `client ${c} line ${i}\n`;
+      const sent = conn.write(request);
+      for (let i = 0; i < 100; i++) assert.equal(await conn.readLine(), `CLIENT ${c} LINE ${i}`);
+      await sent;
+      await conn.closeWrite();
+      assert.equal(await conn.readLine(), null);
+    });
+    await Promise.all(clients);
+    await server.close();
+    assert.equal(server.done, 100);
+    assert.deepEqual(server.errors, []);
+  });
+
+  test("a line written one byte at a time, multi-byte characters split", async () => {
+    const server = await startServer();
+    await using conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    const bytes = new TextEncoder().encode("añb€c😀d\r\n");
+    for (const byte of bytes) await conn.write(Uint8Array.of(byte));
+    assert.equal(await conn.readLine(), "AÑB€C😀D");
+    conn.close();
+    await server.close();
+  });
+
+  test("64 MiB in one write from client to server arrives intact", LONG, async () => {
+    const payload = pseudoRandomBytes(64 * 1024 * 1024, 7);
+    const server = await startServer({}, async (conn) => {
+      const { hash, length } = await hashToEnd(conn);
+      await conn.write(`${length} ${hash}\n`);
+    });
+    await using conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    assert.equal(await conn.write(payload), payload.byteLength);
+    await conn.closeWrite();
+    assert.equal(await conn.readLine(), `${payload.byteLength} ${sha256(payload)}`);
+    conn.close();
+    await server.close();
+    assert.deepEqual(server.errors, []);
+  });
+
+  test("64 MiB in one write from server to client arrives intact", LONG, async () => {
+    const payload = pseudoRandomBytes(64 * 1024 * 1024, 11);
+    const server = await startServer({}, async (conn) => {
+      await conn.write(payload);
+      await conn.closeWrite();
+      assert.equal(await conn.readLine(), null);
+    });
+    await using conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    const { hash, length } = await hashToEnd(conn);
+    assert.equal(length, payload.byteLength);
+    assert.equal(hash, sha256(payload));
+    conn.close();
+    await server.close();
+    assert.deepEqual(server.errors, []);
+  });
+
+  test("half-close: the server reads to end of stream, then replies", async () => {
+    const server = await startServer({}, async (conn) => {
+      const lines: string[] = [];
+      for await (const line of conn.lines()) lines.push(line);
+      await conn.write(`got ${lines.length}: ${lines.join(",")}\n`);
+      await conn.closeWrite();
+    });
+    await using conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    await conn.write("a\nb\nc\n");
+    await conn.closeWrite();
+    assert.equal(await conn.readLine(), "got 3: a,b,c");
+    assert.equal(await conn.readLine(), null);
+    conn.close();
+    await server.close();
+    assert.deepEqual(server.errors, []);
+  });
+
+  test("read() into a small buffer after readLine() keeps every byte in order", async () => {
+    const server = await startServer({}, async (conn) => {
+      await conn.write("header\nbody-bytes");
+      await conn.closeWrite();
+    });
+    await using conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    assert.equal(await conn.readLine(), "header");
+    const buffer = new Uint8Array(4);
+    let rest = "";
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      rest += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    assert.equal(rest, "body-bytes");
+    conn.close();
+    await server.close();
+  });
+
+  test("readable and writable Web Streams; closing writable half-closes", async () => {
+    const server = await startServer();
+    const conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    const input = new Blob(["stream one\n", "stream two\n"]).stream() as ReadableStream<Uint8Array>;
+    const piped = input.pipeTo(conn.writable);
+    let text = "";
+    for await (const chunk of conn.readable) text += new TextDecoder().decode(chunk);
+    await piped;
+    assert.equal(text, "STREAM ONE\nSTREAM TWO\n");
+    conn.close();
+    await server.close();
+  });
+
+  test("connection refused has the same code and message everywhere", async () => {
+    const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    listener.close();
+    await rejectsWithCode(
+      connect({ hostname: "127.0.0.1", port }),
+      "ECONNREFUSED",
+      new RegExp(`^Cannot connect to 127\\.0\\.0\\.1:${port}: connection refused$`),
+    );
+  });
+
+  test("address in use has the same code and message everywhere", async () => {
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    await rejectsWithCode(
+      listen({ hostname: "127.0.0.1", port }),
+      "EADDRINUSE",
+      new RegExp(`^Cannot listen on 127\\.0\\.0\\.1:${port}: address already in use$`),
+    );
+  });
+
+  test("bad arguments fail with EINVAL before touching the network", async () => {
+    await rejectsWithCode(connect({ hostname: "127.0.0.1", port: 70000 }), "EINVAL", /port must be an integer/);
+    await rejectsWithCode(listen({ hostname: "127.0.0.1", port: -1 }), "EINVAL", /port must be an integer/);
+  });
+
+  test("connect timeout and signal against a server that never answers", async () => {
+    const blackhole = await startBlackhole();
+    const held: Conn[] = [];
+    try {
+      // The backlog-0 listener queues one handshake; after that SYNs are dropped.
+      let timedOut: SocketError | undefined;
+      for (let i = 0; i < 8 && timedOut === undefined; i++) {
+        try {
+          held.push(await connect({ hostname: "127.0.0.1", port: blackhole.port, timeout: 300 }));
+        } catch (err) {
+          assert.ok(err instanceof SocketError);
+          timedOut = err;
+        }
+      }
+      assert.ok(timedOut, "no connect timed out");
+      assert.equal(timedOut.code, "ETIMEDOUT");
+      assert.equal(timedOut.message, `Cannot connect to 127.0.0.1:${blackhole.port}: timed out after 300 ms`);
+
+      const controller = new AbortController();
+      const pending = connect({ hostname: "127.0.0.1", port: blackhole.port, signal: controller.signal });
+      controller.abort();
+      await rejectsWithCode(pending, "EABORTED", /^Cannot connect to 127\.0\.0\.1:\d+: aborted$/);
+      await rejectsWithCode(
+        connect({ hostname: "127.0.0.1", port: blackhole.port, signal: AbortSignal.abort() }),
+        "EABORTED",
+      );
+    } finally {
+      for (const conn of held) conn.close();
+      await blackhole.stop();
+    }
+  });
+
+  test("a client that resets mid-stream does not stop the server serving others", async () => {
+    const bulk = pseudoRandomBytes(1024 * 1024);
+    let handlers = 0;
+    const server = await startServer({}, async (conn) => {
+      handlers++;
+      const line = await conn.readLine();
+      if (line !== "bulk") return void (await conn.write(`${line?.toUpperCase()}\n`));
+      // Kernel buffers on loopback hold megabytes: write until the reset
+      // reaches us, with a bound so a bug fails the test instead of hanging it.
+      for (let i = 0; i < 1024; i++) await conn.write(bulk);
+      assert.fail("1 GiB written to a peer that had gone");
+    });
+    const victim = await connect({ hostname: "127.0.0.1", port: server.port });
+    await victim.write("bulk\n");
+    // Closing with unread bytes in the receive buffer makes the kernel send
+    // RST instead of FIN: a reset mid-stream.
+    assert.equal(await victim.read(new Uint8Array(1)), 1);
+    victim.close();
+    await using other = await connect({ hostname: "127.0.0.1", port: server.port });
+    await other.write("still here\n");
+    assert.equal(await other.readLine(), "STILL HERE");
+    other.close();
+    await server.close();
+    assert.equal(handlers, 2);
+    assert.equal(server.errors.length, 1);
+    const err = server.errors[0];
+    assert.ok(err instanceof SocketError);
+    assert.ok(["ECONNRESET", "EPIPE"].includes(err.code), err.message);
+    assert.match(err.message, /^Cannot (write to|read from) 127\.0\.0\.1:\d+: connection (reset|closed) by peer$/);
+  });
+
+  test("a line over maxLineBytes fails with ELINETOOLONG, without waiting for a newline", async () => {
+    const server = await startServer({ maxLineBytes: 1024 }, async (conn) => {
+      assert.equal(await conn.readLine(), "short");
+      await conn.readLine();
+    });
+    await using conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    await conn.write("short\n" + "x".repeat(4096));
+    // No newline ever comes: the server must give up on its own.
+    await server.close();
+    conn.close();
+    assert.equal(server.errors.length, 1);
+    const err = server.errors[0];
+    assert.ok(err instanceof SocketError);
+    assert.equal(err.code, "ELINETOOLONG");
+    assert.match(err.message, /^Cannot read line from 127\.0\.0\.1:\d+: longer than 1024 bytes$/);
+  });
+
+  test("use after close fails with ECLOSED; close ends a pending read", async () => {
+    const server = await startServer();
+    const conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    const pending = conn.readLine();
+    conn.close();
+    await rejectsWithCode(pending, "ECLOSED", /^Cannot read from 127\.0\.0\.1:\d+: socket is closed$/);
+    await rejectsWithCode(conn.write("late\n"), "ECLOSED", /^Cannot write to 127\.0\.0\.1:\d+: socket is closed$/);
+    await rejectsWithCode(conn.read(new Uint8Array(8)), "ECLOSED");
+    conn.close();
+    await server.close();
+  });
+
+  test("closing a listener ends a pending accept() and the iteration", async () => {
+    const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    const pending = listener.accept();
+    listener.close();
+    await rejectsWithCode(pending, "ECLOSED", /^Cannot accept on 127\.0\.0\.1:\d+: socket is closed$/);
+    const other = await listen({ hostname: "127.0.0.1", port: 0 });
+    const iterated = (async () => {
+      let count = 0;
+      for await (const conn of other) {
+        count++;
+        conn.close();
+      }
+      return count;
+    })();
+    const client = await connect({ hostname: "127.0.0.1", port: other.addr.port });
+    assert.equal(await client.readLine(), null);
+    client.close();
+    const controller = new AbortController();
+    const third = await listen({ hostname: "127.0.0.1", port: 0, signal: controller.signal });
+    other.close();
+    assert.equal(await iterated, 1);
+    controller.abort();
+    await rejectsWithCode(third.accept(), "ECLOSED");
+    await rejectsWithCode(connect({ hostname: "127.0.0.1", port: third.addr.port }), "ECONNREFUSED");
+  });
+});
