@@ -84,6 +84,39 @@ export interface RuntimeListener {
   close(): void;
 }
 
+/** A datagram as received: its bytes and who sent it. */
+export interface RuntimeDatagram {
+  /** The payload, owned by the caller. */
+  data: Uint8Array;
+  /** The sender's address. */
+  remote: NetAddr;
+}
+
+/**
+ * A bound UDP socket as a runtime gives it. Unconnected: it can send to and
+ * receive from any address. Nothing a peer does (a malformed datagram, an
+ * ICMP port unreachable for an earlier send) ever closes it.
+ */
+export interface RuntimeDatagramSocket {
+  /** The bound address, with the real port when 0 was asked for. */
+  readonly addr: NetAddr;
+  /**
+   * Resolves with the next datagram, or `null` once `close()` was called
+   * (a pending call too). Only one may be pending at a time. Datagrams that
+   * arrive while nobody receives wait in a bounded queue; past the bound
+   * they are dropped, as the kernel would.
+   */
+  receive(): Promise<RuntimeDatagram | null>;
+  /**
+   * Sends one datagram; resolves once the runtime has handed it to the
+   * kernel. A payload larger than one datagram can carry rejects with
+   * `EMSGSIZE`, never truncated. Rejects with `ECLOSED` after `close()`.
+   */
+  send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void>;
+  /** Closes the socket. Idempotent. */
+  close(): void;
+}
+
 /** The name of a supported runtime. */
 export type RuntimeName = "deno" | "bun" | "node";
 
@@ -98,4 +131,6 @@ export interface Runtime {
    * `ECONNREFUSED` and the like; timeouts and signals are handled above.
    */
   connect(options: RuntimeConnectOptions): Promise<RuntimeConn>;
+  /** Binds a UDP socket. Rejects with `EADDRINUSE` and the like. */
+  bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagramSocket>;
 }
