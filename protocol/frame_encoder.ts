@@ -1,0 +1,54 @@
+/**
+ * Length-prefixed framing, the sending side: a payload in, one frame out.
+ *
+ * @module
+ */
+
+import { DEFAULT_MAX_FRAME_BYTES, type FrameOptions } from "./frame_decoder.ts";
+import { SocketError } from "../socket_error.ts";
+
+/**
+ * Frames `payload` for a `FrameDecoder` with the same options: a
+ * big-endian length prefix followed by a copy of the payload, as one array so
+ * it goes out in one write.
+ *
+ * Throws `EFRAMETOOLONG` for a payload over `maxFrameBytes`, which is at most
+ * what the prefix can express, and `EINVAL` for bad options.
+ *
+ * @example Framing a message with a 2-byte prefix
+ * ```ts
+ * import { encodeFrame } from "./frame_encoder.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const frame = encodeFrame(new TextEncoder().encode("hi"), { prefixBytes: 2 });
+ * assert.deepEqual(frame, Uint8Array.of(0, 2, 0x68, 0x69));
+ * assert.throws(() => encodeFrame(new Uint8Array(256), { prefixBytes: 1 }), {
+ *   code: "EFRAMETOOLONG",
+ *   message: "Cannot encode frame: 256 bytes is over the limit of 255",
+ * });
+ * ```
+ */
+export function encodeFrame(payload: Uint8Array, options: FrameOptions = {}): Uint8Array {
+  const prefix = options.prefixBytes ?? 4;
+  if (prefix !== 1 && prefix !== 2 && prefix !== 4) {
+    throw new SocketError("EINVAL", `Cannot encode frame: prefixBytes must be 1, 2 or 4, got ${prefix}`);
+  }
+  // The same rules as FrameDecoder, so both ends agree on what is too long.
+  const ceiling = 2 ** (8 * prefix) - 1;
+  const max = options.maxFrameBytes ?? Math.min(DEFAULT_MAX_FRAME_BYTES, ceiling);
+  if (!Number.isSafeInteger(max) || max < 1 || max > ceiling) {
+    throw new SocketError(
+      "EINVAL",
+      `Cannot encode frame: maxFrameBytes must be an integer from 1 to ${ceiling} for a ${prefix}-byte prefix, got ${max}`,
+    );
+  }
+  const length = payload.byteLength;
+  if (length > max) {
+    throw new SocketError("EFRAMETOOLONG", `Cannot encode frame: ${length} bytes is over the limit of ${max}`);
+  }
+  const frame = new Uint8Array(prefix + length);
+  // Storing into a Uint8Array keeps only the low byte of `rest`.
+  for (let i = prefix - 1, rest = length; i >= 0; i--, rest >>>= 8) frame[i] = rest;
+  frame.set(payload, prefix);
+  return frame;
+}
