@@ -1,7 +1,7 @@
 /**
- * The Bun adapter: `Bun.listen` and `Bun.connect` behind the runtime
- * contract. Bun's own sockets rather than its `node:net` emulation, which is a
- * stream layer over these same sockets.
+ * The Bun adapter: `Bun.listen`, `Bun.connect` and `Bun.udpSocket` behind the
+ * runtime contract. Bun's own sockets rather than its `node:net` and
+ * `node:dgram` emulations, which are layers over these same sockets.
  *
  * @module
  */
@@ -13,6 +13,8 @@ import type {
   RuntimeAddrOptions,
   RuntimeConn,
   RuntimeConnectOptions,
+  RuntimeDatagram,
+  RuntimeDatagramSocket,
   RuntimeListener,
 } from "./types.ts";
 
@@ -82,9 +84,46 @@ interface BunListener {
   stop(closeActiveConnections?: boolean): void;
 }
 
+/** A Bun UDP socket, from `Bun.udpSocket`. */
+interface BunUdpSocket {
+  /** The bound address; `hostname` would echo the name asked for. */
+  readonly address: { address: string; port: number };
+  /**
+   * Sends one whole datagram. False when the kernel's send buffer is full:
+   * nothing was sent, and `drain` fires once there is room. Throws on
+   * failure (EMSGSIZE), including an ICMP error left over from an earlier
+   * datagram (ECONNREFUSED), since Bun sets IP_RECVERR.
+   */
+  send(data: Uint8Array, port: number, address: string): boolean;
+  close(): void;
+}
+
+interface BunUdpReceiveFlags {
+  /** The datagram did not fit Bun's buffer and was cut (MSG_TRUNC). */
+  truncated: boolean;
+}
+
+interface BunUdpHandler {
+  data(socket: BunUdpSocket, data: Uint8Array, port: number, address: string, flags?: BunUdpReceiveFlags): void;
+  drain(socket: BunUdpSocket): void;
+  /**
+   * ICMP errors for earlier sends, read from the error queue. The docs say
+   * `(socket, error)`; Bun 1.4 passes the error alone.
+   */
+  error(...args: unknown[]): void;
+}
+
+interface BunUdpOptions {
+  hostname: string;
+  port: number;
+  binaryType: "uint8array";
+  socket: BunUdpHandler;
+}
+
 interface BunApi {
   listen(options: BunListenOptions): BunListener;
   connect(options: BunSocketOptions): Promise<BunSocket>;
+  udpSocket(options: BunUdpOptions): Promise<BunUdpSocket>;
 }
 
 function bun(): BunApi {
@@ -458,8 +497,189 @@ function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
   });
 }
 
+// Datagrams held for a caller that is not receiving. Bun cannot pause a UDP
+// socket, so past either bound they are dropped, as the kernel drops them
+// when its own receive buffer is full.
+const MAX_QUEUED_DATAGRAMS = 1024;
+const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+// Errors a send can report for an earlier datagram: the ICMP reply to it
+// left a pending error that the kernel hands to the next send, and that send
+// fails before its own datagram goes out.
+const STALE_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN"]);
+// More stale errors than this in a row mean something else is wrong.
+const MAX_STALE_RETRIES = 16;
+
+interface PendingSend {
+  data: Uint8Array;
+  to: RuntimeAddrOptions;
+  resolve(): void;
+  reject(reason: unknown): void;
+}
+
+const EMPTY_DATAGRAM: RuntimeDatagram = {
+  data: EMPTY,
+  remote: { transport: "udp", hostname: "", port: 0 },
+};
+
+class BunDatagramSocket implements RuntimeDatagramSocket {
+  // Set by attach() once Bun has bound; the handlers must exist before.
+  #addr: NetAddr = { transport: "udp", hostname: "", port: 0 };
+  #socket: BunUdpSocket | null = null;
+  #address = "";
+  #queue: RuntimeDatagram[] = [];
+  #head = 0;
+  #queuedBytes = 0;
+  #dropped = 0;
+  #closed = false;
+  #waiter: Waiter<RuntimeDatagram | null> | null = null;
+  #sends: PendingSend[] = [];
+
+  /** Handlers bound to this socket, for `Bun.udpSocket`. */
+  handlers(): BunUdpHandler {
+    return {
+      data: (_socket, data, port, address, flags) => this.#onData(data, port, address, flags),
+      drain: () => this.#flush(),
+      // Each ICMP error also fails the next send, which retries it.
+      error: () => {},
+    };
+  }
+
+  attach(socket: BunUdpSocket): void {
+    this.#socket = socket;
+    this.#addr = { transport: "udp", hostname: socket.address.address, port: socket.address.port };
+    this.#address = formatAddress(this.#addr);
+  }
+
+  get addr(): NetAddr {
+    return this.#addr;
+  }
+
+  /** Datagrams dropped because the queue was full or Bun cut them short. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  #onData(data: Uint8Array, port: number, address: string, flags: BunUdpReceiveFlags | undefined): void {
+    if (this.#closed) return;
+    // Part of a datagram is not the datagram: drop it as the kernel would.
+    if (flags?.truncated) {
+      this.#dropped++;
+      return;
+    }
+    // Bun gives each datagram a fresh buffer of its exact size: no copy.
+    const datagram: RuntimeDatagram = { data, remote: { transport: "udp", hostname: address, port } };
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.resolve(datagram);
+      return;
+    }
+    const queued = this.#queue.length - this.#head;
+    if (queued >= MAX_QUEUED_DATAGRAMS || this.#queuedBytes + data.byteLength > MAX_QUEUED_BYTES) {
+      this.#dropped++;
+      return;
+    }
+    this.#queue.push(datagram);
+    this.#queuedBytes += data.byteLength;
+  }
+
+  receive(): Promise<RuntimeDatagram | null> {
+    if (this.#head < this.#queue.length) {
+      const datagram = this.#queue[this.#head];
+      this.#queue[this.#head++] = EMPTY_DATAGRAM;
+      if (this.#head === this.#queue.length) {
+        this.#queue.length = 0;
+        this.#head = 0;
+      }
+      this.#queuedBytes -= datagram.data.byteLength;
+      return Promise.resolve(datagram);
+    }
+    if (this.#closed) return Promise.resolve(null);
+    if (this.#waiter !== null) {
+      return Promise.reject(
+        new SocketError("EINVAL", `Cannot receive on ${this.#address}: a receive is already pending`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError("send to", formatAddress(to)));
+    return new Promise((resolve, reject) => {
+      this.#sends.push({ data, to, resolve, reject });
+      if (this.#sends.length === 1) this.#flush();
+    });
+  }
+
+  // Sends queued datagrams in call order until the kernel's buffer is full;
+  // Bun keeps none that `send` refused, and calls `drain` once there is room.
+  #flush(): void {
+    const socket = this.#socket;
+    while (this.#sends.length > 0 && socket !== null && !this.#closed) {
+      const item = this.#sends[0];
+      let sent = false;
+      try {
+        for (let stale = 0;; stale++) {
+          try {
+            sent = socket.send(item.data, item.to.port, item.to.hostname);
+            break;
+          } catch (err) {
+            const code = (err as { code?: unknown }).code;
+            if (typeof code !== "string" || !STALE_ERRORS.has(code) || stale >= MAX_STALE_RETRIES) throw err;
+          }
+        }
+      } catch (err) {
+        this.#sends.shift();
+        item.reject(socketError(err, { action: "send to", address: formatAddress(item.to) }));
+        continue;
+      }
+      if (!sent) return;
+      this.#sends.shift();
+      item.resolve();
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.#head = 0;
+    this.#queuedBytes = 0;
+    try {
+      this.#socket?.close();
+    } catch {
+      // Already closed by Bun: there is nothing left to close.
+    }
+    for (const item of this.#sends.splice(0)) item.reject(closedError("send to", formatAddress(item.to)));
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.resolve(null);
+  }
+}
+
+async function bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagramSocket> {
+  const socket = new BunDatagramSocket();
+  try {
+    socket.attach(
+      await bun().udpSocket({
+        hostname: options.hostname,
+        port: options.port,
+        // A plain Uint8Array rather than a Buffer, so it compares equal to one.
+        binaryType: "uint8array",
+        socket: socket.handlers(),
+      }),
+    );
+  } catch (err) {
+    throw socketError(err, { action: "bind", address: formatAddress(options) });
+  }
+  return socket;
+}
+
 /**
- * Sockets on Bun through `Bun.listen` and `Bun.connect`.
+ * Sockets on Bun through `Bun.listen`, `Bun.connect` and `Bun.udpSocket`.
  *
  * @example Listening through the Bun adapter
  * ```ts ignore
@@ -469,4 +689,4 @@ function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
  * listener.close();
  * ```
  */
-export const bunRuntime: Runtime = { name: "bun", listen, connect };
+export const bunRuntime: Runtime = { name: "bun", listen, connect, bindDatagram };

@@ -4,6 +4,10 @@
  * never `conn.readable`, whose end of stream closes the whole connection and
  * so would break half-close.
  *
+ * UDP uses `Deno.listenDatagram` when it exists, which is only with
+ * `--unstable-net`; otherwise Deno's `node:dgram` through the Node adapter,
+ * so that `--allow-net` alone is enough.
+ *
  * @module
  */
 
@@ -14,6 +18,8 @@ import type {
   RuntimeAddrOptions,
   RuntimeConn,
   RuntimeConnectOptions,
+  RuntimeDatagram,
+  RuntimeDatagramSocket,
   RuntimeListener,
 } from "./types.ts";
 
@@ -260,8 +266,193 @@ function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
   });
 }
 
+// The slice of Deno's unstable UDP API this adapter uses. It is typed only
+// under `--unstable-net`, and this file must type-check without it.
+
+/** A bound UDP socket from `Deno.listenDatagram`. */
+interface DenoDatagramConn {
+  readonly addr: Deno.Addr;
+  /**
+   * Receives one datagram into `buffer`; a datagram larger than the buffer
+   * is silently cut to fit.
+   */
+  receive(buffer?: Uint8Array): Promise<[Uint8Array, Deno.Addr]>;
+  /** Sends the whole datagram or rejects (EMSGSIZE): never a part of it. */
+  send(data: Uint8Array, addr: Deno.NetAddr): Promise<number>;
+  close(): void;
+}
+
+interface DenoListenDatagramOptions {
+  hostname: string;
+  port: number;
+  transport: "udp";
+}
+
+type ListenDatagram = (options: DenoListenDatagramOptions) => DenoDatagramConn;
+
+function listenDatagram(): ListenDatagram | undefined {
+  const fn = (Deno as unknown as { listenDatagram?: ListenDatagram }).listenDatagram;
+  return typeof fn === "function" ? fn : undefined;
+}
+
+// Large enough for any UDP payload (65,527 bytes over IPv6): a smaller
+// buffer would truncate without a word.
+const DATAGRAM_BUFFER = 64 * 1024;
+
+function udpAddr(addr: Deno.Addr): NetAddr {
+  const { hostname, port } = addr as Deno.NetAddr;
+  return { transport: "udp", hostname, port };
+}
+
+class DenoDatagramSocket implements RuntimeDatagramSocket {
+  readonly addr: NetAddr;
+  #conn: DenoDatagramConn;
+  #address: string;
+  #receiving = false;
+  #closed = false;
+
+  constructor(conn: DenoDatagramConn) {
+    this.#conn = conn;
+    this.addr = udpAddr(conn.addr);
+    this.#address = formatAddress(this.addr);
+  }
+
+  // Deno reads from the kernel only when asked, so datagrams nobody receives
+  // wait in the kernel's bounded buffer: nothing to bound here.
+  receive(): Promise<RuntimeDatagram | null> {
+    if (this.#closed) return Promise.resolve(null);
+    if (this.#receiving) {
+      return Promise.reject(
+        new SocketError("EINVAL", `Cannot receive on ${this.#address}: a receive is already pending`),
+      );
+    }
+    this.#receiving = true;
+    return this.#receive().finally(() => {
+      this.#receiving = false;
+    });
+  }
+
+  async #receive(): Promise<RuntimeDatagram | null> {
+    const buffer = new Uint8Array(DATAGRAM_BUFFER);
+    let data: Uint8Array;
+    let remote: Deno.Addr;
+    for (;;) {
+      try {
+        [data, remote] = await this.#conn.receive(buffer);
+        break;
+      } catch (err) {
+        // Closing interrupts the pending receive (Interrupted, or BadResource).
+        if (this.#closed) return null;
+        const error = socketError(err, { action: "receive on", address: this.#address });
+        // Where the OS reports an ICMP error for an earlier send on the next
+        // receive (Windows does), it is no fault of this socket's.
+        if (error.code !== "ECONNRESET" && error.code !== "ECONNREFUSED") throw error;
+      }
+    }
+    if (this.#closed) return null;
+    // Copy a small datagram out rather than let the caller pin 64 KiB.
+    return { data: data.byteLength * 2 < data.buffer.byteLength ? data.slice() : data, remote: udpAddr(remote) };
+  }
+
+  async send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void> {
+    const address = formatAddress(to);
+    if (this.#closed) throw closedError("send to", address);
+    try {
+      await this.#conn.send(data, { transport: "udp", hostname: to.hostname, port: to.port });
+    } catch (err) {
+      if (this.#closed) throw closedError("send to", address);
+      throw socketError(err, { action: "send to", address });
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already released by Deno: there is nothing left to close.
+    }
+  }
+}
+
+// Whether Deno lets this program use the network at `address`, asking the
+// user (as a native call would) when `ask` and Deno is set to prompt.
+function netAllowed(address: string, ask: boolean): boolean {
+  const descriptor = { name: "net", host: address } as const;
+  let { state } = Deno.permissions.querySync(descriptor);
+  if (state === "prompt" && ask) state = Deno.permissions.requestSync(descriptor).state;
+  return state === "granted";
+}
+
+function permissionError(action: string, address: string, cause?: unknown): SocketError {
+  return new SocketError("EACCES", `Cannot ${action} ${address}: permission denied`, { cause });
+}
+
 /**
- * Sockets on Deno through `Deno.listen` and `Deno.connect`.
+ * The Node adapter's socket over Deno's `node:dgram`, which checks net
+ * permissions where a denial escapes: an uncaught exception for bind, an
+ * errno-less `UNKNOWN` for send. Both are turned into `EACCES`.
+ */
+class DenoNodeDatagramSocket implements RuntimeDatagramSocket {
+  #inner: RuntimeDatagramSocket;
+
+  constructor(inner: RuntimeDatagramSocket) {
+    this.#inner = inner;
+  }
+
+  get addr(): NetAddr {
+    return this.#inner.addr;
+  }
+
+  /** Datagrams the Node adapter dropped because its queue was full. */
+  get dropped(): number {
+    const { dropped } = this.#inner as { dropped?: unknown };
+    return typeof dropped === "number" ? dropped : 0;
+  }
+
+  receive(): Promise<RuntimeDatagram | null> {
+    return this.#inner.receive();
+  }
+
+  async send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void> {
+    try {
+      await this.#inner.send(data, to);
+    } catch (err) {
+      const address = formatAddress(to);
+      // Checked only on failure: a query per datagram would cost every send.
+      if (err instanceof SocketError && err.code === "EUNKNOWN" && !netAllowed(address, false)) {
+        throw permissionError("send to", address, err);
+      }
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.#inner.close();
+  }
+}
+
+async function bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagramSocket> {
+  const listen = listenDatagram();
+  if (listen === undefined) {
+    const address = formatAddress(options);
+    if (!netAllowed(address, true)) throw permissionError("bind", address);
+    // Loaded only now: most programs never use UDP, and those that do
+    // under --unstable-net never need it.
+    const node = await import("./node.ts");
+    return new DenoNodeDatagramSocket(await node.bindDatagram(options));
+  }
+  try {
+    return new DenoDatagramSocket(listen({ hostname: options.hostname, port: options.port, transport: "udp" }));
+  } catch (err) {
+    throw socketError(err, { action: "bind", address: formatAddress(options) });
+  }
+}
+
+/**
+ * Sockets on Deno through `Deno.listen` and `Deno.connect`, and UDP through
+ * `Deno.listenDatagram` or, without `--unstable-net`, `node:dgram`.
  *
  * @example Listening through the Deno adapter
  * ```ts ignore
@@ -271,4 +462,4 @@ function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
  * listener.close();
  * ```
  */
-export const denoRuntime: Runtime = { name: "deno", listen, connect };
+export const denoRuntime: Runtime = { name: "deno", listen, connect, bindDatagram };

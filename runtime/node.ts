@@ -1,10 +1,13 @@
 /**
- * The Node adapter: `node:net` behind the runtime contract. Also what Deno
- * and Bun would run if a user forced Node compatibility.
+ * The Node adapter: `node:net` and `node:dgram` behind the runtime contract.
+ * Also what Deno and Bun would run if a user forced Node compatibility, and
+ * what Deno runs for UDP when `Deno.listenDatagram` is missing (it is
+ * unstable, so absent without `--unstable-net`).
  *
  * @module
  */
 
+import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import type {
@@ -13,6 +16,8 @@ import type {
   RuntimeAddrOptions,
   RuntimeConn,
   RuntimeConnectOptions,
+  RuntimeDatagram,
+  RuntimeDatagramSocket,
   RuntimeListener,
 } from "./types.ts";
 
@@ -233,8 +238,172 @@ function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
   });
 }
 
+// Datagrams held for a caller that is not receiving. Node cannot pause a UDP
+// socket, so past either bound they are dropped, as the kernel drops them
+// when its own receive buffer is full.
+const MAX_QUEUED_DATAGRAMS = 1024;
+const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+// A plain Uint8Array, so that it compares equal to one, that pins no more
+// memory than it holds: Deno's `node:dgram` hands out each datagram in a
+// 64 KiB buffer of its own.
+function ownedBytes(msg: Uint8Array): Uint8Array {
+  if (msg.buffer.byteLength > 2 * msg.byteLength && msg.buffer.byteLength > 4096) return new Uint8Array(msg);
+  return new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+}
+
+class NodeDatagramSocket implements RuntimeDatagramSocket {
+  readonly addr: NetAddr;
+  #socket: dgram.Socket;
+  #address: string;
+  #queue: RuntimeDatagram[] = [];
+  #head = 0;
+  #queuedBytes = 0;
+  #dropped = 0;
+  #closed = false;
+  #waiter: Waiter<RuntimeDatagram | null> | null = null;
+
+  constructor(socket: dgram.Socket) {
+    this.#socket = socket;
+    const bound = socket.address();
+    this.addr = { transport: "udp", hostname: bound.address, port: bound.port };
+    this.#address = formatAddress(this.addr);
+    socket.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => this.#onMessage(msg, rinfo));
+    // Sends report their errors to their callbacks; whatever else Node emits
+    // (nothing a peer does should) must not become an uncaught exception.
+    socket.on("error", () => {});
+  }
+
+  /** Datagrams dropped because the queue was full. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  #onMessage(msg: Uint8Array, rinfo: dgram.RemoteInfo): void {
+    if (this.#closed) return;
+    const datagram: RuntimeDatagram = {
+      data: ownedBytes(msg),
+      remote: { transport: "udp", hostname: rinfo.address, port: rinfo.port },
+    };
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.resolve(datagram);
+      return;
+    }
+    const queued = this.#queue.length - this.#head;
+    if (queued >= MAX_QUEUED_DATAGRAMS || this.#queuedBytes + msg.byteLength > MAX_QUEUED_BYTES) {
+      this.#dropped++;
+      return;
+    }
+    this.#queue.push(datagram);
+    this.#queuedBytes += msg.byteLength;
+  }
+
+  receive(): Promise<RuntimeDatagram | null> {
+    if (this.#head < this.#queue.length) {
+      const datagram = this.#queue[this.#head];
+      this.#queue[this.#head++] = EMPTY_DATAGRAM;
+      if (this.#head === this.#queue.length) {
+        this.#queue.length = 0;
+        this.#head = 0;
+      }
+      this.#queuedBytes -= datagram.data.byteLength;
+      return Promise.resolve(datagram);
+    }
+    if (this.#closed) return Promise.resolve(null);
+    if (this.#waiter !== null) {
+      return Promise.reject(
+        new SocketError("EINVAL", `Cannot receive on ${this.#address}: a receive is already pending`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void> {
+    const address = formatAddress(to);
+    if (this.#closed) return Promise.reject(closedError("send to", address));
+    return new Promise((resolve, reject) => {
+      const done = (err: Error | null) => {
+        if (err == null) resolve();
+        else if (this.#closed) reject(closedError("send to", address));
+        else reject(socketError(err, { action: "send to", address }));
+      };
+      try {
+        // The callback runs once libuv has handed the datagram to the kernel,
+        // which takes it whole or fails (EMSGSIZE) without truncating.
+        this.#socket.send(data, to.port, to.hostname, done);
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.#head = 0;
+    this.#queuedBytes = 0;
+    try {
+      this.#socket.close();
+    } catch {
+      // Already closed by Node: there is nothing left to close.
+    }
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.resolve(null);
+  }
+}
+
+const EMPTY_DATAGRAM: RuntimeDatagram = {
+  data: EMPTY,
+  remote: { transport: "udp", hostname: "", port: 0 },
+};
+
 /**
- * Sockets on Node through `node:net`.
+ * Binds a UDP socket through `node:dgram`. Exported for the Deno adapter,
+ * which falls back to it (through Deno's `node:dgram`) when
+ * `Deno.listenDatagram` is missing.
+ *
+ * @example Binding through `node:dgram`
+ * ```ts ignore
+ * import { bindDatagram } from "./node.ts";
+ *
+ * const socket = await bindDatagram({ hostname: "127.0.0.1", port: 0 });
+ * socket.close();
+ * ```
+ */
+export function bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagramSocket> {
+  const address = formatAddress(options);
+  return new Promise((resolve, reject) => {
+    let socket: dgram.Socket;
+    try {
+      socket = dgram.createSocket({ type: options.hostname.includes(":") ? "udp6" : "udp4" });
+    } catch (err) {
+      reject(socketError(err, { action: "bind", address }));
+      return;
+    }
+    const onError = (err: Error) => {
+      try {
+        socket.close();
+      } catch {
+        // A socket that failed to bind may already count as closed.
+      }
+      reject(socketError(err, { action: "bind", address }));
+    };
+    socket.once("error", onError);
+    socket.bind({ address: options.hostname, port: options.port, exclusive: true }, () => {
+      socket.off("error", onError);
+      resolve(new NodeDatagramSocket(socket));
+    });
+  });
+}
+
+/**
+ * Sockets on Node through `node:net` and `node:dgram`.
  *
  * @example Listening through the Node adapter
  * ```ts ignore
@@ -244,4 +413,4 @@ function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
  * listener.close();
  * ```
  */
-export const nodeRuntime: Runtime = { name: "node", listen, connect };
+export const nodeRuntime: Runtime = { name: "node", listen, connect, bindDatagram };

@@ -1,0 +1,59 @@
+// The textbook's UDPClient.py, done properly.
+// - A datagram may be lost, so waiting for the reply has a limit: request()
+//   in udp/request.ts sends, waits --timeout ms, resends --retries times,
+//   then fails with a message naming the address (socket_error.ts) instead
+//   of hanging as recvfrom() would.
+// - Only the server's reply is taken for the reply: datagrams from any other
+//   address are dropped (udp/request.ts).
+// - The socket is bound to an ephemeral port of the server's address family
+//   and closed on the way out, whatever happens: bind() and `await using`
+//   in udp/datagram_socket.ts.
+//
+// Run: deno run --allow-net examples/udp_client.ts [--hostname 127.0.0.1] [--port 12000]
+//      bun examples/udp_client.ts
+//      node --import tsx examples/udp_client.ts
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { bind } from "../udp/datagram_socket.ts";
+import { request } from "../udp/request.ts";
+
+const { values } = parseArgs({
+  options: {
+    hostname: { type: "string", default: "127.0.0.1" },
+    port: { type: "string", default: "12000" },
+    timeout: { type: "string", default: "5000" },
+    retries: { type: "string", default: "0" },
+  },
+});
+
+async function readSentence(): Promise<string | undefined> {
+  process.stdout.write("Input lowercase sentence: ");
+  const input = createInterface({ input: process.stdin });
+  try {
+    for await (const line of input) return line;
+    return undefined;
+  } finally {
+    input.close();
+    // Piped input echoes nothing: end the prompt's line ourselves.
+    if (!process.stdin.isTTY) process.stdout.write("\n");
+  }
+}
+
+try {
+  const sentence = await readSentence();
+  if (sentence === undefined) process.exit(0);
+  const hostname = values.hostname;
+  await using socket = await bind({ hostname: hostname.includes(":") ? "::" : "0.0.0.0" });
+  const reply = await request(sentence, {
+    socket,
+    to: { hostname, port: Number(values.port) },
+    timeout: Number(values.timeout),
+    retries: Number(values.retries),
+  });
+  console.log(`From Server: ${new TextDecoder().decode(reply.data)}`);
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}
+process.exit(0);

@@ -1,0 +1,47 @@
+// The textbook's UDPServer.py, done properly.
+// - One socket answers every client, datagram by datagram: serveDatagrams()
+//   in udp/serve_datagrams.ts, over bind() in udp/datagram_socket.ts.
+// - Nothing a client sends stops it: a handler error, or a reply to a client
+//   that has gone (ICMP port unreachable), is reported and the loop goes on
+//   (udp/serve_datagrams.ts; the adapters in runtime/ keep the socket alive).
+// - A flood cannot exhaust memory: datagrams waiting for the handler sit in a
+//   bounded queue, and past it are dropped as UDP allows (runtime/node.ts,
+//   runtime/bun.ts; Deno leaves them in the kernel).
+// - The uppercase service itself: protocol/uppercase.ts.
+// - Ctrl-C / SIGTERM stop it cleanly: an AbortSignal closes the socket.
+//
+// Run: deno run --allow-net examples/udp_server.ts [--hostname 0.0.0.0] [--port 12000]
+//      bun examples/udp_server.ts
+//      node --import tsx examples/udp_server.ts
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { formatAddress, uppercase } from "../mod.ts";
+import { serveDatagrams } from "../udp/serve_datagrams.ts";
+
+const { values } = parseArgs({
+  options: {
+    hostname: { type: "string", default: "0.0.0.0" },
+    port: { type: "string", default: "12000" },
+  },
+});
+
+const controller = new AbortController();
+const decoder = new TextDecoder();
+const server = await serveDatagrams({
+  hostname: values.hostname,
+  port: Number(values.port),
+  signal: controller.signal,
+  onError: (err) => console.error(err instanceof Error ? err.message : String(err)),
+}, (data) => uppercase(decoder.decode(data))).catch((err) => {
+  console.error(err.message);
+  process.exit(1);
+});
+
+const stop = () => controller.abort();
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+
+console.log(`Listening on ${formatAddress(server.addr)}`);
+console.log("The server is ready to receive");
+await server.finished;
+process.exit(0);

@@ -1,0 +1,146 @@
+// The UDP examples across runtimes: the uppercase server under each runtime
+// with the client under each runtime (9 pairs), and the pinger, lossless and
+// with seeded drops. Spawning this many processes is slow, so the suite runs
+// once, under Node.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { type Child, startChild } from "./_helpers.ts";
+import { ROOT, runtimeCommand, type RuntimeId, RUNTIMES, UNDER_NODE } from "./_runtimes.ts";
+
+const SLOW = { timeout: 60_000 };
+
+function start(runtime: RuntimeId, file: string, args: string[]): Child {
+  const [command, commandArgs] = runtimeCommand(runtime, file, args);
+  return startChild(command, commandArgs, { cwd: ROOT });
+}
+
+async function startExampleServer(
+  runtime: RuntimeId,
+  file: string,
+  args: string[] = [],
+): Promise<{ child: Child; port: number }> {
+  const child = start(runtime, file, ["--hostname", "127.0.0.1", "--port", "0", ...args]);
+  const listening = await child.nextLine();
+  const match = /^Listening on 127\.0\.0\.1:(\d+)$/.exec(listening);
+  assert.ok(match, `${runtime} server said: ${listening} ${child.stderr()}`);
+  assert.equal(await child.nextLine(), "The server is ready to receive");
+  return { child, port: Number(match[1]) };
+}
+
+/** Runs the pinger to the end; returns its stdout lines and exit code. */
+async function ping(runtime: RuntimeId, args: string[]): Promise<{ lines: string[]; code: number | string }> {
+  const child = start(runtime, "examples/udp_ping.ts", args);
+  const lines: string[] = [];
+  for (let line = await child.nextLine(); !line.startsWith("<exited"); line = await child.nextLine()) {
+    lines.push(line);
+  }
+  const code = await child.exited;
+  assert.equal(child.stderr(), "", `${runtime} pinger wrote to stderr`);
+  return { lines, code };
+}
+
+const REPLY = (seq: number) => new RegExp(`^Reply from 127\\.0\\.0\\.1: seq=${seq} time=\\d+\\.\\d\\d ms$`);
+const RTT = /^rtt min\/avg\/max = (\d+\.\d\d)\/(\d+\.\d\d)\/(\d+\.\d\d) ms$/;
+
+// Each pinger server runs under one runtime and its client under the next,
+// so every runtime serves and pings.
+const PAIRS = RUNTIMES.map((server, i) => [server, RUNTIMES[(i + 1) % RUNTIMES.length]] as const);
+
+describe("udp examples across runtimes", { skip: !UNDER_NODE && "runs once, under Node" }, () => {
+  for (const serverRuntime of RUNTIMES) {
+    test(`${serverRuntime} udp server with deno, bun and node clients; stops on SIGTERM`, SLOW, async () => {
+      const { child: server, port } = await startExampleServer(serverRuntime, "examples/udp_server.ts");
+      try {
+        for (const clientRuntime of RUNTIMES) {
+          const sentence = `hello from ${clientRuntime} to ${serverRuntime}, café`;
+          const client = start(clientRuntime, "examples/udp_client.ts", ["--port", String(port)]);
+          client.write(sentence + "\n");
+          client.endInput();
+          assert.equal(await client.nextLine(), "Input lowercase sentence: ");
+          assert.equal(await client.nextLine(), `From Server: ${sentence.toUpperCase()}`);
+          assert.equal(await client.exited, 0, client.stderr());
+        }
+      } finally {
+        server.kill("SIGTERM");
+      }
+      assert.equal(await server.exited, 0, server.stderr());
+      assert.equal(server.stderr(), "");
+    });
+  }
+
+  test("the udp client gives up after --timeout when nobody answers, and exits 1", SLOW, async () => {
+    for (const runtime of RUNTIMES) {
+      const client = start(runtime, "examples/udp_client.ts", ["--port", "9", "--timeout", "300"]);
+      client.write("anyone there?\n");
+      client.endInput();
+      assert.equal(await client.exited, 1);
+      assert.equal(client.stderr(), "Cannot request from 127.0.0.1:9: timed out after 300 ms\n");
+    }
+  });
+
+  for (const [serverRuntime, clientRuntime] of PAIRS) {
+    test(`pinger: ${clientRuntime} pings a lossless ${serverRuntime} server; stops on SIGINT`, SLOW, async () => {
+      const { child: server, port } = await startExampleServer(serverRuntime, "examples/udp_ping_server.ts", [
+        "--loss",
+        "0",
+      ]);
+      try {
+        const { lines, code } = await ping(clientRuntime, ["--port", String(port), "--count", "5"]);
+        assert.equal(code, 0);
+        assert.equal(lines.length, 8, lines.join("\n"));
+        for (let seq = 1; seq <= 5; seq++) assert.match(lines[seq - 1], REPLY(seq));
+        assert.equal(lines[5], "--- 127.0.0.1 ping statistics ---");
+        assert.equal(lines[6], "5 packets transmitted, 5 received, 0% packet loss");
+        const rtt = RTT.exec(lines[7]);
+        assert.ok(rtt, lines[7]);
+        const [min, avg, max] = rtt.slice(1).map(Number);
+        assert.ok(min <= avg && avg <= max, lines[7]);
+      } finally {
+        server.kill("SIGINT");
+      }
+      assert.equal(await server.exited, 0, server.stderr());
+    });
+
+    test(`pinger: ${clientRuntime} pings a ${serverRuntime} server that drops by seed`, SLOW, async () => {
+      // mulberry32 seeded with 1 draws below 0.3 on the 2nd and 6th pings.
+      const { child: server, port } = await startExampleServer(serverRuntime, "examples/udp_ping_server.ts", [
+        "--loss",
+        "0.3",
+        "--seed",
+        "1",
+      ]);
+      try {
+        const { lines, code } = await ping(clientRuntime, ["--port", String(port), "--timeout", "200"]);
+        assert.equal(code, 0);
+        assert.equal(lines.length, 13, lines.join("\n"));
+        for (let seq = 1; seq <= 10; seq++) {
+          if (seq === 2 || seq === 6) assert.equal(lines[seq - 1], `Request timed out: seq=${seq}`);
+          else assert.match(lines[seq - 1], REPLY(seq));
+        }
+        assert.equal(lines[10], "--- 127.0.0.1 ping statistics ---");
+        assert.equal(lines[11], "10 packets transmitted, 8 received, 20% packet loss");
+        assert.match(lines[12], RTT);
+      } finally {
+        server.kill("SIGTERM");
+      }
+      assert.equal(await server.exited, 0, server.stderr());
+    });
+  }
+
+  test("pinger: every ping lost is a summary of 100% loss and exit 1", SLOW, async () => {
+    const { child: server, port } = await startExampleServer("node", "examples/udp_ping_server.ts", ["--loss", "1"]);
+    try {
+      const { lines, code } = await ping("deno", ["--port", String(port), "--count", "2", "--timeout", "200"]);
+      assert.equal(code, 1);
+      assert.deepEqual(lines, [
+        "Request timed out: seq=1",
+        "Request timed out: seq=2",
+        "--- 127.0.0.1 ping statistics ---",
+        "2 packets transmitted, 0 received, 100% packet loss",
+      ]);
+    } finally {
+      server.kill("SIGTERM");
+    }
+    assert.equal(await server.exited, 0, server.stderr());
+  });
+});
