@@ -4,16 +4,39 @@
  * @module
  */
 
+import { SocketError } from "../socket_error.ts";
 import type { Conn } from "./conn.ts";
 
 /** Turns one request line into its reply line (without the newline). */
 export type LineResponder = (line: string) => string | Promise<string>;
 
+/** Options for {@linkcode answerLines}. */
+export interface AnswerLinesOptions {
+  /** Turns each request line into its reply. */
+  respond: LineResponder;
+  /**
+   * Ends the loop gracefully when it fires: lines already received are
+   * answered, then the connection is half-closed. A server's shutdown signal.
+   */
+  signal?: AbortSignal;
+}
+
+// How long, at most, to keep reading (and discarding) after refusing an
+// over-long line, so that the refusal reaches the peer instead of a reset.
+const LINGER_MS = 2000;
+const LINGER_BYTES = 1024 * 1024;
+
 /**
  * Answers every line `conn` receives with `respond(line)` and a `\n`, until
- * the peer ends the stream; then half-closes. Replies to lines that arrived
- * together (pipelined) go out in one write, in order, instead of one write
- * (and one TCP segment) per line.
+ * the peer ends the stream or `signal` fires; then half-closes. Replies to
+ * lines that arrived together (pipelined) go out in one write, in order,
+ * instead of one write (and one TCP segment) per line.
+ *
+ * A line over the connection's `maxLineBytes` gets the reply
+ * `ERROR line too long (over N bytes)`, then the connection is half-closed
+ * and what the peer still sends is read and dropped (at most 1 MiB, for at
+ * most 2 s) so the refusal is not lost to a TCP reset. Memory stays bounded
+ * by `maxLineBytes` whatever the peer sends.
  *
  * @example Answering lines with their uppercase
  * ```ts
@@ -28,11 +51,43 @@ export type LineResponder = (line: string) => string | Promise<string>;
  * await served;
  * ```
  */
-export async function answerLines(conn: Conn, respond: LineResponder): Promise<void> {
-  for (let lines = await conn.readLines(); lines !== null; lines = await conn.readLines()) {
-    let reply = "";
-    for (const line of lines) reply += (await respond(line)) + "\n";
-    await conn.write(reply);
+export async function answerLines(conn: Conn, options: LineResponder | AnswerLinesOptions): Promise<void> {
+  const { respond, signal } = typeof options === "function" ? { respond: options, signal: undefined } : options;
+  const read = signal === undefined ? undefined : { signal };
+  try {
+    for (let lines = await conn.readLines(read); lines !== null; lines = await conn.readLines(read)) {
+      let reply = "";
+      for (const line of lines) reply += (await respond(line)) + "\n";
+      await conn.write(reply);
+    }
+  } catch (err) {
+    if (!(err instanceof SocketError)) throw err;
+    if (err.code === "EABORTED" && signal?.aborted) {
+      // Shutting down between requests: nothing is owed.
+    } else if (err.code === "ELINETOOLONG") {
+      await refuseLongLine(conn, err);
+      return;
+    } else {
+      throw err;
+    }
   }
   await conn.closeWrite();
+}
+
+async function refuseLongLine(conn: Conn, err: SocketError): Promise<void> {
+  const limit = /longer than (\d+) bytes/.exec(err.message)?.[1] ?? "the limit";
+  await conn.write(`ERROR line too long (over ${limit} bytes)\n`);
+  await conn.closeWrite();
+  const buffer = new Uint8Array(64 * 1024);
+  const signal = AbortSignal.timeout(LINGER_MS);
+  let dropped = 0;
+  try {
+    while (dropped < LINGER_BYTES) {
+      const n = await conn.read(buffer, { signal });
+      if (n === null) break;
+      dropped += n;
+    }
+  } catch {
+    // The peer reset or lingered too long: the refusal was sent either way.
+  }
 }

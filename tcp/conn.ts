@@ -33,19 +33,19 @@ export interface Conn extends AsyncDisposable {
    * Reads into `buffer`; resolves with the number of bytes read, or `null`
    * at end of stream.
    */
-  read(buffer: Uint8Array): Promise<number | null>;
+  read(buffer: Uint8Array, options?: ReadOptions): Promise<number | null>;
   /**
    * Reads the next line, without its `\n` or `\r\n`, decoded as UTF-8; at end
    * of stream, the unterminated rest if any, then `null`. Fails with
    * `ELINETOOLONG` for a line over `maxLineBytes`.
    */
-  readLine(): Promise<string | null>;
+  readLine(options?: ReadOptions): Promise<string | null>;
   /**
    * Waits for at least one line and returns every complete line buffered, so
    * a server can answer pipelined requests with one write. `null` at end of
    * stream.
    */
-  readLines(): Promise<string[] | null>;
+  readLines(options?: ReadOptions): Promise<string[] | null>;
   /** Iterates over lines until end of stream. */
   lines(): AsyncIterableIterator<string>;
   /**
@@ -64,6 +64,15 @@ export interface Conn extends AsyncDisposable {
   readonly readable: ReadableStream<Uint8Array>;
   /** The write side as a Web Stream; closing it half-closes the connection. */
   readonly writable: WritableStream<Uint8Array>;
+}
+
+/**
+ * Options for one read. A read given up on loses nothing: bytes that arrive
+ * later go to the next read.
+ */
+export interface ReadOptions {
+  /** Gives up waiting with `EABORTED` when it fires. */
+  signal?: AbortSignal;
 }
 
 /** Options that shape a {@linkcode Conn}. */
@@ -87,6 +96,9 @@ export class TcpConn implements Conn {
   #bytesWritten = 0;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
+  // A runtime read that a cancelled read left behind: the next read takes it.
+  #inflight: Promise<Uint8Array | null> | undefined;
+  #lastActivity = performance.now();
 
   /** Wraps a runtime socket. */
   constructor(raw: RuntimeConn, options: ConnOptions = {}) {
@@ -105,16 +117,62 @@ export class TcpConn implements Conn {
     return this.#bytesWritten;
   }
 
-  // Bytes the line buffer holds come first: they arrived before the socket's.
-  async #chunk(): Promise<Uint8Array | null> {
+  /**
+   * When bytes last moved either way, in `performance.now()` milliseconds:
+   * what a server's idle timeout measures.
+   */
+  get lastActivity(): number {
+    return this.#lastActivity;
+  }
+
+  // The one place that reads the runtime socket.
+  async #rawRead(signal: AbortSignal | undefined): Promise<Uint8Array | null> {
     if (this.#closed) throw this.#closedError("read from");
-    if (this.#buffer.buffered > 0) return this.#buffer.take();
-    const chunk = await this.#raw.read();
-    if (chunk !== null) this.#bytesRead += chunk.byteLength;
+    // Starting a read only to abandon it would leave its outcome unobserved.
+    if (signal?.aborted) throw new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`);
+    const pending = this.#inflight ?? this.#raw.read();
+    this.#inflight = pending;
+    let chunk: Uint8Array | null;
+    try {
+      chunk = signal === undefined ? await pending : await this.#raceSignal(pending, signal);
+    } catch (err) {
+      if (!(err instanceof SocketError && err.code === "EABORTED" && this.#inflight === pending)) {
+        this.#inflight = undefined;
+      }
+      throw err;
+    }
+    this.#inflight = undefined;
+    if (chunk !== null) {
+      this.#bytesRead += chunk.byteLength;
+      this.#lastActivity = performance.now();
+    }
     return chunk;
   }
 
-  async read(buffer: Uint8Array): Promise<number | null> {
+  #raceSignal<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+    const aborted = () => new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`);
+    if (signal.aborted) return Promise.reject(aborted());
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(aborted());
+      signal.addEventListener("abort", onAbort, { once: true });
+      pending.then((value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      }, (err) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      });
+    });
+  }
+
+  // Bytes the line buffer holds come first: they arrived before the socket's.
+  #chunk(): Promise<Uint8Array | null> {
+    if (this.#closed) return Promise.reject(this.#closedError("read from"));
+    if (this.#buffer.buffered > 0) return Promise.resolve(this.#buffer.take());
+    return this.#rawRead(undefined);
+  }
+
+  async read(buffer: Uint8Array, options?: ReadOptions): Promise<number | null> {
     if (this.#closed) throw this.#closedError("read from");
     if (buffer.byteLength === 0) return 0;
     if (this.#buffer.buffered > 0) {
@@ -122,9 +180,8 @@ export class TcpConn implements Conn {
       buffer.set(bytes);
       return bytes.byteLength;
     }
-    const chunk = await this.#raw.read();
+    const chunk = await this.#rawRead(options?.signal);
     if (chunk === null) return null;
-    this.#bytesRead += chunk.byteLength;
     if (chunk.byteLength <= buffer.byteLength) {
       buffer.set(chunk);
       return chunk.byteLength;
@@ -134,15 +191,15 @@ export class TcpConn implements Conn {
     return buffer.byteLength;
   }
 
-  async readLine(): Promise<string | null> {
+  async readLine(options?: ReadOptions): Promise<string | null> {
     for (;;) {
       const line = this.#lineOrThrow();
       if (line !== undefined) return line;
-      if (!(await this.#fill())) return this.#endOrThrow() ?? null;
+      if (!(await this.#fill(options?.signal))) return this.#endOrThrow() ?? null;
     }
   }
 
-  async readLines(): Promise<string[] | null> {
+  async readLines(options?: ReadOptions): Promise<string[] | null> {
     for (;;) {
       const first = this.#lineOrThrow();
       if (first !== undefined) {
@@ -155,7 +212,7 @@ export class TcpConn implements Conn {
         }
         return lines;
       }
-      if (!(await this.#fill())) {
+      if (!(await this.#fill(options?.signal))) {
         const rest = this.#endOrThrow();
         return rest === undefined ? null : [rest];
       }
@@ -167,11 +224,9 @@ export class TcpConn implements Conn {
   }
 
   // Reads one more chunk into the line buffer; false at end of stream.
-  async #fill(): Promise<boolean> {
-    if (this.#closed) throw this.#closedError("read from");
-    const chunk = await this.#raw.read();
+  async #fill(signal: AbortSignal | undefined): Promise<boolean> {
+    const chunk = await this.#rawRead(signal);
     if (chunk === null) return false;
-    this.#bytesRead += chunk.byteLength;
     this.#buffer.push(chunk);
     return true;
   }
@@ -206,6 +261,7 @@ export class TcpConn implements Conn {
     const bytes = typeof data === "string" ? utf8.encode(data) : data;
     await this.#raw.write(bytes);
     this.#bytesWritten += bytes.byteLength;
+    this.#lastActivity = performance.now();
     return bytes.byteLength;
   }
 

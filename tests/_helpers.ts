@@ -87,6 +87,8 @@ export async function hashToEnd(conn: Conn): Promise<{ hash: string; length: num
 
 /** A process run for a test, with its output lines as they come. */
 export interface Child {
+  /** The process id. */
+  pid: number | undefined;
   /** Resolves with the next line the child prints on stdout. */
   nextLine(): Promise<string>;
   /** Everything the child printed on stderr so far. */
@@ -121,6 +123,7 @@ export function startChild(command: string, args: string[], options: { cwd?: str
     });
   });
   return {
+    pid: child.pid,
     nextLine() {
       const line = lines.shift();
       if (line !== undefined) return Promise.resolve(line);

@@ -1,0 +1,265 @@
+/**
+ * A TCP server: accept, limits, idle timeouts and graceful shutdown around
+ * a per-connection handler.
+ *
+ * @module
+ */
+
+import type { NetAddr } from "../runtime/types.ts";
+import { SocketError } from "../socket_error.ts";
+import { type Conn, TcpConn } from "./conn.ts";
+import { listen, type Listener, type ListenOptions } from "./listen.ts";
+
+/** Options for {@linkcode serve}. */
+export interface ServeOptions extends ListenOptions {
+  /** Serve connections from this listener instead of opening one. */
+  listener?: Listener;
+  /**
+   * The most connections served at once; past it, new connections are
+   * closed as soon as they are accepted and counted as rejected. Defaults to
+   * 16384: thousands of clients need no setting (the OS file limit may).
+   */
+  maxConnections?: number;
+  /**
+   * Closes a connection after this many milliseconds with no bytes moving
+   * either way. Defaults to 0: no idle timeout.
+   */
+  idleTimeout?: number;
+  /**
+   * After shutdown starts, how long handlers get to finish the request in
+   * hand before their connections are closed by force. Defaults to 10000 ms.
+   */
+  gracefulTimeout?: number;
+  /**
+   * Hears about a connection that failed: its handler threw, or the peer
+   * reset. The server carries on either way. Defaults to one line on stderr.
+   */
+  onError?: (error: unknown, conn: Conn) => void;
+  /** Starts a graceful shutdown when it fires. */
+  signal?: AbortSignal;
+}
+
+/** What a handler gets besides its connection. */
+export interface ServeContext {
+  /**
+   * Fires when shutdown starts: finish the request in hand, then return.
+   * Pass it to `readLine()` and friends so waiting for a next request ends.
+   */
+  signal: AbortSignal;
+}
+
+/** Serves one connection; the server closes it when this returns or throws. */
+export type ConnHandler = (conn: Conn, context: ServeContext) => void | Promise<void>;
+
+/** A snapshot of a server's counters. */
+export interface ServerStats {
+  /** Connections being served now. */
+  open: number;
+  /** Connections accepted since the start, rejected ones included. */
+  accepted: number;
+  /** Connections closed at once because `maxConnections` were open. */
+  rejected: number;
+  /** Bytes received from all connections. */
+  bytesIn: number;
+  /** Bytes sent to all connections. */
+  bytesOut: number;
+}
+
+/** Options for {@linkcode Server.close}. */
+export interface CloseOptions {
+  /** Close every connection now instead of letting handlers finish. */
+  force?: boolean;
+}
+
+/** A running TCP server. */
+export interface Server extends AsyncDisposable {
+  /** The address it listens on. */
+  readonly addr: NetAddr;
+  /** The live counters. */
+  readonly stats: ServerStats;
+  /** Resolves once shutdown is over and the last handler has returned. */
+  readonly finished: Promise<void>;
+  /**
+   * Stops accepting and shuts down gracefully: handlers see their context's
+   * signal fire, finish the request in hand, and return; connections still
+   * open after `gracefulTimeout` are closed by force. `{ force: true }`
+   * closes them all now (a second Ctrl-C). Resolves with `finished`.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+interface Served {
+  timer: ReturnType<typeof setTimeout> | undefined;
+  // Set when the server itself closed the connection (idle, or forced):
+  // the handler's resulting ECLOSED is no fault worth reporting.
+  closedByServer: boolean;
+}
+
+function reportToStderr(error: unknown): void {
+  console.error(error instanceof Error ? error.message : String(error));
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new SocketError("EINVAL", `Cannot serve: ${name} must be a non-negative integer, got ${value}`);
+  }
+  return value;
+}
+
+class TcpServer implements Server {
+  readonly addr: NetAddr;
+  readonly finished: Promise<void>;
+  #listener: Listener;
+  #handler: ConnHandler;
+  #maxConnections: number;
+  #idleTimeout: number;
+  #gracefulTimeout: number;
+  #onError: (error: unknown, conn: Conn) => void;
+  #signal: AbortSignal | undefined;
+  #conns = new Map<Conn, Served>();
+  #shutdown = new AbortController();
+  #context: ServeContext = { signal: this.#shutdown.signal };
+  #accepting: Promise<void>;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #drained: () => void = () => {};
+  #accepted = 0;
+  #rejected = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #onAbort = () => void this.close();
+
+  constructor(listener: Listener, options: ServeOptions, handler: ConnHandler) {
+    this.#listener = listener;
+    this.addr = listener.addr;
+    this.#handler = handler;
+    this.#maxConnections = positiveInteger("maxConnections", options.maxConnections, 16384);
+    this.#idleTimeout = positiveInteger("idleTimeout", options.idleTimeout, 0);
+    this.#gracefulTimeout = positiveInteger("gracefulTimeout", options.gracefulTimeout, 10_000);
+    this.#onError = options.onError ?? reportToStderr;
+    this.#signal = options.signal;
+    this.#accepting = this.#acceptLoop();
+    const drained = new Promise<void>((resolve) => (this.#drained = resolve));
+    this.finished = Promise.all([this.#accepting, drained]).then(() => {
+      clearTimeout(this.#graceTimer);
+      this.#signal?.removeEventListener("abort", this.#onAbort);
+    });
+    if (this.#signal?.aborted) void this.close();
+    else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  get stats(): ServerStats {
+    let bytesIn = this.#bytesIn;
+    let bytesOut = this.#bytesOut;
+    for (const conn of this.#conns.keys()) {
+      bytesIn += conn.bytesRead;
+      bytesOut += conn.bytesWritten;
+    }
+    return { open: this.#conns.size, accepted: this.#accepted, rejected: this.#rejected, bytesIn, bytesOut };
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      let conn: Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (err) {
+        if (err instanceof SocketError && err.code === "ECLOSED") return;
+        throw err;
+      }
+      this.#accepted++;
+      if (this.#conns.size >= this.#maxConnections || this.#shutdown.signal.aborted) {
+        this.#rejected++;
+        conn.close();
+        continue;
+      }
+      this.#serve(conn);
+    }
+  }
+
+  #serve(conn: Conn): void {
+    const served: Served = { timer: undefined, closedByServer: false };
+    this.#conns.set(conn, served);
+    if (this.#idleTimeout > 0 && conn instanceof TcpConn) this.#watchIdle(conn, served, this.#idleTimeout);
+    let running: Promise<void>;
+    try {
+      running = Promise.resolve(this.#handler(conn, this.#context));
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    running.catch((err) => {
+      if (served.closedByServer) return;
+      if (err instanceof SocketError && err.code === "EABORTED" && this.#shutdown.signal.aborted) return;
+      this.#onError(err, conn);
+    }).finally(() => {
+      clearTimeout(served.timer);
+      conn.close();
+      this.#bytesIn += conn.bytesRead;
+      this.#bytesOut += conn.bytesWritten;
+      this.#conns.delete(conn);
+      if (this.#conns.size === 0 && this.#shutdown.signal.aborted) this.#drained();
+    });
+  }
+
+  // One timer per connection, re-armed lazily: activity only stamps a time.
+  #watchIdle(conn: TcpConn, served: Served, idle: number): void {
+    const check = () => {
+      const quiet = performance.now() - conn.lastActivity;
+      if (quiet >= idle) {
+        served.closedByServer = true;
+        conn.close();
+      } else {
+        served.timer = setTimeout(check, idle - quiet);
+      }
+    };
+    served.timer = setTimeout(check, idle);
+  }
+
+  close(options?: CloseOptions): Promise<void> {
+    if (!this.#shutdown.signal.aborted) {
+      this.#listener.close();
+      this.#shutdown.abort();
+      if (this.#conns.size === 0) this.#drained();
+      else this.#graceTimer = setTimeout(() => this.#closeAll(), this.#gracefulTimeout);
+    }
+    if (options?.force) this.#closeAll();
+    return this.finished;
+  }
+
+  #closeAll(): void {
+    for (const [conn, served] of this.#conns) {
+      served.closedByServer = true;
+      conn.close();
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Serves TCP connections: calls `handler(conn, context)` for each one,
+ * concurrently, within `maxConnections`, with idle timeouts and graceful
+ * shutdown. A handler that throws, or a peer that resets, ends that
+ * connection only; the error goes to `onError`.
+ *
+ * @example An echo server that shuts down gracefully
+ * ```ts
+ * import { connect, serve } from "../mod.ts";
+ *
+ * const server = await serve({ hostname: "127.0.0.1", port: 0 }, async (conn, { signal }) => {
+ *   for (let line = await conn.readLine({ signal }); line !== null; line = await conn.readLine({ signal })) {
+ *     await conn.write(line + "\n");
+ *   }
+ * });
+ * await using conn = await connect({ port: server.addr.port });
+ * await conn.write("echo\n");
+ * if ((await conn.readLine()) !== "echo") throw new Error("no echo");
+ * await server.close();
+ * ```
+ */
+export async function serve(options: ServeOptions, handler: ConnHandler): Promise<Server> {
+  const listener = options.listener ?? await listen({ ...options, signal: undefined });
+  return new TcpServer(listener, options, handler);
+}

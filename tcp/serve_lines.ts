@@ -1,0 +1,29 @@
+/**
+ * A line-protocol server in one call.
+ *
+ * @module
+ */
+
+import { answerLines, type LineResponder } from "./answer_lines.ts";
+import { type Server, serve, type ServeOptions } from "./serve.ts";
+
+/**
+ * Serves a line protocol: each line a client sends is answered with
+ * `respond(line)`. Pipelined lines are answered in one write; a line over
+ * `maxLineBytes` gets `ERROR line too long (over N bytes)` and the connection
+ * is closed (see `answerLines`). On shutdown, lines already received are
+ * answered before connections close.
+ *
+ * @example The textbook's uppercase server in one line
+ * ```ts
+ * import { connect, serveLines, uppercase } from "../mod.ts";
+ *
+ * await using server = await serveLines({ hostname: "127.0.0.1", port: 0 }, uppercase);
+ * await using conn = await connect({ port: server.addr.port });
+ * await conn.write("hello\n");
+ * if ((await conn.readLine()) !== "HELLO") throw new Error("not uppercased");
+ * ```
+ */
+export function serveLines(options: ServeOptions, respond: LineResponder): Promise<Server> {
+  return serve(options, (conn, { signal }) => answerLines(conn, { respond, signal }));
+}

@@ -1,0 +1,305 @@
+// serve(), serveLines() and LineClient: the same file under Deno, Bun and Node.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, test } from "node:test";
+import { type Conn, connect, LineClient, serve, serveLines, SocketError, uppercase } from "../mod.ts";
+import { runtimeName } from "../runtime/runtime.ts";
+import { startChild } from "./_helpers.ts";
+import { ROOT, runtimeCommand } from "./_runtimes.ts";
+
+/** A promise with its resolve function, for handlers a test holds back. */
+function gate(): { promise: Promise<void>; open(): void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** Resolves once `count` calls of the returned function have been made. */
+function counter(count: number): { hit(): void; reached: Promise<void> } {
+  let seen = 0;
+  const { promise, open } = gate();
+  return { hit: () => ++seen === count && open(), reached: promise };
+}
+
+async function roundTrip(conn: Conn, line: string): Promise<string | null> {
+  await conn.write(line + "\n");
+  return conn.readLine();
+}
+
+function peakRssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]);
+}
+
+describe(`serve on ${runtimeName()}`, () => {
+  test("maxConnections: limit + 1 clients, one rejected at once, the rest served", async () => {
+    const errors: unknown[] = [];
+    const server = await serveLines(
+      { hostname: "127.0.0.1", maxConnections: 3, onError: (e) => errors.push(e) },
+      uppercase,
+    );
+    const served = await Promise.all([1, 2, 3].map(() => connect({ port: server.addr.port })));
+    for (const [i, conn] of served.entries()) assert.equal(await roundTrip(conn, `client ${i}`), `CLIENT ${i}`);
+    assert.equal(server.stats.open, 3);
+
+    await using extra = await connect({ port: server.addr.port });
+    assert.equal(await extra.readLine(), null);
+    assert.deepEqual({ ...server.stats, bytesIn: 0, bytesOut: 0 }, {
+      open: 3,
+      accepted: 4,
+      rejected: 1,
+      bytesIn: 0,
+      bytesOut: 0,
+    });
+    for (const [i, conn] of served.entries()) assert.equal(await roundTrip(conn, `again ${i}`), `AGAIN ${i}`);
+    for (const conn of served) conn.close();
+    await server.close();
+    assert.deepEqual(errors, []);
+  });
+
+  test("counters add up the bytes both ways", async () => {
+    const server = await serveLines({ hostname: "127.0.0.1" }, uppercase);
+    const conn = await connect({ port: server.addr.port });
+    assert.equal(await roundTrip(conn, "count me"), "COUNT ME");
+    await conn.closeWrite();
+    assert.equal(await conn.readLine(), null);
+    conn.close();
+    await server.close();
+    assert.deepEqual(server.stats, { open: 0, accepted: 1, rejected: 0, bytesIn: 9, bytesOut: 9 });
+  });
+
+  test("idleTimeout closes a connection that sends nothing, and reports no error", async () => {
+    const errors: unknown[] = [];
+    const server = await serveLines(
+      { hostname: "127.0.0.1", idleTimeout: 100, onError: (e) => errors.push(e) },
+      uppercase,
+    );
+    await using conn = await connect({ port: server.addr.port });
+    assert.equal(await roundTrip(conn, "then silence"), "THEN SILENCE");
+    assert.equal(await conn.readLine(), null);
+    await server.close();
+    assert.deepEqual(errors, []);
+    assert.equal(server.stats.open, 0);
+  });
+
+  test("a handler that throws closes its connection only; onError hears of it", async () => {
+    const errors: Array<[unknown, Conn]> = [];
+    const server = await serveLines({ hostname: "127.0.0.1", onError: (e, c) => errors.push([e, c]) }, (line) => {
+      if (line === "boom") throw new Error("Handler exploded");
+      return line.toUpperCase();
+    });
+    await using bad = await connect({ port: server.addr.port });
+    await bad.write("boom\n");
+    assert.equal(await bad.readLine(), null);
+    await using good = await connect({ port: server.addr.port });
+    assert.equal(await roundTrip(good, "fine"), "FINE");
+    good.close();
+    await server.close();
+    assert.equal(errors.length, 1);
+    const [err, conn] = errors[0];
+    assert.ok(err instanceof Error);
+    assert.equal(err.message, "Handler exploded");
+    assert.equal(conn.localAddr.port, server.addr.port);
+  });
+
+  test("a synchronous throw in a serve() handler is caught too", async () => {
+    const errors: unknown[] = [];
+    const server = await serve({ hostname: "127.0.0.1", onError: (e) => errors.push(e) }, () => {
+      throw new TypeError("Not even async");
+    });
+    await using conn = await connect({ port: server.addr.port });
+    assert.equal(await conn.readLine(), null);
+    await server.close();
+    assert.equal(errors.length, 1);
+    assert.ok(errors[0] instanceof TypeError);
+  });
+
+  test("an over-long line gets the documented error reply, then the connection closes", async () => {
+    const server = await serveLines({ hostname: "127.0.0.1", maxLineBytes: 1000 }, uppercase);
+    await using conn = await connect({ port: server.addr.port });
+    await conn.write("ok\n" + "y".repeat(5000) + "\nnever answered\n");
+    assert.equal(await conn.readLine(), "OK");
+    assert.equal(await conn.readLine(), "ERROR line too long (over 1000 bytes)");
+    assert.equal(await conn.readLine(), null);
+    await server.close();
+  });
+
+  test("100 MB with no newline: the server refuses it and its memory stays bounded", { timeout: 120_000 }, async () => {
+    const [command, args] = runtimeCommand(runtimeName(), "examples/tcp_server.ts", [
+      "--hostname",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--max-line-bytes",
+      "65536",
+    ]);
+    const server = startChild(command, args, { cwd: ROOT });
+    try {
+      const port = Number(/(\d+)$/.exec(await server.nextLine())?.[1]);
+      assert.equal(await server.nextLine(), "The server is ready to receive");
+      const pid = Number(server.pid);
+      await using warm = await connect({ port });
+      assert.equal(await roundTrip(warm, "warm up"), "WARM UP");
+      const before = peakRssKiB(pid);
+
+      const flood = await connect({ port });
+      const chunk = new Uint8Array(1024 * 1024).fill(0x61);
+      let sent = 0;
+      let refusal: SocketError | undefined;
+      for (; sent < 100 && refusal === undefined; sent++) {
+        await flood.write(chunk).catch((err) => (refusal = err));
+      }
+      // The server refuses once a line passes 64 KiB: our writes then fail
+      // (it closed) long before 100 MB, or all went out and it discarded them.
+      const reply = await flood.readLine().catch((err: SocketError) => err.code);
+      flood.close();
+      assert.ok(
+        refusal !== undefined || reply === "ERROR line too long (over 65536 bytes)",
+        `sent ${sent} MiB, reply ${reply}`,
+      );
+      if (refusal !== undefined) assert.ok(["EPIPE", "ECONNRESET"].includes(refusal.code), refusal.message);
+
+      const grownMiB = (peakRssKiB(pid) - before) / 1024;
+      assert.ok(grownMiB < 16, `the server's peak memory grew by ${grownMiB.toFixed(1)} MiB`);
+      assert.equal(await roundTrip(warm, "still serving"), "STILL SERVING");
+    } finally {
+      server.kill("SIGTERM");
+      await server.exited;
+    }
+  });
+
+  test("graceful shutdown: requests in flight get replies, idle clients are let go, no new connections", async () => {
+    const received = counter(5);
+    const release = gate();
+    const server = await serveLines({ hostname: "127.0.0.1", gracefulTimeout: 60_000 }, async (line) => {
+      if (line.startsWith("request")) {
+        received.hit();
+        await release.promise;
+      }
+      return line.toUpperCase();
+    });
+    const busy = await Promise.all([0, 1, 2, 3, 4].map(() => connect({ port: server.addr.port })));
+    await using idle = await connect({ port: server.addr.port });
+    assert.equal(await roundTrip(idle, "warm"), "WARM");
+    // Each busy client sends a request and we wait until all reached a handler.
+    await Promise.all(busy.map((conn, i) => conn.write(`request ${i}\n`)));
+    await received.reached;
+
+    const closing = server.close();
+    // Never served: refused, or (on Deno, whose listening socket closes a
+    // tick later) reset by the kernel, never handed to a handler.
+    const late = await connect({ port: server.addr.port }).then(
+      (conn) => conn.readLine().then(() => "read", (err) => err.code).finally(() => conn.close()),
+      (err) => err.code,
+    );
+    assert.ok(["ECONNREFUSED", "ECONNRESET"].includes(late), late);
+    assert.equal(server.stats.accepted, 6);
+    // The idle client is let go at once: no request of its is in hand.
+    assert.equal(await idle.readLine(), null);
+    release.open();
+    for (const [i, conn] of busy.entries()) {
+      assert.equal(await conn.readLine(), `REQUEST ${i}`);
+      assert.equal(await conn.readLine(), null);
+      conn.close();
+    }
+    await closing;
+    assert.equal(server.stats.open, 0);
+  });
+
+  test("gracefulTimeout: a handler that ignores shutdown is closed by force", async () => {
+    const errors: unknown[] = [];
+    const started = gate();
+    let handlerError: unknown;
+    const server = await serve(
+      { hostname: "127.0.0.1", gracefulTimeout: 50, onError: (e) => errors.push(e) },
+      async (conn) => {
+        started.open();
+        try {
+          await conn.readLine(); // no signal: deaf to the shutdown
+        } catch (err) {
+          handlerError = err;
+          throw err;
+        }
+      },
+    );
+    await using conn = await connect({ port: server.addr.port });
+    await started.promise;
+    await server.close();
+    assert.equal(await conn.readLine(), null);
+    assert.ok(handlerError instanceof SocketError);
+    assert.equal(handlerError.code, "ECLOSED");
+    assert.deepEqual(errors, [], "a forced close is no handler fault");
+  });
+
+  test("close({ force: true }) does not wait for gracefulTimeout", async () => {
+    const started = gate();
+    const server = await serve(
+      { hostname: "127.0.0.1", gracefulTimeout: 3_600_000, onError: () => {} },
+      async (conn) => {
+        started.open();
+        await conn.readLine();
+      },
+    );
+    await using conn = await connect({ port: server.addr.port });
+    await started.promise;
+    const graceful = server.close();
+    await server.close({ force: true });
+    await graceful;
+    assert.equal(await conn.readLine(), null);
+  });
+
+  test("a signal starts the shutdown; await using closes too", async () => {
+    const controller = new AbortController();
+    const server = await serveLines({ hostname: "127.0.0.1", signal: controller.signal }, uppercase);
+    controller.abort();
+    await server.finished;
+    await assert.rejects(connect({ port: server.addr.port }), { code: "ECONNREFUSED" });
+    let port: number;
+    {
+      await using disposable = await serveLines({ hostname: "127.0.0.1" }, uppercase);
+      port = disposable.addr.port;
+    }
+    await assert.rejects(connect({ port }), { code: "ECONNREFUSED" });
+  });
+
+  test("LineClient pipelines requests and matches replies in order", async () => {
+    const release = gate();
+    const server = await serveLines({ hostname: "127.0.0.1" }, async (line) => {
+      if (line === "first") await release.promise;
+      return line.toUpperCase();
+    });
+    await using client = await LineClient.connect({ port: server.addr.port });
+    const replies = ["first", "second", "third"].map((line) => client.request(line));
+    assert.equal(client.inFlight, 3);
+    release.open();
+    assert.deepEqual(await Promise.all(replies), ["FIRST", "SECOND", "THIRD"]);
+    const many = Array.from({ length: 1000 }, (_, i) => client.request(`n${i}`));
+    assert.deepEqual(await Promise.all(many), Array.from({ length: 1000 }, (_, i) => `N${i}`));
+    client.close();
+    await server.close();
+  });
+
+  test("LineClient: a timed-out request does not steal the next request's reply", async () => {
+    const release = gate();
+    const server = await serveLines({ hostname: "127.0.0.1" }, async (line) => {
+      if (line === "slow") await release.promise;
+      return line.toUpperCase();
+    });
+    await using client = await LineClient.connect({ port: server.addr.port });
+    await assert.rejects(client.request("slow", { timeout: 50 }), {
+      code: "ETIMEDOUT",
+      message: `Cannot request from 127.0.0.1:${server.addr.port}: timed out after 50 ms`,
+    });
+    const next = client.request("next");
+    release.open();
+    assert.equal(await next, "NEXT");
+    const controller = new AbortController();
+    const aborted = client.request("x", { signal: controller.signal });
+    controller.abort();
+    await assert.rejects(aborted, { code: "EABORTED" });
+    assert.equal(await client.request("after"), "AFTER");
+    client.close();
+    await assert.rejects(client.request("closed"), { code: "ECLOSED" });
+    await server.close();
+  });
+});
