@@ -21,6 +21,7 @@
  * - `EMSGSIZE`: a datagram larger than the socket can send.
  * - `ELINETOOLONG`: a line longer than `maxLineBytes`.
  * - `EFRAMETOOLONG`: a frame longer than `maxFrameBytes`.
+ * - `EPROTO`: the peer broke the framing, such as ending the stream inside a frame.
  * - `EINVAL`: an argument out of range.
  * - `EUNKNOWN`: a runtime error doorway does not recognise; see `cause`.
  */
@@ -38,6 +39,7 @@ export type SocketErrorCode =
   | "EMSGSIZE"
   | "ELINETOOLONG"
   | "EFRAMETOOLONG"
+  | "EPROTO"
   | "EINVAL"
   | "EUNKNOWN";
 
@@ -87,6 +89,7 @@ const REASONS: Record<SocketErrorCode, string> = {
   EMSGSIZE: "message too long",
   ELINETOOLONG: "line too long",
   EFRAMETOOLONG: "frame too long",
+  EPROTO: "protocol error",
   EINVAL: "invalid argument",
   EUNKNOWN: "unknown error",
 };

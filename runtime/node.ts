@@ -72,7 +72,9 @@ class NodeConn implements RuntimeConn {
     });
   }
 
-  #onData(chunk: Uint8Array): void {
+  #onData(buffer: Uint8Array): void {
+    // A plain view, not a Buffer: callers get the same type on every runtime.
+    const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     const waiter = this.#waiter;
     if (waiter !== null) {
       this.#waiter = null;

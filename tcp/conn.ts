@@ -4,6 +4,8 @@
  * @module
  */
 
+import { FrameDecoder, type FrameOptions } from "../protocol/frame_decoder.ts";
+import { encodeFrame } from "../protocol/frame_encoder.ts";
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder } from "../protocol/line_decoder.ts";
 import type { NetAddr, RuntimeConn } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
@@ -49,6 +51,15 @@ export interface Conn extends AsyncDisposable {
   /** Iterates over lines until end of stream. */
   lines(): AsyncIterableIterator<string>;
   /**
+   * Reads the next length-prefixed frame's payload (see the `frames`
+   * option), or `null` at end of stream between frames. Fails with
+   * `EFRAMETOOLONG` for a frame over `maxFrameBytes` and `EPROTO` if the
+   * stream ends inside a frame.
+   */
+  readFrame(options?: ReadOptions): Promise<Uint8Array | null>;
+  /** Writes `payload` as one length-prefixed frame (see the `frames` option). */
+  writeFrame(payload: Uint8Array): Promise<number>;
+  /**
    * Writes bytes, or a string as UTF-8. Resolves with the number of bytes
    * once the runtime has taken them all.
    */
@@ -79,6 +90,8 @@ export interface ReadOptions {
 export interface ConnOptions {
   /** The longest line `readLine()` accepts, in bytes. Defaults to 64 KiB. */
   maxLineBytes?: number;
+  /** The framing `readFrame()` and `writeFrame()` use. Defaults to a 4-byte prefix, 16 MiB at most. */
+  frames?: FrameOptions;
 }
 
 /**
@@ -90,7 +103,11 @@ export class TcpConn implements Conn {
   readonly remoteAddr: NetAddr;
   #raw: RuntimeConn;
   #remote: string;
+  // Received bytes not yet returned live in #buffer, or in #frames while
+  // frames are being read: never in both, so order is kept.
   #buffer: LineDecoder;
+  #frames: FrameDecoder | undefined;
+  #frameOptions: FrameOptions | undefined;
   #closed = false;
   #bytesRead = 0;
   #bytesWritten = 0;
@@ -107,6 +124,7 @@ export class TcpConn implements Conn {
     this.remoteAddr = raw.remoteAddr;
     this.#remote = formatAddress(raw.remoteAddr);
     this.#buffer = new LineDecoder({ maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
+    this.#frameOptions = options.frames;
   }
 
   get bytesRead(): number {
@@ -165,9 +183,15 @@ export class TcpConn implements Conn {
     });
   }
 
+  // After frames, bytes the frame decoder holds go back to the line buffer.
+  #unframe(): void {
+    if (this.#frames !== undefined && this.#frames.buffered > 0) this.#buffer.push(this.#frames.take());
+  }
+
   // Bytes the line buffer holds come first: they arrived before the socket's.
   #chunk(): Promise<Uint8Array | null> {
     if (this.#closed) return Promise.reject(this.#closedError("read from"));
+    this.#unframe();
     if (this.#buffer.buffered > 0) return Promise.resolve(this.#buffer.take());
     return this.#rawRead(undefined);
   }
@@ -175,6 +199,7 @@ export class TcpConn implements Conn {
   async read(buffer: Uint8Array, options?: ReadOptions): Promise<number | null> {
     if (this.#closed) throw this.#closedError("read from");
     if (buffer.byteLength === 0) return 0;
+    this.#unframe();
     if (this.#buffer.buffered > 0) {
       const bytes = this.#buffer.take(buffer.byteLength);
       buffer.set(bytes);
@@ -219,6 +244,39 @@ export class TcpConn implements Conn {
     }
   }
 
+  async readFrame(options?: ReadOptions): Promise<Uint8Array | null> {
+    if (this.#closed) throw this.#closedError("read from");
+    const frames = this.#frames ??= new FrameDecoder(this.#frameOptions);
+    if (this.#buffer.buffered > 0) frames.push(this.#buffer.take());
+    for (;;) {
+      let frame: Uint8Array | undefined;
+      try {
+        frame = frames.next();
+      } catch (err) {
+        if (!(err instanceof SocketError) || err.code !== "EFRAMETOOLONG") throw err;
+        throw new SocketError("EFRAMETOOLONG", err.message.replace("Cannot decode frame", `Cannot read frame from ${this.#remote}`));
+      }
+      if (frame !== undefined) return frame;
+      const chunk = await this.#rawRead(options?.signal);
+      if (chunk === null) {
+        if (frames.buffered === 0) return null;
+        throw new SocketError("EPROTO", `Cannot read frame from ${this.#remote}: stream ended inside a frame`);
+      }
+      frames.push(chunk);
+    }
+  }
+
+  writeFrame(payload: Uint8Array): Promise<number> {
+    if (this.#closed) return Promise.reject(this.#closedError("write to"));
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(payload, this.#frameOptions);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.write(frame);
+  }
+
   async *lines(): AsyncIterableIterator<string> {
     for (let line = await this.readLine(); line !== null; line = await this.readLine()) yield line;
   }
@@ -233,6 +291,7 @@ export class TcpConn implements Conn {
 
   #lineOrThrow(): string | undefined {
     if (this.#closed) throw this.#closedError("read from");
+    this.#unframe();
     try {
       return this.#buffer.next();
     } catch (err) {

@@ -48,7 +48,7 @@ class TcpListener implements Listener {
     this.#raw = raw;
     this.addr = raw.addr;
     this.#address = formatAddress(raw.addr);
-    this.#options = { maxLineBytes: options.maxLineBytes };
+    this.#options = { maxLineBytes: options.maxLineBytes, frames: options.frames };
     this.#signal = options.signal;
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
   }

@@ -175,6 +175,61 @@ describe(`tcp on ${runtimeName()}`, () => {
     await server.close();
   });
 
+  test("frames: readFrame/writeFrame round trip with each prefix size, mixed with a line", async () => {
+    for (const prefixBytes of [1, 2, 4] as const) {
+      const frames = { prefixBytes };
+      const server = await startServer({ frames }, async (conn) => {
+        assert.equal(await conn.readLine(), "hello frames");
+        for (let frame = await conn.readFrame(); frame !== null; frame = await conn.readFrame()) {
+          await conn.writeFrame(frame.slice().reverse());
+        }
+        await conn.closeWrite();
+      });
+      await using conn = await connect({ hostname: "127.0.0.1", port: server.port, frames });
+      const payloads = [Uint8Array.of(), Uint8Array.of(1, 2, 3), pseudoRandomBytes(prefixBytes === 1 ? 255 : 5000)];
+      // A line, then frames, all in one write: the server must split them right.
+      await conn.write("hello frames\n");
+      for (const payload of payloads) await conn.writeFrame(payload);
+      await conn.closeWrite();
+      for (const payload of payloads) assert.deepEqual(await conn.readFrame(), payload.slice().reverse());
+      assert.equal(await conn.readFrame(), null);
+      conn.close();
+      await server.close();
+      assert.deepEqual(server.errors, []);
+    }
+  });
+
+  test("frames: over maxFrameBytes is EFRAMETOOLONG; a stream cut inside a frame is EPROTO", async () => {
+    const frames = { prefixBytes: 2 as const, maxFrameBytes: 100 };
+    const server = await startServer({ frames }, async (conn) => {
+      await conn.readFrame();
+    });
+    await using conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    await conn.write(Uint8Array.of(0, 101));
+    await server.close();
+    assert.equal(server.errors.length, 1);
+    const err = server.errors[0];
+    assert.ok(err instanceof SocketError);
+    assert.equal(err.code, "EFRAMETOOLONG");
+    assert.match(err.message, /^Cannot read frame from 127\.0\.0\.1:\d+: 101 bytes is over the limit of 100$/);
+
+    const cut = await startServer({ frames }, async (conn) => {
+      await conn.readFrame();
+    });
+    await using sender = await connect({ hostname: "127.0.0.1", port: cut.port, frames });
+    await sender.write(Uint8Array.of(0, 10, 1, 2, 3));
+    await sender.closeWrite();
+    await cut.close();
+    const cutErr = cut.errors[0];
+    assert.ok(cutErr instanceof SocketError);
+    assert.equal(cutErr.code, "EPROTO");
+    assert.match(cutErr.message, /^Cannot read frame from 127\.0\.0\.1:\d+: stream ended inside a frame$/);
+    await assert.rejects(sender.writeFrame(new Uint8Array(101)), {
+      code: "EFRAMETOOLONG",
+      message: "Cannot encode frame: 101 bytes is over the limit of 100",
+    });
+  });
+
   test("connection refused has the same code and message everywhere", async () => {
     const listener = await listen({ hostname: "127.0.0.1", port: 0 });
     const port = listener.addr.port;
