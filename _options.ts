@@ -16,7 +16,10 @@ export function checkAddress(action: string, options: { hostname: string; port: 
     throw new SocketError("EINVAL", `Cannot ${action} ${formatAddress(options)}: hostname must be a non-empty string`);
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new SocketError("EINVAL", `Cannot ${action} ${formatAddress(options)}: port must be an integer from 0 to 65535`);
+    throw new SocketError(
+      "EINVAL",
+      `Cannot ${action} ${formatAddress(options)}: port must be an integer from 0 to 65535`,
+    );
   }
 }
 

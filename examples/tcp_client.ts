@@ -43,7 +43,9 @@ try {
   });
   await conn.write(sentence + "\n");
   const reply = await conn.readLine();
-  if (reply === null) throw new Error(`Cannot read from ${values.hostname}:${values.port}: server closed the connection`);
+  if (reply === null) {
+    throw new Error(`Cannot read from ${values.hostname}:${values.port}: server closed the connection`);
+  }
   console.log(`From Server: ${reply}`);
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));

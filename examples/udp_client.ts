@@ -15,8 +15,7 @@
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { bind } from "../udp/datagram_socket.ts";
-import { request } from "../udp/request.ts";
+import { bind, request } from "../mod.ts";
 
 const { values } = parseArgs({
   options: {

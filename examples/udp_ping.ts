@@ -13,9 +13,7 @@
 //      node --import tsx examples/udp_ping.ts
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { SocketError } from "../mod.ts";
-import { bind } from "../udp/datagram_socket.ts";
-import { request } from "../udp/request.ts";
+import { bind, request, SocketError } from "../mod.ts";
 
 const { values } = parseArgs({
   options: {

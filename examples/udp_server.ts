@@ -15,8 +15,7 @@
 //      node --import tsx examples/udp_server.ts
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { formatAddress, uppercase } from "../mod.ts";
-import { serveDatagrams } from "../udp/serve_datagrams.ts";
+import { formatAddress, serveDatagrams, uppercase } from "../mod.ts";
 
 const { values } = parseArgs({
   options: {

@@ -61,7 +61,10 @@ export class LineDecoder {
   constructor(options: LineDecoderOptions = {}) {
     const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     if (!Number.isSafeInteger(max) || max < 1) {
-      throw new SocketError("EINVAL", `Cannot make a line decoder: maxLineBytes must be a positive integer, got ${max}`);
+      throw new SocketError(
+        "EINVAL",
+        `Cannot make a line decoder: maxLineBytes must be a positive integer, got ${max}`,
+      );
     }
     this.#max = max;
   }

@@ -7,7 +7,8 @@
 import { checkAddress, checkSignal } from "../_options.ts";
 import { currentRuntime } from "../runtime/runtime.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
-import { type Conn, type ConnOptions, TcpConn } from "./conn.ts";
+import { TcpConn } from "./_tcp_conn.ts";
+import type { Conn, ConnOptions } from "./conn.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions extends ConnOptions {

@@ -103,7 +103,8 @@ export class LineClient implements AsyncDisposable {
       };
       if (timeout !== undefined) {
         timer = setTimeout(
-          () => giveUp(new SocketError("ETIMEDOUT", `Cannot request from ${this.#remote}: timed out after ${timeout} ms`)),
+          () =>
+            giveUp(new SocketError("ETIMEDOUT", `Cannot request from ${this.#remote}: timed out after ${timeout} ms`)),
           timeout,
         );
       }
@@ -170,6 +171,7 @@ export class LineClient implements AsyncDisposable {
     this.#fail(new SocketError("ECLOSED", `Cannot request from ${this.#remote}: socket is closed`));
   }
 
+  /** Closes the client, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();

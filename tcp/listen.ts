@@ -8,7 +8,8 @@ import { checkAddress, checkSignal } from "../_options.ts";
 import { currentRuntime } from "../runtime/runtime.ts";
 import type { NetAddr, RuntimeListener } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
-import { type Conn, type ConnOptions, TcpConn } from "./conn.ts";
+import { TcpConn } from "./_tcp_conn.ts";
+import type { Conn, ConnOptions } from "./conn.ts";
 
 /** Options for {@linkcode listen}. */
 export interface ListenOptions extends ConnOptions {

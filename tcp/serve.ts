@@ -7,7 +7,8 @@
 
 import type { NetAddr } from "../runtime/types.ts";
 import { SocketError } from "../socket_error.ts";
-import { type Conn, TcpConn } from "./conn.ts";
+import { TcpConn } from "./_tcp_conn.ts";
+import type { Conn } from "./conn.ts";
 import { listen, type Listener, type ListenOptions } from "./listen.ts";
 
 /** Options for {@linkcode serve}. */

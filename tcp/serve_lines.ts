@@ -5,7 +5,7 @@
  */
 
 import { answerLines, type LineResponder } from "./answer_lines.ts";
-import { type Server, serve, type ServeOptions } from "./serve.ts";
+import { serve, type ServeOptions, type Server } from "./serve.ts";
 
 /**
  * Serves a line protocol: each line a client sends is answered with

@@ -2,7 +2,7 @@
 // `deno test`, `bun test` and `node --import tsx --test`.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { connect, type Conn, listen, SocketError } from "../mod.ts";
+import { type Conn, connect, listen, SocketError } from "../mod.ts";
 import { runtimeName } from "../runtime/runtime.ts";
 import { hashToEnd, pseudoRandomBytes, sha256, startBlackhole, startServer } from "./_helpers.ts";
 

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Child, startChild } from "./_helpers.ts";
-import { ROOT, RUNTIMES, runtimeCommand, UNDER_NODE } from "./_runtimes.ts";
+import { ROOT, runtimeCommand, RUNTIMES, UNDER_NODE } from "./_runtimes.ts";
 
 async function startExampleServer(runtime: typeof RUNTIMES[number]): Promise<{ child: Child; port: number }> {
   const [command, args] = runtimeCommand(runtime, "examples/tcp_server.ts", ["--hostname", "127.0.0.1", "--port", "0"]);
