@@ -13,9 +13,9 @@
 //      bun examples/udp_client.ts
 //      node --import tsx examples/udp_client.ts
 import process from "node:process";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { bind, request } from "../mod.ts";
+import { readSentence } from "./_prompt.ts";
 
 const { values } = parseArgs({
   options: {
@@ -25,19 +25,6 @@ const { values } = parseArgs({
     retries: { type: "string", default: "0" },
   },
 });
-
-async function readSentence(): Promise<string | undefined> {
-  process.stdout.write("Input lowercase sentence: ");
-  const input = createInterface({ input: process.stdin });
-  try {
-    for await (const line of input) return line;
-    return undefined;
-  } finally {
-    input.close();
-    // Piped input echoes nothing: end the prompt's line ourselves.
-    if (!process.stdin.isTTY) process.stdout.write("\n");
-  }
-}
 
 try {
   const sentence = await readSentence();

@@ -2,8 +2,9 @@
 // runtime has built in, so the suites run unchanged on Deno, Bun and Node.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import assert from "node:assert/strict";
 import { createInterface } from "node:readline";
-import { answerLines, type Conn, listen, type Listener, type ListenOptions, uppercase } from "../mod.ts";
+import { answerLines, type Conn, listen, type Listener, type ListenOptions, SocketError, uppercase } from "../mod.ts";
 
 /** A running uppercase server for a test, and what its handlers threw. */
 export interface TestServer {
@@ -162,4 +163,17 @@ export async function startBlackhole(): Promise<{ port: number; stop(): Promise<
       await child.exited;
     },
   };
+}
+
+/** Asserts that `promise` rejects with a SocketError of `code` (and message). */
+export async function rejectsWithCode(promise: Promise<unknown>, code: string, message?: RegExp): Promise<SocketError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof SocketError, `expected a SocketError, got ${err}`);
+    assert.equal(err.code, code, err.message);
+    if (message) assert.match(err.message, message);
+    return err;
+  }
+  assert.fail(`expected ${code}, but it succeeded`);
 }

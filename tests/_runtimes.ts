@@ -1,6 +1,8 @@
 // How to start a program under each runtime, for the cross-runtime tests.
+import assert from "node:assert/strict";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { type Child, startChild } from "./_helpers.ts";
 
 /** The repository root. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -26,3 +28,26 @@ export function runtimeCommand(runtime: RuntimeId, file: string, args: string[] 
 
 /** Whether this suite runs under Node: the slow cross-runtime matrices run once, there. */
 export const UNDER_NODE: boolean = !("Deno" in globalThis) && !("Bun" in globalThis) && !!process.versions.node;
+
+/** Starts `file` (relative to the repository root) under `runtime`, as a user would. */
+export function startUnder(runtime: RuntimeId, file: string, args: string[] = []): Child {
+  const [command, commandArgs] = runtimeCommand(runtime, file, args);
+  return startChild(command, commandArgs, { cwd: ROOT });
+}
+
+/**
+ * Starts an example server on 127.0.0.1, port 0, and waits for the two lines
+ * every example server prints: where it listens, then the textbook's ready line.
+ */
+export async function startExampleServer(
+  runtime: RuntimeId,
+  file: string,
+  args: string[] = [],
+): Promise<{ child: Child; port: number }> {
+  const child = startUnder(runtime, file, ["--hostname", "127.0.0.1", "--port", "0", ...args]);
+  const listening = await child.nextLine();
+  const match = /^Listening on 127\.0\.0\.1:(\d+)$/.exec(listening);
+  assert.ok(match, `${runtime} server said: ${listening} ${child.stderr()}`);
+  assert.equal(await child.nextLine(), "The server is ready to receive");
+  return { child, port: Number(match[1]) };
+}

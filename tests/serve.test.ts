@@ -4,8 +4,7 @@ import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { type Conn, connect, LineClient, serve, serveLines, SocketError, uppercase } from "../mod.ts";
 import { runtimeName } from "../runtime/runtime.ts";
-import { startChild } from "./_helpers.ts";
-import { ROOT, runtimeCommand } from "./_runtimes.ts";
+import { startExampleServer } from "./_runtimes.ts";
 
 /** A promise with its resolve function, for handlers a test holds back. */
 function gate(): { promise: Promise<void>; open(): void } {
@@ -125,18 +124,11 @@ describe(`serve on ${runtimeName()}`, () => {
   });
 
   test("100 MB with no newline: the server refuses it and its memory stays bounded", { timeout: 120_000 }, async () => {
-    const [command, args] = runtimeCommand(runtimeName(), "examples/tcp_server.ts", [
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      "0",
+    const { child: server, port } = await startExampleServer(runtimeName(), "examples/tcp_server.ts", [
       "--max-line-bytes",
       "65536",
     ]);
-    const server = startChild(command, args, { cwd: ROOT });
     try {
-      const port = Number(/(\d+)$/.exec(await server.nextLine())?.[1]);
-      assert.equal(await server.nextLine(), "The server is ready to receive");
       const pid = Number(server.pid);
       await using warm = await connect({ port });
       assert.equal(await roundTrip(warm, "warm up"), "WARM UP");

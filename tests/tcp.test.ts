@@ -4,21 +4,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Conn, connect, listen, SocketError } from "../mod.ts";
 import { runtimeName } from "../runtime/runtime.ts";
-import { hashToEnd, pseudoRandomBytes, sha256, startBlackhole, startServer } from "./_helpers.ts";
+import { hashToEnd, pseudoRandomBytes, rejectsWithCode, sha256, startBlackhole, startServer } from "./_helpers.ts";
 
 const LONG = { timeout: 120_000 };
-
-async function rejectsWithCode(promise: Promise<unknown>, code: string, message?: RegExp): Promise<SocketError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof SocketError, `expected a SocketError, got ${err}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return err;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
-}
 
 describe(`tcp on ${runtimeName()}`, () => {
   test("round trip: a line goes out and comes back uppercased", async () => {

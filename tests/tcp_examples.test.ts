@@ -3,28 +3,16 @@
 // processes is slow, so this matrix runs once, under Node.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type Child, startChild } from "./_helpers.ts";
-import { ROOT, runtimeCommand, RUNTIMES, UNDER_NODE } from "./_runtimes.ts";
-
-async function startExampleServer(runtime: typeof RUNTIMES[number]): Promise<{ child: Child; port: number }> {
-  const [command, args] = runtimeCommand(runtime, "examples/tcp_server.ts", ["--hostname", "127.0.0.1", "--port", "0"]);
-  const child = startChild(command, args, { cwd: ROOT });
-  const listening = await child.nextLine();
-  const match = /^Listening on 127\.0\.0\.1:(\d+)$/.exec(listening);
-  assert.ok(match, `${runtime} server said: ${listening} ${child.stderr()}`);
-  assert.equal(await child.nextLine(), "The server is ready to receive");
-  return { child, port: Number(match[1]) };
-}
+import { RUNTIMES, startExampleServer, startUnder, UNDER_NODE } from "./_runtimes.ts";
 
 describe("tcp examples across runtimes", { skip: !UNDER_NODE && "runs once, under Node" }, () => {
   for (const serverRuntime of RUNTIMES) {
     test(`${serverRuntime} server with deno, bun and node clients; stops on SIGTERM`, { timeout: 60_000 }, async () => {
-      const { child: server, port } = await startExampleServer(serverRuntime);
+      const { child: server, port } = await startExampleServer(serverRuntime, "examples/tcp_server.ts");
       try {
         for (const clientRuntime of RUNTIMES) {
           const sentence = `hello from ${clientRuntime} to ${serverRuntime}, café`;
-          const [command, args] = runtimeCommand(clientRuntime, "examples/tcp_client.ts", ["--port", String(port)]);
-          const client = startChild(command, args, { cwd: ROOT });
+          const client = startUnder(clientRuntime, "examples/tcp_client.ts", ["--port", String(port)]);
           client.write(sentence + "\n");
           client.endInput();
           assert.equal(await client.nextLine(), "Input lowercase sentence: ");
@@ -40,8 +28,7 @@ describe("tcp examples across runtimes", { skip: !UNDER_NODE && "runs once, unde
 
   test("the client says why when nothing listens, and exits 1", { timeout: 30_000 }, async () => {
     for (const runtime of RUNTIMES) {
-      const [command, args] = runtimeCommand(runtime, "examples/tcp_client.ts", ["--port", "9"]);
-      const client = startChild(command, args, { cwd: ROOT });
+      const client = startUnder(runtime, "examples/tcp_client.ts", ["--port", "9"]);
       client.write("anything\n");
       client.endInput();
       assert.equal(await client.exited, 1);

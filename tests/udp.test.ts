@@ -8,23 +8,11 @@ import { runtimeName } from "../runtime/runtime.ts";
 import { bind, type DatagramSocket } from "../udp/datagram_socket.ts";
 import { request } from "../udp/request.ts";
 import { type DatagramHandler, type DatagramServer, serveDatagrams } from "../udp/serve_datagrams.ts";
-import { pseudoRandomBytes } from "./_helpers.ts";
+import { pseudoRandomBytes, rejectsWithCode } from "./_helpers.ts";
 
 const LONG = { timeout: 120_000 };
 const text = new TextDecoder();
 const bytes = (s: string) => new TextEncoder().encode(s);
-
-async function rejectsWithCode(promise: Promise<unknown>, code: string, message?: RegExp): Promise<SocketError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof SocketError, `expected a SocketError, got ${err}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return err;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
-}
 
 /** A datagram server for a test, recording what its handler threw. */
 async function startServer(

@@ -4,32 +4,13 @@
 // once, under Node.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type Child, startChild } from "./_helpers.ts";
-import { ROOT, runtimeCommand, type RuntimeId, RUNTIMES, UNDER_NODE } from "./_runtimes.ts";
+import { type RuntimeId, RUNTIMES, startExampleServer, startUnder, UNDER_NODE } from "./_runtimes.ts";
 
 const SLOW = { timeout: 60_000 };
 
-function start(runtime: RuntimeId, file: string, args: string[]): Child {
-  const [command, commandArgs] = runtimeCommand(runtime, file, args);
-  return startChild(command, commandArgs, { cwd: ROOT });
-}
-
-async function startExampleServer(
-  runtime: RuntimeId,
-  file: string,
-  args: string[] = [],
-): Promise<{ child: Child; port: number }> {
-  const child = start(runtime, file, ["--hostname", "127.0.0.1", "--port", "0", ...args]);
-  const listening = await child.nextLine();
-  const match = /^Listening on 127\.0\.0\.1:(\d+)$/.exec(listening);
-  assert.ok(match, `${runtime} server said: ${listening} ${child.stderr()}`);
-  assert.equal(await child.nextLine(), "The server is ready to receive");
-  return { child, port: Number(match[1]) };
-}
-
 /** Runs the pinger to the end; returns its stdout lines and exit code. */
 async function ping(runtime: RuntimeId, args: string[]): Promise<{ lines: string[]; code: number | string }> {
-  const child = start(runtime, "examples/udp_ping.ts", args);
+  const child = startUnder(runtime, "examples/udp_ping.ts", args);
   const lines: string[] = [];
   for (let line = await child.nextLine(); !line.startsWith("<exited"); line = await child.nextLine()) {
     lines.push(line);
@@ -53,7 +34,7 @@ describe("udp examples across runtimes", { skip: !UNDER_NODE && "runs once, unde
       try {
         for (const clientRuntime of RUNTIMES) {
           const sentence = `hello from ${clientRuntime} to ${serverRuntime}, café`;
-          const client = start(clientRuntime, "examples/udp_client.ts", ["--port", String(port)]);
+          const client = startUnder(clientRuntime, "examples/udp_client.ts", ["--port", String(port)]);
           client.write(sentence + "\n");
           client.endInput();
           assert.equal(await client.nextLine(), "Input lowercase sentence: ");
@@ -70,7 +51,7 @@ describe("udp examples across runtimes", { skip: !UNDER_NODE && "runs once, unde
 
   test("the udp client gives up after --timeout when nobody answers, and exits 1", SLOW, async () => {
     for (const runtime of RUNTIMES) {
-      const client = start(runtime, "examples/udp_client.ts", ["--port", "9", "--timeout", "300"]);
+      const client = startUnder(runtime, "examples/udp_client.ts", ["--port", "9", "--timeout", "300"]);
       client.write("anyone there?\n");
       client.endInput();
       assert.equal(await client.exited, 1);
