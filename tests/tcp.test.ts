@@ -116,6 +116,47 @@ describe(`tcp on ${runtimeName()}`, () => {
     assert.deepEqual(server.errors, []);
   });
 
+  test("backpressure: a 64 MiB write to a peer that is not reading stays pending until it reads", LONG, async () => {
+    const payload = pseudoRandomBytes(64 * 1024 * 1024, 5);
+    let startReading!: () => void;
+    const reading = new Promise<void>((resolve) => (startReading = resolve));
+    let peerRead = -1;
+    const server = await startServer({}, async (conn) => {
+      await reading;
+      const { hash, length } = await hashToEnd(conn);
+      peerRead = length;
+      await conn.write(`${length} ${hash}\n`);
+    });
+    const conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    const probe = await startServer();
+    const other = await connect({ hostname: "127.0.0.1", port: probe.port });
+    try {
+      let settled = false;
+      const writing = conn.write(payload).then(() => (settled = true));
+      // Round trips on another connection let the event loop run many turns.
+      // Kernel buffers hold a few MiB at most: a write that resolved now would
+      // have been buffered in memory, not taken by the peer.
+      for (let i = 0; i < 20; i++) {
+        await other.write(`probe ${i}\n`);
+        assert.equal(await other.readLine(), `PROBE ${i}`);
+      }
+      assert.equal(settled, false, "write() resolved while the peer had read nothing");
+      assert.equal(peerRead, -1);
+      startReading();
+      await writing;
+      await conn.closeWrite();
+      assert.equal(await conn.readLine(), `${payload.byteLength} ${sha256(payload)}`);
+    } finally {
+      // Even when an assertion failed: release the handler and close all.
+      startReading();
+      other.close();
+      conn.close();
+      await probe.close();
+      await server.close();
+    }
+    assert.deepEqual(server.errors, []);
+  });
+
   test("half-close: the server reads to end of stream, then replies", async () => {
     const server = await startServer({}, async (conn) => {
       const lines: string[] = [];
