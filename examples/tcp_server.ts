@@ -41,6 +41,9 @@ const server = await serveLines({
 
 let stopping = false;
 function stop(): void {
+  if (!stopping && server.stats.open > 0) {
+    console.log(`Shutting down: finishing ${server.stats.open} connection(s); Ctrl-C again to force`);
+  }
   server.close({ force: stopping });
   stopping = true;
 }

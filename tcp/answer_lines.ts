@@ -57,7 +57,13 @@ export async function answerLines(conn: Conn, options: LineResponder | AnswerLin
   try {
     for (let lines = await conn.readLines(read); lines !== null; lines = await conn.readLines(read)) {
       let reply = "";
-      for (const line of lines) reply += (await respond(line)) + "\n";
+      try {
+        for (const line of lines) reply += (await respond(line)) + "\n";
+      } catch (err) {
+        // The lines before the failing one are owed their replies.
+        if (reply !== "") await conn.write(reply).catch(() => {});
+        throw err;
+      }
       await conn.write(reply);
     }
   } catch (err) {

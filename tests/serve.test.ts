@@ -56,6 +56,21 @@ describe(`serve on ${runtimeName()}`, () => {
     assert.deepEqual(errors, []);
   });
 
+  test("thousands of concurrent connections need no setting", { timeout: 120_000 }, async () => {
+    const server = await serveLines({ hostname: "127.0.0.1" }, uppercase);
+    const conns: Conn[] = [];
+    try {
+      for (let i = 0; i < 2000; i++) conns.push(await connect({ port: server.addr.port }));
+      const replies = await Promise.all(conns.map((conn, i) => roundTrip(conn, `conn ${i}`)));
+      assert.deepEqual(replies, conns.map((_, i) => `CONN ${i}`));
+      assert.equal(server.stats.open, 2000);
+      assert.equal(server.stats.rejected, 0);
+    } finally {
+      for (const conn of conns) conn.close();
+      await server.close();
+    }
+  });
+
   test("counters add up the bytes both ways", async () => {
     const server = await serveLines({ hostname: "127.0.0.1" }, uppercase);
     const conn = await connect({ port: server.addr.port });

@@ -3,7 +3,10 @@
 // processes is slow, so this matrix runs once, under Node.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { connect } from "../mod.ts";
 import { RUNTIMES, startExampleServer, startUnder, UNDER_NODE } from "./_runtimes.ts";
+
+const SLOW = { timeout: 60_000 };
 
 describe("tcp examples across runtimes", { skip: !UNDER_NODE && "runs once, under Node" }, () => {
   for (const serverRuntime of RUNTIMES) {
@@ -23,6 +26,35 @@ describe("tcp examples across runtimes", { skip: !UNDER_NODE && "runs once, unde
         server.kill("SIGTERM");
       }
       assert.equal(await server.exited, 0, server.stderr());
+    });
+  }
+
+  for (const runtime of RUNTIMES) {
+    test(`${runtime} server: SIGTERM waits for a request in hand, a second SIGTERM forces`, SLOW, async () => {
+      const lineBytes = 32 * 1024 * 1024;
+      const { child: server, port } = await startExampleServer(runtime, "examples/tcp_server.ts", [
+        "--graceful-timeout",
+        "3600000",
+        "--max-line-bytes",
+        String(lineBytes),
+      ]);
+      const conn = await connect({ port });
+      try {
+        // One 32 MiB request: its 32 MiB reply cannot fit in loopback's
+        // kernel buffers, so once its first byte arrives and we stop reading,
+        // the handler is blocked mid-request for as long as we like.
+        const sending = conn.write("x".repeat(lineBytes) + "\n");
+        assert.equal(await conn.read(new Uint8Array(1)), 1);
+        await sending;
+        server.kill("SIGTERM");
+        assert.equal(await server.nextLine(), "Shutting down: finishing 1 connection(s); Ctrl-C again to force");
+        // Without the second signal this would wait the hour of --graceful-timeout.
+        server.kill("SIGTERM");
+        assert.equal(await server.exited, 0, server.stderr());
+      } finally {
+        conn.close();
+        server.kill("SIGKILL");
+      }
     });
   }
 
