@@ -1,9 +1,12 @@
 /**
- * Checks shared by every entry point that takes an address or a signal.
+ * Checks shared by every entry point that takes an address, a signal or
+ * connection options.
  *
  * @module
  */
 
+import { FrameDecoder, type FrameOptions } from "./protocol/frame_decoder.ts";
+import { LineDecoder } from "./protocol/line_decoder.ts";
 import { formatAddress, SocketError } from "./socket_error.ts";
 
 /**
@@ -26,4 +29,22 @@ export function checkAddress(action: string, options: { hostname: string; port: 
 /** Throws `EABORTED` if `signal` has already fired. */
 export function checkSignal(signal: AbortSignal | undefined, action: string, address: string): void {
   if (signal?.aborted) throw new SocketError("EABORTED", `Cannot ${action} ${address}: aborted`);
+}
+
+/**
+ * Throws `EINVAL` for line or frame limits a connection could not use, so
+ * that `connect()` and `listen()` fail before opening a socket, not after.
+ */
+export function checkConnOptions(
+  action: string,
+  address: string,
+  options: { maxLineBytes?: number; frames?: FrameOptions },
+): void {
+  try {
+    new LineDecoder({ maxLineBytes: options.maxLineBytes });
+    new FrameDecoder(options.frames);
+  } catch (err) {
+    if (!(err instanceof SocketError)) throw err;
+    throw new SocketError("EINVAL", `Cannot ${action} ${address}: ${err.message.replace(/^Cannot [^:]*: /, "")}`);
+  }
 }

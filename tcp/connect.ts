@@ -4,7 +4,7 @@
  * @module
  */
 
-import { checkAddress, checkSignal } from "../_options.ts";
+import { checkAddress, checkConnOptions, checkSignal } from "../_options.ts";
 import { currentRuntime } from "../runtime/runtime.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
 import { TcpConn } from "./_tcp_conn.ts";
@@ -42,6 +42,9 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
   const { port, signal, timeout } = options;
   const address = formatAddress({ hostname, port });
   checkAddress("connect to", { hostname, port });
+  // Port 0 means "any" only when binding; runtimes disagree on connecting to it.
+  if (port === 0) throw new SocketError("EINVAL", `Cannot connect to ${address}: port must be from 1 to 65535`);
+  checkConnOptions("connect to", address, options);
   if (timeout !== undefined && !(timeout >= 0 && timeout <= 2 ** 31 - 1)) {
     throw new SocketError("EINVAL", `Cannot connect to ${address}: timeout must be from 0 to 2147483647 ms`);
   }

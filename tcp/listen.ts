@@ -4,7 +4,7 @@
  * @module
  */
 
-import { checkAddress, checkSignal } from "../_options.ts";
+import { checkAddress, checkConnOptions, checkSignal } from "../_options.ts";
 import { currentRuntime } from "../runtime/runtime.ts";
 import type { NetAddr, RuntimeListener } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
@@ -104,6 +104,7 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   const hostname = options.hostname ?? "0.0.0.0";
   const port = options.port ?? 0;
   checkAddress("listen on", { hostname, port });
+  checkConnOptions("listen on", formatAddress({ hostname, port }), options);
   checkSignal(options.signal, "listen on", formatAddress({ hostname, port }));
   const runtime = await currentRuntime();
   const raw = await runtime.listen({ hostname, port });

@@ -283,6 +283,23 @@ describe(`tcp on ${runtimeName()}`, () => {
   test("bad arguments fail with EINVAL before touching the network", async () => {
     await rejectsWithCode(connect({ hostname: "127.0.0.1", port: 70000 }), "EINVAL", /port must be an integer/);
     await rejectsWithCode(listen({ hostname: "127.0.0.1", port: -1 }), "EINVAL", /port must be an integer/);
+    await rejectsWithCode(
+      connect({ hostname: "127.0.0.1", port: 0 }),
+      "EINVAL",
+      /^Cannot connect to 127\.0\.0\.1:0: port must be from 1 to 65535$/,
+    );
+    // Checked before any socket opens: a bad limit leaks nothing.
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    await rejectsWithCode(
+      connect({ port: listener.addr.port, maxLineBytes: 0 }),
+      "EINVAL",
+      /^Cannot connect to 127\.0\.0\.1:\d+: maxLineBytes must be a positive integer, got 0$/,
+    );
+    await rejectsWithCode(
+      listen({ hostname: "127.0.0.1", port: listener.addr.port, frames: { prefixBytes: 1, maxFrameBytes: 256 } }),
+      "EINVAL",
+      /^Cannot listen on 127\.0\.0\.1:\d+: maxFrameBytes must be/,
+    );
   });
 
   test("connect timeout and signal against a server that never answers", async () => {
