@@ -12,6 +12,9 @@ export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
 const LF = 10;
 const CR = 13;
 const EMPTY = new Uint8Array(0);
+const NO_LINES: string[] = [];
+const NO_ENDS: number[] = [];
+const BOM = 0xfeff;
 const utf8 = new TextDecoder();
 
 /** Options for {@linkcode LineDecoder}. */
@@ -56,6 +59,12 @@ export class LineDecoder {
   // Whether #buf is ours to write into; an adopted chunk is the caller's.
   #owned = false;
   #failed: SocketError | null = null;
+  // Lines decoded ahead, all in one call, and not yet returned: #queue[i]
+  // ends just before byte #ends[i] of #buf. Their bytes stay buffered until
+  // returned, so `buffered` and `take()` see them as before.
+  #queue: string[] = NO_LINES;
+  #ends: number[] = NO_ENDS;
+  #head = 0;
 
   /** Makes a decoder; see {@linkcode LineDecoderOptions}. */
   constructor(options: LineDecoderOptions = {}) {
@@ -83,6 +92,8 @@ export class LineDecoder {
   push(chunk: Uint8Array): void {
     const length = chunk.byteLength;
     if (length === 0) return;
+    // The bytes may move: lines decoded ahead are decoded again when asked.
+    if (this.#queue !== NO_LINES) this.#dropQueue();
     if (this.#start === this.#end) {
       // Nothing buffered: adopt the chunk rather than copy it.
       this.#buf = chunk;
@@ -117,6 +128,7 @@ export class LineDecoder {
    */
   next(): string | undefined {
     if (this.#failed !== null) throw this.#failed;
+    if (this.#head < this.#queue.length) return this.#dequeue();
     const newline = this.#find();
     if (newline < 0) {
       this.#scan = this.#end;
@@ -130,9 +142,63 @@ export class LineDecoder {
     let stop = newline;
     if (stop > this.#start && this.#buf[stop - 1] === CR) stop--;
     if (stop - this.#start > this.#max) this.#fail();
+    // More complete lines behind this one (pipelined requests): decode them
+    // all in one call, which costs about what decoding one line does.
+    if (newline + 1 < this.#end) {
+      const second = this.#buf.subarray(0, this.#end).indexOf(LF, newline + 1);
+      if (second >= 0) return this.#decodeAhead(newline, second);
+    }
     const line = utf8.decode(this.#buf.subarray(this.#start, stop));
     this.#consume(newline + 1);
     return line;
+  }
+
+  // Decodes the complete lines from #start on, the first two ending at
+  // `first` and `second`, up to the first line over the limit (left for
+  // next() to fail on), and returns the first one. The result is what
+  // decoding each line on its own gives: a newline is never part of a
+  // multi-byte character, so it also ends any malformed one, and the BOM
+  // that a lone decode would drop at the start of a line is dropped here.
+  #decodeAhead(first: number, second: number): string {
+    const buf = this.#buf;
+    const ends: number[] = [first + 1];
+    const view = this.#end === buf.byteLength ? buf : buf.subarray(0, this.#end);
+    for (let newline = second; newline >= 0; newline = view.indexOf(LF, newline + 1)) {
+      const from = ends[ends.length - 1];
+      const stop = newline > from && buf[newline - 1] === CR ? newline - 1 : newline;
+      if (stop - from > this.#max) break;
+      ends.push(newline + 1);
+    }
+    this.#scan = ends[ends.length - 1];
+    const text = utf8.decode(buf.subarray(this.#start, ends[ends.length - 1]));
+    const lines = text.split("\n");
+    lines.length = ends.length;
+    for (let i = 0; i < lines.length; i++) {
+      let line = lines[i];
+      if (line.length > 0 && line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
+      if (i > 0 && line.charCodeAt(0) === BOM) line = line.slice(1);
+      lines[i] = line;
+    }
+    this.#queue = lines;
+    this.#ends = ends;
+    this.#head = 0;
+    return this.#dequeue();
+  }
+
+  #dequeue(): string {
+    const line = this.#queue[this.#head];
+    const end = this.#ends[this.#head++];
+    if (this.#head === this.#queue.length) this.#dropQueue();
+    this.#consume(end);
+    return line;
+  }
+
+  // Forgets lines decoded ahead; their newlines will be found again.
+  #dropQueue(): void {
+    if (this.#head < this.#queue.length && this.#scan > this.#start) this.#scan = this.#start;
+    this.#queue = NO_LINES;
+    this.#ends = NO_ENDS;
+    this.#head = 0;
   }
 
   /**
@@ -167,6 +233,7 @@ export class LineDecoder {
    * that switches from lines to raw bytes. The caller owns what it gets.
    */
   take(max: number = Infinity): Uint8Array {
+    if (this.#queue !== NO_LINES) this.#dropQueue();
     const stop = Math.min(this.#end, this.#start + max);
     let bytes = this.#buf.subarray(this.#start, stop);
     // A partial take of an owned buffer must not alias bytes we will overwrite.
@@ -197,6 +264,7 @@ export class LineDecoder {
   }
 
   #fail(): never {
+    this.#dropQueue();
     this.#failed = new SocketError("ELINETOOLONG", `Cannot decode line: longer than ${this.#max} bytes`);
     // Release what was buffered: the stream is out of sync anyway.
     this.#buf = EMPTY;

@@ -154,12 +154,20 @@ function netAddr(hostname: string | undefined, port: number | undefined): NetAdd
 }
 
 const EMPTY = new Uint8Array(0);
+const RESOLVED: Promise<void> = Promise.resolve();
+
+// A promise's resolving functions, taken without a closure per promise.
+let capturedResolve: ((chunk: Uint8Array | null) => void) | undefined;
+let capturedReject: ((reason: unknown) => void) | undefined;
+function captureRead(resolve: (chunk: Uint8Array | null) => void, reject: (reason: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
 
 class BunConn implements RuntimeConn {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
   #socket: BunSocket;
-  #remote: string;
   #chunks: Uint8Array[] = [];
   #head = 0;
   #queued = 0;
@@ -171,7 +179,10 @@ class BunConn implements RuntimeConn {
   #socketClosed = false;
   #cause: unknown = undefined;
   #error: SocketError | null = null;
-  #waiter: Waiter<Uint8Array | null> | null = null;
+  // A pending read's resolving functions; fields rather than an object, so
+  // that a read allocates its promise and nothing else.
+  #readResolve: ((chunk: Uint8Array | null) => void) | undefined = undefined;
+  #readReject: ((reason: unknown) => void) | undefined = undefined;
   #writes: PendingWrite[] = [];
   #finished: Promise<void> | null = null;
 
@@ -183,7 +194,11 @@ class BunConn implements RuntimeConn {
     socket.setNoDelay(true);
     this.localAddr = netAddr(socket.localAddress, socket.localPort);
     this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
-    this.#remote = formatAddress(this.remoteAddr);
+  }
+
+  // Error messages name the peer; formatted only when one is made.
+  get #remote(): string {
+    return formatAddress(this.remoteAddr);
   }
 
   /** Handlers for every socket; each finds its connection in `socket.data`. */
@@ -223,10 +238,10 @@ class BunConn implements RuntimeConn {
 
   #onData(chunk: Uint8Array): void {
     if (this.#closed) return;
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter.resolve(chunk);
+    const resolve = this.#readResolve;
+    if (resolve !== undefined) {
+      this.#readResolve = this.#readReject = undefined;
+      resolve(chunk);
       return;
     }
     this.#chunks.push(chunk);
@@ -252,12 +267,13 @@ class BunConn implements RuntimeConn {
 
   // Wakes a pending read with end of stream, or the error that ended it.
   #settle(value: null): void {
-    const waiter = this.#waiter;
-    if (waiter === null) return;
-    this.#waiter = null;
-    if (this.#closed) waiter.reject(closedError("read from", this.#remote));
-    else if (this.#error !== null) waiter.reject(this.#error);
-    else waiter.resolve(value);
+    const resolve = this.#readResolve;
+    const reject = this.#readReject;
+    if (resolve === undefined || reject === undefined) return;
+    this.#readResolve = this.#readReject = undefined;
+    if (this.#closed) reject(closedError("read from", this.#remote));
+    else if (this.#error !== null) reject(this.#error);
+    else resolve(value);
   }
 
   // Why a write cannot finish once the socket is gone.
@@ -336,12 +352,14 @@ class BunConn implements RuntimeConn {
     }
     if (this.#error !== null) return Promise.reject(this.#error);
     if (this.#eof) return Promise.resolve(null);
-    if (this.#waiter !== null) {
+    if (this.#readResolve !== undefined) {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
     }
-    return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-    });
+    const read = new Promise<Uint8Array | null>(captureRead);
+    this.#readResolve = capturedResolve;
+    this.#readReject = capturedReject;
+    capturedResolve = capturedReject = undefined;
+    return read;
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -351,7 +369,22 @@ class BunConn implements RuntimeConn {
     }
     if (this.#socketClosed) return Promise.reject(this.#writeError());
     if (data.byteLength === 0) return Promise.resolve();
-    return this.#enqueue(data, false);
+    if (this.#writes.length > 0) return this.#enqueue(data, false);
+    // Nothing queued: the kernel usually takes it all at once, and then
+    // there is nothing to wait for.
+    const taken = this.#socket.write(data);
+    // Bun may close the socket during write(): the write fails, as a queued
+    // one would.
+    if (taken < 0 || this.#socketClosed) {
+      this.#socketClosed = true;
+      this.#failWrites();
+      return Promise.reject(this.#writeError());
+    }
+    if (taken === data.byteLength) return RESOLVED;
+    // The rest waits for `drain`.
+    return new Promise((resolve, reject) => {
+      this.#writes.push({ data, offset: taken, fin: false, resolve, reject });
+    });
   }
 
   closeWrite(): Promise<void> {
@@ -517,6 +550,19 @@ interface PendingSend {
   reject(reason: unknown): void;
 }
 
+// Sends one datagram; false if the kernel's buffer is full. Retries past
+// errors left over from earlier datagrams (see STALE_ERRORS).
+function sendNow(socket: BunUdpSocket, data: Uint8Array, to: RuntimeAddrOptions): boolean {
+  for (let stale = 0;; stale++) {
+    try {
+      return socket.send(data, to.port, to.hostname);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== "string" || !STALE_ERRORS.has(code) || stale >= MAX_STALE_RETRIES) throw err;
+    }
+  }
+}
+
 const EMPTY_DATAGRAM: RuntimeDatagram = {
   data: EMPTY,
   remote: { transport: "udp", hostname: "", port: 0 },
@@ -608,6 +654,22 @@ class BunDatagramSocket implements RuntimeDatagramSocket {
 
   send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void> {
     if (this.#closed) return Promise.reject(closedError("send to", formatAddress(to)));
+    const socket = this.#socket;
+    if (this.#sends.length === 0 && socket !== null) {
+      // Nothing queued: the kernel usually takes it at once, and then there
+      // is nothing to wait for.
+      let sent: boolean;
+      try {
+        sent = sendNow(socket, data, to);
+      } catch (err) {
+        return Promise.reject(socketError(err, { action: "send to", address: formatAddress(to) }));
+      }
+      if (sent) return RESOLVED;
+      // The kernel's buffer is full: wait for `drain`, which flushes.
+      return new Promise((resolve, reject) => {
+        this.#sends.push({ data, to, resolve, reject });
+      });
+    }
     return new Promise((resolve, reject) => {
       this.#sends.push({ data, to, resolve, reject });
       if (this.#sends.length === 1) this.#flush();
@@ -622,15 +684,7 @@ class BunDatagramSocket implements RuntimeDatagramSocket {
       const item = this.#sends[0];
       let sent = false;
       try {
-        for (let stale = 0;; stale++) {
-          try {
-            sent = socket.send(item.data, item.to.port, item.to.hostname);
-            break;
-          } catch (err) {
-            const code = (err as { code?: unknown }).code;
-            if (typeof code !== "string" || !STALE_ERRORS.has(code) || stale >= MAX_STALE_RETRIES) throw err;
-          }
-        }
+        sent = sendNow(socket, item.data, item.to);
       } catch (err) {
         this.#sends.shift();
         item.reject(socketError(err, { action: "send to", address: formatAddress(item.to) }));

@@ -25,8 +25,13 @@ import type {
 
 // A pending read pins its buffer until data arrives, so an idle connection
 // should wait on a small one; bulk transfers grow it to cut the op count.
-const MIN_READ = 4 * 1024;
+// Small also because Deno's typed arrays all live outside the V8 heap: a
+// fresh 512-byte buffer costs about a third of a fresh 4 KiB one.
+const MIN_READ = 512;
 const MAX_READ = 64 * 1024;
+
+// Shared by every connection that has not written yet.
+const RESOLVED: Promise<void> = Promise.resolve();
 
 function closedError(action: string, address: string): SocketError {
   return new SocketError("ECLOSED", `Cannot ${action} ${address}: socket is closed`);
@@ -49,9 +54,10 @@ class DenoConn implements RuntimeConn {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
   #conn: Deno.TcpConn;
-  #remote: string;
   #readSize = MIN_READ;
   #reading = false;
+  // The buffer the pending read fills.
+  #readBuffer: Uint8Array | undefined = undefined;
   #eof = false;
   #closed = false;
   // The kernel reports a reset once, to whichever call comes first; later
@@ -60,7 +66,10 @@ class DenoConn implements RuntimeConn {
   #reset = false;
   #readError: SocketError | null = null;
   #writeError: SocketError | null = null;
-  #writes: Promise<void> = Promise.resolve();
+  // The last write or FIN queued, and how many have not settled: a write
+  // with none before it starts at once, without a link in the chain.
+  #writes: Promise<void> = RESOLVED;
+  #unsettledWrites = 0;
   #shutdown: Promise<void> | null = null;
 
   constructor(conn: Deno.TcpConn) {
@@ -73,7 +82,11 @@ class DenoConn implements RuntimeConn {
     }
     this.localAddr = netAddr(conn.localAddr);
     this.remoteAddr = netAddr(conn.remoteAddr);
-    this.#remote = formatAddress(this.remoteAddr);
+  }
+
+  // Error messages name the peer; formatted only when one is made.
+  get #remote(): string {
+    return formatAddress(this.remoteAddr);
   }
 
   read(): Promise<Uint8Array | null> {
@@ -87,24 +100,17 @@ class DenoConn implements RuntimeConn {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
     }
     this.#reading = true;
-    return this.#read().finally(() => {
-      this.#reading = false;
-    });
+    // A fresh buffer each time: the caller owns what a read returns.
+    const buffer = new Uint8Array(this.#readSize);
+    this.#readBuffer = buffer;
+    return this.#conn.read(buffer).then(this.#onRead, this.#onReadError);
   }
 
-  async #read(): Promise<Uint8Array | null> {
-    // A fresh buffer each time: the caller owns what a read returns.
-    const buf = new Uint8Array(this.#readSize);
-    let n: number | null;
-    try {
-      n = await this.#conn.read(buf);
-    } catch (err) {
-      // Closing interrupts the pending read (Interrupted, or BadResource).
-      if (this.#closed) throw closedError("read from", this.#remote);
-      this.#readError = socketError(err, { action: "read from", address: this.#remote });
-      if (this.#readError.code === "ECONNRESET") this.#reset = true;
-      throw this.#readError;
-    }
+  // Settles a read; made once per connection, not per read.
+  #onRead = (n: number | null): Uint8Array | null => {
+    this.#reading = false;
+    const buf = this.#readBuffer!;
+    this.#readBuffer = undefined;
     if (this.#closed) throw closedError("read from", this.#remote);
     if (n === null || n === 0) {
       if (this.#reset) throw resetError("read from", this.#remote);
@@ -121,16 +127,44 @@ class DenoConn implements RuntimeConn {
     this.#readSize = MIN_READ;
     // Copy a few bytes out of a big buffer rather than let the caller pin it.
     return n * 2 < buf.byteLength && buf.byteLength > MIN_READ ? buf.slice(0, n) : buf.subarray(0, n);
-  }
+  };
+
+  #onReadError = (err: unknown): never => {
+    this.#reading = false;
+    this.#readBuffer = undefined;
+    // Closing interrupts the pending read (Interrupted, or BadResource).
+    if (this.#closed) throw closedError("read from", this.#remote);
+    this.#readError = socketError(err, { action: "read from", address: this.#remote });
+    if (this.#readError.code === "ECONNRESET") this.#reset = true;
+    throw this.#readError;
+  };
 
   write(data: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(closedError("write to", this.#remote));
     if (data.byteLength === 0) return Promise.resolve();
-    const done = this.#writes.then(() => this.#writeAll(data));
-    // The chain only orders writes; each caller sees its own failure.
-    this.#writes = done.catch(() => {});
+    let done: Promise<void>;
+    if (this.#unsettledWrites === 0 && this.#shutdown === null) {
+      done = this.#writeAll(data);
+    } else {
+      // After the writes before it, whatever became of them: each caller
+      // sees its own failure only.
+      const write = () => this.#writeAll(data);
+      done = this.#writes.then(write, write);
+    }
+    this.#track(done);
     return done;
   }
+
+  // Makes `done` the last link of the chain, counted until it settles.
+  #track(done: Promise<void>): void {
+    this.#unsettledWrites++;
+    this.#writes = done;
+    done.then(this.#settledWrite, this.#settledWrite);
+  }
+
+  #settledWrite = (): void => {
+    this.#unsettledWrites--;
+  };
 
   async #writeAll(data: Uint8Array): Promise<void> {
     let offset = 0;
@@ -158,7 +192,7 @@ class DenoConn implements RuntimeConn {
     if (this.#shutdown !== null) return this.#shutdown;
     // FIN goes after every write already called; a failed write does not
     // stop it, since the peer still needs to hear that nothing more comes.
-    this.#shutdown = this.#writes.then(async () => {
+    const fin = async () => {
       if (this.#closed) throw closedError("close", this.#remote);
       try {
         await this.#conn.closeWrite();
@@ -166,10 +200,11 @@ class DenoConn implements RuntimeConn {
         if (this.#closed) throw closedError("close", this.#remote);
         throw socketError(err, { action: "close", address: this.#remote });
       }
-    });
+    };
+    this.#shutdown = this.#writes.then(fin, fin);
     // A write called later waits for the FIN, so it fails the same way
     // every time instead of racing it.
-    this.#writes = this.#shutdown.catch(() => {});
+    this.#track(this.#shutdown);
     return this.#shutdown;
   }
 
@@ -310,6 +345,7 @@ class DenoDatagramSocket implements RuntimeDatagramSocket {
   #address: string;
   #receiving = false;
   #closed = false;
+  #buffer: Uint8Array | undefined;
 
   constructor(conn: DenoDatagramConn) {
     this.#conn = conn;
@@ -333,7 +369,9 @@ class DenoDatagramSocket implements RuntimeDatagramSocket {
   }
 
   async #receive(): Promise<RuntimeDatagram | null> {
-    const buffer = new Uint8Array(DATAGRAM_BUFFER);
+    // One buffer per socket, reused: receives take turns, and each datagram
+    // is copied out. A fresh 64 KiB per datagram cost more than the receive.
+    const buffer = this.#buffer ??= new Uint8Array(DATAGRAM_BUFFER);
     let data: Uint8Array;
     let remote: Deno.Addr;
     for (;;) {
@@ -350,8 +388,7 @@ class DenoDatagramSocket implements RuntimeDatagramSocket {
       }
     }
     if (this.#closed) return null;
-    // Copy a small datagram out rather than let the caller pin 64 KiB.
-    return { data: data.byteLength * 2 < data.buffer.byteLength ? data.slice() : data, remote: udpAddr(remote) };
+    return { data: data.slice(), remote: udpAddr(remote) };
   }
 
   async send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void> {

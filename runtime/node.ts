@@ -37,11 +37,22 @@ function netAddr(hostname: string | undefined, port: number | undefined): NetAdd
   return { transport: "tcp", hostname: hostname ?? "", port: port ?? 0 };
 }
 
+// A promise's resolving functions, taken without a closure per promise.
+let capturedResolve: ((chunk: Uint8Array | null) => void) | undefined;
+let capturedReject: ((reason: unknown) => void) | undefined;
+function captureRead(resolve: (chunk: Uint8Array | null) => void, reject: (reason: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+// Where a socket keeps its connection, for the shared listeners.
+const CONN = Symbol("doorway.conn");
+type OwnedSocket = net.Socket & { [CONN]?: NodeConn };
+
 class NodeConn implements RuntimeConn {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
   #socket: net.Socket;
-  #remote: string;
   #chunks: Uint8Array[] = [];
   #head = 0;
   #queued = 0;
@@ -49,36 +60,54 @@ class NodeConn implements RuntimeConn {
   #eof = false;
   #closed = false;
   #error: SocketError | null = null;
-  #waiter: Waiter<Uint8Array | null> | null = null;
+  // A pending read's resolving functions; fields rather than an object, so
+  // that a read allocates its promise and nothing else.
+  #readResolve: ((chunk: Uint8Array | null) => void) | undefined = undefined;
+  #readReject: ((reason: unknown) => void) | undefined = undefined;
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
     socket.setNoDelay(true);
     this.localAddr = netAddr(socket.localAddress, socket.localPort);
     this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
-    this.#remote = formatAddress(this.remoteAddr);
-    socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
-    socket.on("end", () => {
-      this.#eof = true;
-      this.#settle(null);
-    });
-    socket.on("error", (err) => {
-      this.#error ??= socketError(err, { action: "read from", address: this.#remote });
-      this.#settle(null);
-    });
-    socket.on("close", () => {
-      this.#eof = true;
-      this.#settle(null);
-    });
+    // The same four listeners for every socket (Node calls them with the
+    // socket as `this`), rather than four closures per connection.
+    (socket as OwnedSocket)[CONN] = this;
+    socket.on("data", NodeConn.#onDataEvent);
+    socket.on("end", NodeConn.#onEndEvent);
+    socket.on("error", NodeConn.#onErrorEvent);
+    socket.on("close", NodeConn.#onEndEvent);
+  }
+
+  static #onDataEvent(this: OwnedSocket, chunk: Uint8Array): void {
+    this[CONN]!.#onData(chunk);
+  }
+
+  // End of stream, or the socket closed.
+  static #onEndEvent(this: OwnedSocket): void {
+    const conn = this[CONN]!;
+    conn.#eof = true;
+    conn.#settle(null);
+  }
+
+  static #onErrorEvent(this: OwnedSocket, err: Error): void {
+    const conn = this[CONN]!;
+    conn.#error ??= socketError(err, { action: "read from", address: conn.#remote });
+    conn.#settle(null);
+  }
+
+  // Error messages name the peer; formatted only when one is made.
+  get #remote(): string {
+    return formatAddress(this.remoteAddr);
   }
 
   #onData(buffer: Uint8Array): void {
     // A plain view, not a Buffer: callers get the same type on every runtime.
     const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter.resolve(chunk);
+    const resolve = this.#readResolve;
+    if (resolve !== undefined) {
+      this.#readResolve = this.#readReject = undefined;
+      resolve(chunk);
       return;
     }
     this.#chunks.push(chunk);
@@ -91,12 +120,13 @@ class NodeConn implements RuntimeConn {
 
   // Wakes a pending read with end of stream, or the error that ended it.
   #settle(value: null): void {
-    const waiter = this.#waiter;
-    if (waiter === null) return;
-    this.#waiter = null;
-    if (this.#closed) waiter.reject(closedError("read from", this.#remote));
-    else if (this.#error !== null) waiter.reject(this.#error);
-    else waiter.resolve(value);
+    const resolve = this.#readResolve;
+    const reject = this.#readReject;
+    if (resolve === undefined || reject === undefined) return;
+    this.#readResolve = this.#readReject = undefined;
+    if (this.#closed) reject(closedError("read from", this.#remote));
+    else if (this.#error !== null) reject(this.#error);
+    else resolve(value);
   }
 
   read(): Promise<Uint8Array | null> {
@@ -117,12 +147,14 @@ class NodeConn implements RuntimeConn {
     }
     if (this.#error !== null) return Promise.reject(this.#error);
     if (this.#eof) return Promise.resolve(null);
-    if (this.#waiter !== null) {
+    if (this.#readResolve !== undefined) {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
     }
-    return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-    });
+    const read = new Promise<Uint8Array | null>(captureRead);
+    this.#readResolve = capturedResolve;
+    this.#readReject = capturedReject;
+    capturedResolve = capturedReject = undefined;
+    return read;
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -325,13 +357,13 @@ class NodeDatagramSocket implements RuntimeDatagramSocket {
   }
 
   send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void> {
-    const address = formatAddress(to);
-    if (this.#closed) return Promise.reject(closedError("send to", address));
+    if (this.#closed) return Promise.reject(closedError("send to", formatAddress(to)));
     return new Promise((resolve, reject) => {
+      // The address is formatted only for an error message.
       const done = (err: Error | null) => {
         if (err == null) resolve();
-        else if (this.#closed) reject(closedError("send to", address));
-        else reject(socketError(err, { action: "send to", address }));
+        else if (this.#closed) reject(closedError("send to", formatAddress(to)));
+        else reject(socketError(err, { action: "send to", address: formatAddress(to) }));
       };
       try {
         // The callback runs once libuv has handed the datagram to the kernel,

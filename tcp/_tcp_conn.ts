@@ -14,6 +14,60 @@ import type { Conn, ConnOptions, ReadOptions } from "./conn.ts";
 
 const utf8 = new TextEncoder();
 
+// Short strings are encoded into a shared slab, as Node's Buffer.from() does:
+// one allocation per slab rather than one per write, which matters most on
+// Deno and Node, where every fresh ArrayBuffer costs a few hundred ns. Each
+// write gets its own region and no region is ever reused: a full slab is
+// replaced, and lives on while a pending write still holds part of it, so a
+// stuck write pins at most SLAB bytes.
+const SLAB = 8 * 1024;
+const SLAB_MAX_CHARS = 1024;
+let slab = new Uint8Array(SLAB);
+let slabUsed = 0;
+
+function encode(text: string): Uint8Array {
+  // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+  if (text.length > SLAB_MAX_CHARS) return utf8.encode(text);
+  if (slabUsed + text.length * 3 > SLAB) {
+    slab = new Uint8Array(SLAB);
+    slabUsed = 0;
+  }
+  const start = slabUsed;
+  const { written } = utf8.encodeInto(text, slab.subarray(start));
+  // Keep regions 8-byte aligned, as allocations would be.
+  slabUsed = (start + written + 7) & ~7;
+  return slab.subarray(start, start + written);
+}
+
+// Connections with a read waiting on each signal, so that a signal shared
+// by thousands of connections (a server's shutdown signal) has one listener,
+// not one per read: adding and removing listeners costs time linear in their
+// number, and a listener per read is several objects per read.
+const waiting = new WeakMap<AbortSignal, Set<TcpConn>>();
+
+function waitersOf(signal: AbortSignal): Set<TcpConn> {
+  let conns = waiting.get(signal);
+  if (conns === undefined) {
+    const set = new Set<TcpConn>();
+    conns = set;
+    waiting.set(signal, set);
+    signal.addEventListener("abort", () => {
+      waiting.delete(signal);
+      for (const conn of set) conn[abortRead]();
+      set.clear();
+    }, { once: true });
+  }
+  return conns;
+}
+
+const abortRead = Symbol("abortRead");
+
+// A promise's resolving functions without a closure per promise.
+let captured: [(chunk: Uint8Array | null) => void, (reason: unknown) => void] | undefined;
+function capture(resolve: (chunk: Uint8Array | null) => void, reject: (reason: unknown) => void): void {
+  captured = [resolve, reject];
+}
+
 /**
  * The one {@linkcode Conn} implementation, over a runtime adapter's socket.
  * Made by `connect()` and `listen()`; users never construct it.
@@ -22,7 +76,6 @@ export class TcpConn implements Conn {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
   #raw: RuntimeConn;
-  #remote: string;
   // Received bytes not yet returned live in #buffer, or in #frames while
   // frames are being read: never in both, so order is kept.
   #buffer: LineDecoder;
@@ -36,13 +89,20 @@ export class TcpConn implements Conn {
   // A runtime read that a cancelled read left behind: the next read takes it.
   #inflight: Promise<Uint8Array | null> | undefined;
   #lastActivity = performance.now();
+  #trackActivity = false;
+  // The read racing a signal (see #rawReadOrAbort): how to settle it, and
+  // the set of connections that the signal's listener aborts.
+  #raceResolve: ((chunk: Uint8Array | null) => void) | undefined;
+  #raceReject: ((reason: unknown) => void) | undefined;
+  #raceWaiters: Set<TcpConn> | undefined;
+  #raceSettled: ((chunk: Uint8Array | null) => void) | undefined;
+  #raceFailed: ((reason: unknown) => void) | undefined;
 
   /** Wraps a runtime socket. */
   constructor(raw: RuntimeConn, options: ConnOptions = {}) {
     this.#raw = raw;
     this.localAddr = raw.localAddr;
     this.remoteAddr = raw.remoteAddr;
-    this.#remote = formatAddress(raw.remoteAddr);
     this.#buffer = new LineDecoder({ maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
     this.#frameOptions = options.frames;
   }
@@ -57,50 +117,94 @@ export class TcpConn implements Conn {
 
   /**
    * When bytes last moved either way, in `performance.now()` milliseconds:
-   * what a server's idle timeout measures.
+   * what a server's idle timeout measures. Kept only after
+   * {@linkcode TcpConn.trackActivity}: reading the clock on every read and
+   * write is not free.
    */
   get lastActivity(): number {
     return this.#lastActivity;
   }
 
-  // The one place that reads the runtime socket.
-  async #rawRead(signal: AbortSignal | undefined): Promise<Uint8Array | null> {
-    if (this.#closed) throw this.#closedError("read from");
-    // Starting a read only to abandon it would leave its outcome unobserved.
-    if (signal?.aborted) throw new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`);
-    const pending = this.#inflight ?? this.#raw.read();
-    this.#inflight = pending;
-    let chunk: Uint8Array | null;
-    try {
-      chunk = signal === undefined ? await pending : await this.#raceSignal(pending, signal);
-    } catch (err) {
-      if (!(err instanceof SocketError && err.code === "EABORTED" && this.#inflight === pending)) {
-        this.#inflight = undefined;
-      }
-      throw err;
-    }
-    this.#inflight = undefined;
-    if (chunk !== null) {
-      this.#bytesRead += chunk.byteLength;
-      this.#lastActivity = performance.now();
-    }
-    return chunk;
+  /** Starts keeping {@linkcode TcpConn.lastActivity}, from now. */
+  trackActivity(): void {
+    this.#trackActivity = true;
+    this.#lastActivity = performance.now();
   }
 
-  #raceSignal<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
-    const aborted = () => new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`);
-    if (signal.aborted) return Promise.reject(aborted());
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(aborted());
-      signal.addEventListener("abort", onAbort, { once: true });
-      pending.then((value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      }, (err) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      });
-    });
+  // Error messages name the peer; formatted only when one is made.
+  get #remote(): string {
+    return formatAddress(this.remoteAddr);
+  }
+
+  // The one place that reads the runtime socket. Not async, and the
+  // caller counts the chunk (#took): a read is one promise, not a chain.
+  #rawRead(signal: AbortSignal | undefined): Promise<Uint8Array | null> {
+    if (this.#closed) return Promise.reject(this.#closedError("read from"));
+    if (signal !== undefined) return this.#rawReadOrAbort(signal);
+    // Nothing can abandon this read, so it never becomes #inflight.
+    const pending = this.#inflight ?? this.#raw.read();
+    this.#inflight = undefined;
+    return pending;
+  }
+
+  // A read that gives up with EABORTED when `signal` fires, leaving the
+  // runtime read in flight for the next read to take. Its resolving
+  // functions live on the connection and its handlers are made once per
+  // connection, so a read costs one promise, not a listener and closures.
+  #rawReadOrAbort(signal: AbortSignal): Promise<Uint8Array | null> {
+    // Starting a read only to abandon it would leave its outcome unobserved.
+    if (signal.aborted) return Promise.reject(new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`));
+    const pending = this.#inflight ?? this.#raw.read();
+    this.#inflight = pending;
+    const race = new Promise<Uint8Array | null>(capture);
+    [this.#raceResolve, this.#raceReject] = captured!;
+    captured = undefined;
+    const waiters = waitersOf(signal);
+    waiters.add(this);
+    this.#raceWaiters = waiters;
+    // Called for every then() on `pending`, also one left by an aborted race:
+    // whichever comes first settles the race in progress, if any.
+    this.#raceSettled ??= (chunk) => {
+      const resolve = this.#raceResolve;
+      if (resolve === undefined) return;
+      this.#endRace();
+      this.#inflight = undefined;
+      resolve(chunk);
+    };
+    this.#raceFailed ??= (reason) => {
+      const reject = this.#raceReject;
+      if (reject === undefined) return;
+      this.#endRace();
+      this.#inflight = undefined;
+      reject(reason);
+    };
+    pending.then(this.#raceSettled, this.#raceFailed);
+    return race;
+  }
+
+  #endRace(): void {
+    this.#raceResolve = this.#raceReject = undefined;
+    this.#raceWaiters?.delete(this);
+    this.#raceWaiters = undefined;
+  }
+
+  /** Gives up the read racing an aborted signal; for the signal's listener only. */
+  [abortRead](): void {
+    const reject = this.#raceReject;
+    if (reject === undefined) return;
+    // The runtime read stays in #inflight: the next read takes what it brings.
+    this.#raceResolve = this.#raceReject = undefined;
+    this.#raceWaiters = undefined;
+    reject(new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`));
+  }
+
+  // Counts a chunk the runtime read; returns it.
+  #took(chunk: Uint8Array | null): Uint8Array | null {
+    if (chunk !== null) {
+      this.#bytesRead += chunk.byteLength;
+      if (this.#trackActivity) this.#lastActivity = performance.now();
+    }
+    return chunk;
   }
 
   // After frames, bytes the frame decoder holds go back to the line buffer.
@@ -113,7 +217,7 @@ export class TcpConn implements Conn {
     if (this.#closed) return Promise.reject(this.#closedError("read from"));
     this.#unframe();
     if (this.#buffer.buffered > 0) return Promise.resolve(this.#buffer.take());
-    return this.#rawRead(undefined);
+    return this.#rawRead(undefined).then((chunk) => this.#took(chunk));
   }
 
   async read(buffer: Uint8Array, options?: ReadOptions): Promise<number | null> {
@@ -125,7 +229,7 @@ export class TcpConn implements Conn {
       buffer.set(bytes);
       return bytes.byteLength;
     }
-    const chunk = await this.#rawRead(options?.signal);
+    const chunk = this.#took(await this.#rawRead(options?.signal));
     if (chunk === null) return null;
     if (chunk.byteLength <= buffer.byteLength) {
       buffer.set(chunk);
@@ -137,14 +241,18 @@ export class TcpConn implements Conn {
   }
 
   async readLine(options?: ReadOptions): Promise<string | null> {
+    const signal = options?.signal;
     for (;;) {
       const line = this.#lineOrThrow();
       if (line !== undefined) return line;
-      if (!(await this.#fill(options?.signal))) return this.#endOrThrow() ?? null;
+      const chunk = this.#took(await this.#rawRead(signal));
+      if (chunk === null) return this.#endOrThrow() ?? null;
+      this.#buffer.push(chunk);
     }
   }
 
   async readLines(options?: ReadOptions): Promise<string[] | null> {
+    const signal = options?.signal;
     for (;;) {
       const first = this.#lineOrThrow();
       if (first !== undefined) {
@@ -157,10 +265,12 @@ export class TcpConn implements Conn {
         }
         return lines;
       }
-      if (!(await this.#fill(options?.signal))) {
+      const chunk = this.#took(await this.#rawRead(signal));
+      if (chunk === null) {
         const rest = this.#endOrThrow();
         return rest === undefined ? null : [rest];
       }
+      this.#buffer.push(chunk);
     }
   }
 
@@ -180,7 +290,7 @@ export class TcpConn implements Conn {
         );
       }
       if (frame !== undefined) return frame;
-      const chunk = await this.#rawRead(options?.signal);
+      const chunk = this.#took(await this.#rawRead(options?.signal));
       if (chunk === null) {
         if (frames.buffered === 0) return null;
         throw new SocketError("EPROTO", `Cannot read frame from ${this.#remote}: stream ended inside a frame`);
@@ -202,14 +312,6 @@ export class TcpConn implements Conn {
 
   async *lines(): AsyncIterableIterator<string> {
     for (let line = await this.readLine(); line !== null; line = await this.readLine()) yield line;
-  }
-
-  // Reads one more chunk into the line buffer; false at end of stream.
-  async #fill(signal: AbortSignal | undefined): Promise<boolean> {
-    const chunk = await this.#rawRead(signal);
-    if (chunk === null) return false;
-    this.#buffer.push(chunk);
-    return true;
   }
 
   #lineOrThrow(): string | undefined {
@@ -240,10 +342,10 @@ export class TcpConn implements Conn {
 
   async write(data: Uint8Array | string): Promise<number> {
     if (this.#closed) throw this.#closedError("write to");
-    const bytes = typeof data === "string" ? utf8.encode(data) : data;
+    const bytes = typeof data === "string" ? encode(data) : data;
     await this.#raw.write(bytes);
     this.#bytesWritten += bytes.byteLength;
-    this.#lastActivity = performance.now();
+    if (this.#trackActivity) this.#lastActivity = performance.now();
     return bytes.byteLength;
   }
 

@@ -58,7 +58,12 @@ export async function answerLines(conn: Conn, options: LineResponder | AnswerLin
     for (let lines = await conn.readLines(read); lines !== null; lines = await conn.readLines(read)) {
       let reply = "";
       try {
-        for (const line of lines) reply += (await respond(line)) + "\n";
+        for (const line of lines) {
+          // A responder that answers at once is not awaited: an await costs
+          // a trip through the microtask queue per line.
+          const answer = respond(line);
+          reply += (typeof answer === "string" ? answer : await answer) + "\n";
+        }
       } catch (err) {
         // The lines before the failing one are owed their replies.
         if (reply !== "") await conn.write(reply).catch(() => {});

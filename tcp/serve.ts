@@ -188,22 +188,35 @@ class TcpServer implements Server {
     } catch (err) {
       running = Promise.reject(err);
     }
-    running.catch((err) => {
-      if (served.closedByServer) return;
-      if (err instanceof SocketError && err.code === "EABORTED" && this.#shutdown.signal.aborted) return;
-      this.#onError(err, conn);
-    }).finally(() => {
-      clearTimeout(served.timer);
-      conn.close();
-      this.#bytesIn += conn.bytesRead;
-      this.#bytesOut += conn.bytesWritten;
-      this.#conns.delete(conn);
-      if (this.#conns.size === 0 && this.#shutdown.signal.aborted) this.#drained();
+    // One reaction, not a catch() and a finally() chain: this is held for as
+    // long as the connection is open, and there may be many thousands.
+    running.then(() => this.#finish(conn, served), (err) => {
+      try {
+        if (served.closedByServer) {
+          // The server closed it (idle, or forced): its ECLOSED is no fault.
+        } else if (err instanceof SocketError && err.code === "EABORTED" && this.#shutdown.signal.aborted) {
+          // Shutting down between requests: nothing is owed.
+        } else {
+          this.#onError(err, conn);
+        }
+      } finally {
+        this.#finish(conn, served);
+      }
     });
+  }
+
+  #finish(conn: Conn, served: Served): void {
+    clearTimeout(served.timer);
+    conn.close();
+    this.#bytesIn += conn.bytesRead;
+    this.#bytesOut += conn.bytesWritten;
+    this.#conns.delete(conn);
+    if (this.#conns.size === 0 && this.#shutdown.signal.aborted) this.#drained();
   }
 
   // One timer per connection, re-armed lazily: activity only stamps a time.
   #watchIdle(conn: TcpConn, served: Served, idle: number): void {
+    conn.trackActivity();
     const check = () => {
       const quiet = performance.now() - conn.lastActivity;
       if (quiet >= idle) {

@@ -1,0 +1,691 @@
+// doorway's load generator: one thread, epoll, every reply checked.
+//
+// Compiled by bench/run.ts at bench time (cc -O2). Modes:
+//
+//   rr    --conns N --depth D [--line L]  request/reply: each connection sends
+//         D lines in one write, waits for all D replies, checks them, repeats.
+//         Reports requests/s and per-request latency (batch sent -> reply line
+//         complete): p50, p99.
+//   bulk  [--line L] [--window W]  one connection streams lines through the
+//         server, keeping at most W bytes unanswered; reports MB/s of replies.
+//   cps   --conns K  K connectors in parallel, each: connect, send one line,
+//         read its reply, close; reports connections/s.
+//   idle  --conns N  opens N connections (one round trip on each), prints a
+//         READY line, waits for a line on stdin, checks that every connection
+//         is still open, closes them, prints the result.
+//   udp   --conns N  N client sockets, each with one datagram in flight.
+//
+// Common: --host H (127.0.0.1) --port P --warmup S --duration S.
+// A request line is L-1 lowercase ASCII letters and '\n' (12 bytes by
+// default) and differs from every other line of its connection; its reply
+// must be the same bytes uppercased. Any wrong, extra or missing byte, a
+// reset, an end of stream, or a reply later than --timeout seconds fails the
+// run: exit status 2 and {"error": ...} on stdout. Success: {"phase":
+// "measure"} when the measured window starts, then one JSON line of results.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+static const char *host = "127.0.0.1";
+static int port = 0;
+static int nconns = 1;
+static int depth = 1;
+static int line_len = 12;
+static double warmup_s = 0.5;
+static double duration_s = 2.0;
+static double timeout_s = 10.0;
+static size_t window = 1 << 20;
+static int epfd;
+static struct sockaddr_in server;
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void fail(const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  // JSON-safe: the messages below hold no quotes or backslashes, but bytes
+  // from the wire may; replace them.
+  for (char *p = msg; *p; p++)
+    if (*p == '"' || *p == '\\' || (unsigned char)*p < 32) *p = '?';
+  printf("{\"error\":\"%s\"}\n", msg);
+  fflush(stdout);
+  exit(2);
+}
+
+// ---- request lines ----------------------------------------------------------
+
+// Byte i of line `seq` on connection `conn`, lowercase: the first 10 letters
+// spell seq in base 26, the rest depend on the position and the connection.
+static void make_line(char *out, int len, int conn, uint64_t seq) {
+  int i;
+  uint64_t s = seq;
+  for (i = 9; i >= 0; i--) {
+    char c = (char)('a' + s % 26);
+    s /= 26;
+    if (i < len - 1) out[i] = c;
+  }
+  for (i = 10; i < len - 1; i++) out[i] = (char)('a' + (i * 7 + conn) % 26);
+  out[len - 1] = '\n';
+}
+
+// Lines seq .. seq+count-1 of a connection, back to back: the first spelled
+// out in base 26, the others by counting up in place, which is cheaper than
+// ten divisions per line.
+static void make_lines(char *out, int len, int conn, uint64_t seq, int count) {
+  make_line(out, len, conn, seq);
+  for (int k = 1; k < count; k++) {
+    char *line = out + (size_t)k * len;
+    if (len - 1 < 10) {
+      make_line(line, len, conn, seq + (uint64_t)k);
+      continue;
+    }
+    memcpy(line, line - len, (size_t)len);
+    for (int i = 9; i >= 0; i--) {
+      if (line[i] != 'z') {
+        line[i]++;
+        break;
+      }
+      line[i] = 'a';
+    }
+  }
+}
+
+static void upper(char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] >= 'a' && p[i] <= 'z') p[i] = (char)(p[i] - 32);
+}
+
+static void describe_mismatch(const char *what, const char *expected, const char *got, size_t n) {
+  char e[64], g[64];
+  size_t m = n < 40 ? n : 40;
+  memcpy(e, expected, m);
+  memcpy(g, got, m);
+  e[m] = g[m] = 0;
+  fail("%s: wrong reply: expected [%s] got [%s]", what, e, g);
+}
+
+// ---- latency samples --------------------------------------------------------
+
+static uint32_t *samples;
+static size_t nsamples, capsamples;
+
+static void add_sample(uint64_t ns) {
+  if (nsamples == capsamples) {
+    capsamples = capsamples ? capsamples * 2 : 1 << 20;
+    samples = realloc(samples, capsamples * sizeof *samples);
+    if (!samples) fail("out of memory");
+  }
+  samples[nsamples++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double percentile_us(double p) {
+  if (nsamples == 0) return 0;
+  size_t i = (size_t)(p * (double)(nsamples - 1) + 0.5);
+  return samples[i] / 1000.0;
+}
+
+// ---- sockets ----------------------------------------------------------------
+
+static int source_ip = 0;
+
+// A non-blocking TCP socket with a connect in progress. Source addresses
+// rotate over 127.0.0.1-127.0.0.100 so that connection churn cannot run out of
+// ephemeral ports.
+static int start_connect(int rotate) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) fail("socket: %s", strerror(errno));
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (rotate) {
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(source_ip++ % 100));
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) fail("bind: %s", strerror(errno));
+  }
+  if (connect(fd, (struct sockaddr *)&server, sizeof server) < 0 && errno != EINPROGRESS)
+    fail("connect: %s", strerror(errno));
+  return fd;
+}
+
+static void ep(int op, int fd, uint32_t events, uint64_t data) {
+  struct epoll_event ev = {.events = events, .data.u64 = data};
+  if (epoll_ctl(epfd, op, fd, &ev) < 0) fail("epoll_ctl: %s", strerror(errno));
+}
+
+static void check_connected(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err) fail("connect: %s", strerror(err));
+}
+
+// Writes all of buf or fails: requests are small and the socket's buffer
+// empty, so a short write means something is badly wrong.
+static void write_all(int fd, const char *buf, size_t n) {
+  size_t off = 0;
+  while (off < n) {
+    ssize_t w = send(fd, buf + off, n - off, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+        continue;
+      }
+      fail("write: %s", strerror(errno));
+    }
+    off += (size_t)w;
+  }
+}
+
+// Tells the orchestrator that the measured window starts now, so that it
+// can read the server's CPU time.
+static void announce_measuring(void) {
+  printf("{\"phase\":\"measure\"}\n");
+  fflush(stdout);
+}
+
+static double cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec / 1e6;
+}
+
+// ---- rr: request/reply with D lines in flight per connection ----------------
+
+typedef struct {
+  int fd;
+  int connected;
+  uint64_t seq;         // lines sent so far
+  uint64_t sent_at;     // when the current batch went out
+  char *expect;         // the current batch's replies
+  size_t expect_len, got;
+  int counted;          // the batch was sent inside the measured window
+} rr_conn;
+
+static char readbuf[256 * 1024];
+
+static void rr_send(rr_conn *c, int id, char *out) {
+  make_lines(out, line_len, id, c->seq, depth);
+  memcpy(c->expect, out, c->expect_len);
+  upper(c->expect, c->expect_len);
+  c->seq += depth;
+  c->got = 0;
+  c->sent_at = now_ns();
+  write_all(c->fd, out, c->expect_len);
+}
+
+static int run_rr(void) {
+  rr_conn *cs = calloc((size_t)nconns, sizeof *cs);
+  char *out = malloc((size_t)depth * line_len);
+  int pending = nconns;
+  for (int i = 0; i < nconns; i++) {
+    cs[i].fd = start_connect(0);
+    cs[i].expect_len = (size_t)depth * line_len;
+    cs[i].expect = malloc(cs[i].expect_len);
+    ep(EPOLL_CTL_ADD, cs[i].fd, EPOLLOUT, (uint64_t)i);
+  }
+  struct epoll_event evs[512];
+  uint64_t t0 = now_ns(), t_measure = 0, t_end = 0;
+  uint64_t completed = 0;
+  double cpu0 = 0;
+  int measuring = 0;
+  uint64_t timeout_ns = (uint64_t)(timeout_s * 1e9);
+  for (;;) {
+    int n = epoll_wait(epfd, evs, 512, 10);
+    uint64_t now = now_ns();
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("epoll_wait: %s", strerror(errno));
+    }
+    for (int e = 0; e < n; e++) {
+      int id = (int)evs[e].data.u64;
+      rr_conn *c = &cs[id];
+      if (!c->connected) {
+        check_connected(c->fd);
+        c->connected = 1;
+        ep(EPOLL_CTL_MOD, c->fd, EPOLLIN, (uint64_t)id);
+        if (--pending == 0) {
+          t0 = now_ns();
+          for (int i = 0; i < nconns; i++) rr_send(&cs[i], i, out);
+        }
+        continue;
+      }
+      ssize_t r = recv(c->fd, readbuf, sizeof readbuf, 0);
+      if (r < 0) {
+        if (errno == EAGAIN || errno == EINTR) continue;
+        fail("connection %d: read: %s", id, strerror(errno));
+      }
+      if (r == 0) fail("connection %d: server closed the connection", id);
+      if (c->got + (size_t)r > c->expect_len) fail("connection %d: unexpected bytes after the replies", id);
+      if (memcmp(c->expect + c->got, readbuf, (size_t)r) != 0)
+        describe_mismatch("rr", c->expect + c->got, readbuf, (size_t)r);
+      // Each request whose reply line is now complete gets its latency.
+      size_t before = c->got / line_len;
+      c->got += (size_t)r;
+      size_t after = c->got / line_len;
+      if (c->counted) {
+        uint64_t t = now_ns();
+        for (size_t k = before; k < after; k++) add_sample(t - c->sent_at);
+        completed += after - before;
+      }
+      if (c->got == c->expect_len) {
+        c->counted = measuring;
+        rr_send(c, id, out);
+      }
+    }
+    now = now_ns();
+    if (pending > 0) {
+      if (now - t0 > timeout_ns) fail("connect timed out");
+      continue;
+    }
+    if (!measuring && now - t0 >= (uint64_t)(warmup_s * 1e9)) {
+      measuring = 1;
+      announce_measuring();
+      t_measure = now;
+      t_end = now + (uint64_t)(duration_s * 1e9);
+      cpu0 = cpu_seconds();
+    }
+    if (measuring && now >= t_end) break;
+    for (int i = 0; i < nconns; i++)
+      if (now > cs[i].sent_at + timeout_ns)
+        fail("connection %d: no complete reply after %.0f s (missing reply)", i, timeout_s);
+  }
+  double secs = (double)(now_ns() - t_measure) / 1e9;
+  double cpu = (cpu_seconds() - cpu0) / secs;
+  qsort(samples, nsamples, sizeof *samples, cmp_u32);
+  printf("{\"mode\":\"rr\",\"conns\":%d,\"depth\":%d,\"line\":%d,\"requests\":%llu,\"seconds\":%.3f,"
+         "\"rps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"loadgen_cpu\":%.3f}\n",
+         nconns, depth, line_len, (unsigned long long)completed, secs, completed / secs, percentile_us(0.5),
+         percentile_us(0.99), cpu);
+  return 0;
+}
+
+// ---- bulk: one connection streaming lines -----------------------------------
+
+// The stream repeats a pattern of BULK_LINES distinct lines, made once, so
+// that the load generator only sends and compares memory: it must be cheaper
+// per byte than any server it measures.
+#define BULK_LINES 1024
+
+static int run_bulk(void) {
+  int fd = start_connect(0);
+  ep(EPOLL_CTL_ADD, fd, EPOLLOUT, 0);
+  struct epoll_event evs[4];
+  int n;
+  while ((n = epoll_wait(epfd, evs, 4, (int)(timeout_s * 1000))) == 0 || (n < 0 && errno == EINTR)) {
+    if (n == 0) fail("connect timed out");
+  }
+  check_connected(fd);
+  ep(EPOLL_CTL_MOD, fd, EPOLLIN | EPOLLOUT, 0);
+  // Line k of the stream is line k % BULK_LINES of the pattern; its reply is
+  // the same uppercased. The pattern is stored twice over, so that any
+  // window of up to one pattern length is one contiguous run of memory.
+  size_t period = (size_t)BULK_LINES * (size_t)line_len;
+  char *pattern = malloc(2 * period), *expect = malloc(2 * period);
+  for (int k = 0; k < 2 * BULK_LINES; k++) make_line(pattern + (size_t)k * line_len, line_len, 0, (uint64_t)(k % BULK_LINES));
+  memcpy(expect, pattern, 2 * period);
+  upper(expect, 2 * period);
+  if (window > period) window = period;
+  uint64_t sent = 0, received = 0;  // stream offsets
+  uint64_t t0 = now_ns(), t_measure = 0, t_end = 0, measured_from = 0, last_progress = t0;
+  double cpu0 = 0;
+  int measuring = 0, want_out = 1;
+  uint64_t timeout_ns = (uint64_t)(timeout_s * 1e9);
+  for (;;) {
+    // Send while the window allows.
+    while (sent - received < window) {
+      size_t want = window - (size_t)(sent - received);
+      ssize_t w = send(fd, pattern + sent % period, want, MSG_NOSIGNAL);
+      if (w < 0) {
+        if (errno == EAGAIN) break;
+        if (errno == EINTR) continue;
+        fail("write: %s", strerror(errno));
+      }
+      sent += (uint64_t)w;
+    }
+    int need_out = sent - received < window;
+    if (need_out != want_out) {
+      ep(EPOLL_CTL_MOD, fd, EPOLLIN | (need_out ? EPOLLOUT : 0), 0);
+      want_out = need_out;
+    }
+    n = epoll_wait(epfd, evs, 4, 10);
+    uint64_t now = now_ns();
+    size_t most = sizeof readbuf < period ? sizeof readbuf : period;
+    for (;;) {
+      ssize_t r = recv(fd, readbuf, most, 0);
+      if (r < 0) {
+        if (errno == EAGAIN) break;
+        if (errno == EINTR) continue;
+        fail("read: %s", strerror(errno));
+      }
+      if (r == 0) fail("server closed the connection");
+      if (received + (uint64_t)r > sent) fail("more bytes back than were sent");
+      // r <= period: one contiguous run of `expect`.
+      const char *want = expect + received % period;
+      if (memcmp(want, readbuf, (size_t)r) != 0) {
+        size_t i = 0;
+        while (want[i] == readbuf[i]) i++;
+        describe_mismatch("bulk", want + i, readbuf + i, (size_t)r - i);
+      }
+      received += (uint64_t)r;
+      last_progress = now;
+    }
+    if (!measuring && now - t0 >= (uint64_t)(warmup_s * 1e9)) {
+      measuring = 1;
+      announce_measuring();
+      t_measure = now;
+      t_end = now + (uint64_t)(duration_s * 1e9);
+      measured_from = received;
+      cpu0 = cpu_seconds();
+    }
+    if (measuring && now >= t_end) break;
+    if (now - last_progress > timeout_ns) fail("no reply bytes for %.0f s (missing reply)", timeout_s);
+  }
+  double secs = (double)(now_ns() - t_measure) / 1e9;
+  double cpu = (cpu_seconds() - cpu0) / secs;
+  double mb = (double)(received - measured_from) / 1e6;
+  printf("{\"mode\":\"bulk\",\"line\":%d,\"bytes\":%llu,\"seconds\":%.3f,\"mbps\":%.1f,\"loadgen_cpu\":%.3f}\n",
+         line_len, (unsigned long long)(received - measured_from), secs, mb / secs, cpu);
+  return 0;
+}
+
+// ---- cps: connect, one line, close -------------------------------------------
+
+typedef struct {
+  int fd;
+  int state;  // 0 connecting, 1 awaiting the reply
+  uint64_t started, seq;
+  size_t got;
+  char expect[256];
+} cps_slot;
+
+static void cps_start(cps_slot *s, int id) {
+  s->fd = start_connect(1);
+  s->state = 0;
+  s->got = 0;
+  s->started = now_ns();
+  ep(EPOLL_CTL_ADD, s->fd, EPOLLOUT, (uint64_t)id);
+}
+
+static int run_cps(void) {
+  cps_slot *slots = calloc((size_t)nconns, sizeof *slots);
+  char line[256];
+  uint64_t seq = 0;
+  for (int i = 0; i < nconns; i++) cps_start(&slots[i], i);
+  struct epoll_event evs[512];
+  uint64_t t0 = now_ns(), t_measure = 0, t_end = 0, completed = 0;
+  double cpu0 = 0;
+  int measuring = 0;
+  uint64_t timeout_ns = (uint64_t)(timeout_s * 1e9);
+  for (;;) {
+    int n = epoll_wait(epfd, evs, 512, 10);
+    uint64_t now = now_ns();
+    for (int e = 0; e < n; e++) {
+      int id = (int)evs[e].data.u64;
+      cps_slot *s = &slots[id];
+      if (s->state == 0) {
+        check_connected(s->fd);
+        s->seq = seq++;
+        make_line(line, line_len, id, s->seq);
+        memcpy(s->expect, line, (size_t)line_len);
+        upper(s->expect, (size_t)line_len);
+        write_all(s->fd, line, (size_t)line_len);
+        s->state = 1;
+        ep(EPOLL_CTL_MOD, s->fd, EPOLLIN, (uint64_t)id);
+        continue;
+      }
+      ssize_t r = recv(s->fd, readbuf, sizeof readbuf, 0);
+      if (r < 0) {
+        if (errno == EAGAIN || errno == EINTR) continue;
+        fail("cps: read: %s", strerror(errno));
+      }
+      if (r == 0) fail("cps: server closed the connection before replying");
+      if (s->got + (size_t)r > (size_t)line_len) fail("cps: unexpected bytes after the reply");
+      if (memcmp(s->expect + s->got, readbuf, (size_t)r) != 0)
+        describe_mismatch("cps", s->expect + s->got, readbuf, (size_t)r);
+      s->got += (size_t)r;
+      if (s->got < (size_t)line_len) continue;
+      if (measuring) {
+        completed++;
+        add_sample(now_ns() - s->started);
+      }
+      close(s->fd);  // also leaves the epoll set
+      cps_start(s, id);
+    }
+    if (!measuring && now - t0 >= (uint64_t)(warmup_s * 1e9)) {
+      measuring = 1;
+      announce_measuring();
+      t_measure = now;
+      t_end = now + (uint64_t)(duration_s * 1e9);
+      cpu0 = cpu_seconds();
+    }
+    if (measuring && now >= t_end) break;
+    now = now_ns();
+    for (int i = 0; i < nconns; i++)
+      if (now > slots[i].started + timeout_ns) fail("cps: connection %d got no reply in %.0f s", i, timeout_s);
+  }
+  double secs = (double)(now_ns() - t_measure) / 1e9;
+  double cpu = (cpu_seconds() - cpu0) / secs;
+  qsort(samples, nsamples, sizeof *samples, cmp_u32);
+  printf("{\"mode\":\"cps\",\"conns\":%d,\"connections\":%llu,\"seconds\":%.3f,\"cps\":%.1f,\"p50_us\":%.1f,"
+         "\"p99_us\":%.1f,\"loadgen_cpu\":%.3f}\n",
+         nconns, (unsigned long long)completed, secs, completed / secs, percentile_us(0.5), percentile_us(0.99), cpu);
+  return 0;
+}
+
+// ---- idle: many open connections, one round trip each -----------------------
+
+static int run_idle(void) {
+  int *fds = calloc((size_t)nconns, sizeof *fds);
+  int *state = calloc((size_t)nconns, sizeof *state);  // 0 connecting, 1 awaiting, 2 idle
+  size_t *got = calloc((size_t)nconns, sizeof *got);
+  char line[256], expect[256];
+  const int parallel = 256;
+  int started = 0, idle = 0, inflight = 0;
+  struct epoll_event evs[512];
+  uint64_t t0 = now_ns();
+  uint64_t timeout_ns = (uint64_t)(timeout_s * 1e9) * 3;
+  while (idle < nconns) {
+    while (inflight < parallel && started < nconns) {
+      fds[started] = start_connect(1);
+      ep(EPOLL_CTL_ADD, fds[started], EPOLLOUT, (uint64_t)started);
+      started++;
+      inflight++;
+    }
+    int n = epoll_wait(epfd, evs, 512, 10);
+    for (int e = 0; e < n; e++) {
+      int id = (int)evs[e].data.u64;
+      make_line(line, line_len, id, 0);
+      if (state[id] == 0) {
+        check_connected(fds[id]);
+        write_all(fds[id], line, (size_t)line_len);
+        state[id] = 1;
+        ep(EPOLL_CTL_MOD, fds[id], EPOLLIN, (uint64_t)id);
+        continue;
+      }
+      if (state[id] == 2) fail("idle: connection %d: unexpected bytes or end of stream", id);
+      memcpy(expect, line, (size_t)line_len);
+      upper(expect, (size_t)line_len);
+      ssize_t r = recv(fds[id], readbuf, sizeof readbuf, 0);
+      if (r < 0) {
+        if (errno == EAGAIN || errno == EINTR) continue;
+        fail("idle: read: %s", strerror(errno));
+      }
+      if (r == 0) fail("idle: server closed connection %d", id);
+      if (got[id] + (size_t)r > (size_t)line_len) fail("idle: unexpected bytes after the reply");
+      if (memcmp(expect + got[id], readbuf, (size_t)r) != 0)
+        describe_mismatch("idle", expect + got[id], readbuf, (size_t)r);
+      got[id] += (size_t)r;
+      if (got[id] == (size_t)line_len) {
+        state[id] = 2;
+        idle++;
+        inflight--;
+      }
+    }
+    if (now_ns() - t0 > timeout_ns) fail("idle: only %d of %d connections open after %.0f s", idle, nconns, timeout_s * 3);
+  }
+  double secs = (double)(now_ns() - t0) / 1e9;
+  printf("{\"mode\":\"idle\",\"ready\":true,\"conns\":%d,\"seconds\":%.3f}\n", nconns, secs);
+  fflush(stdout);
+  // Hold them until told; the orchestrator reads the server's memory now.
+  char cmd[64];
+  if (!fgets(cmd, sizeof cmd, stdin)) {
+  }
+  // Every connection must still be open and quiet.
+  int n = epoll_wait(epfd, evs, 512, 0);
+  if (n > 0) fail("idle: connection %d closed or sent bytes while idle", (int)evs[0].data.u64);
+  for (int i = 0; i < nconns; i++) close(fds[i]);
+  printf("{\"mode\":\"idle\",\"conns\":%d,\"seconds\":%.3f}\n", nconns, secs);
+  return 0;
+}
+
+// ---- udp: one datagram in flight per client socket ---------------------------
+
+typedef struct {
+  int fd;
+  uint64_t seq, sent_at;
+  char expect[256];
+} udp_client;
+
+static void udp_send(udp_client *c, int id) {
+  char line[256];
+  // A datagram is one request: the line without its '\n'.
+  make_line(line, line_len, id, c->seq++);
+  memcpy(c->expect, line, (size_t)line_len - 1);
+  upper(c->expect, (size_t)line_len - 1);
+  c->sent_at = now_ns();
+  if (send(c->fd, line, (size_t)line_len - 1, 0) < 0) fail("udp: send: %s", strerror(errno));
+}
+
+static int run_udp(void) {
+  udp_client *cs = calloc((size_t)nconns, sizeof *cs);
+  for (int i = 0; i < nconns; i++) {
+    cs[i].fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (cs[i].fd < 0) fail("udp: socket: %s", strerror(errno));
+    if (connect(cs[i].fd, (struct sockaddr *)&server, sizeof server) < 0) fail("udp: connect: %s", strerror(errno));
+    ep(EPOLL_CTL_ADD, cs[i].fd, EPOLLIN, (uint64_t)i);
+  }
+  for (int i = 0; i < nconns; i++) udp_send(&cs[i], i);
+  struct epoll_event evs[512];
+  uint64_t t0 = now_ns(), t_measure = 0, t_end = 0, completed = 0;
+  double cpu0 = 0;
+  int measuring = 0;
+  uint64_t timeout_ns = (uint64_t)(timeout_s * 1e9);
+  for (;;) {
+    int n = epoll_wait(epfd, evs, 512, 10);
+    uint64_t now = now_ns();
+    for (int e = 0; e < n; e++) {
+      int id = (int)evs[e].data.u64;
+      udp_client *c = &cs[id];
+      ssize_t r = recv(c->fd, readbuf, sizeof readbuf, 0);
+      if (r < 0) {
+        if (errno == EAGAIN || errno == EINTR) continue;
+        fail("udp: client %d: receive: %s", id, strerror(errno));
+      }
+      if ((size_t)r != (size_t)line_len - 1 || memcmp(c->expect, readbuf, (size_t)r) != 0)
+        describe_mismatch("udp", c->expect, readbuf, (size_t)r < (size_t)line_len - 1 ? (size_t)r : (size_t)line_len - 1);
+      if (measuring) {
+        completed++;
+        add_sample(now_ns() - c->sent_at);
+      }
+      udp_send(c, id);
+    }
+    if (!measuring && now - t0 >= (uint64_t)(warmup_s * 1e9)) {
+      measuring = 1;
+      announce_measuring();
+      t_measure = now;
+      t_end = now + (uint64_t)(duration_s * 1e9);
+      cpu0 = cpu_seconds();
+    }
+    if (measuring && now >= t_end) break;
+    now = now_ns();
+    for (int i = 0; i < nconns; i++)
+      if (now > cs[i].sent_at + timeout_ns) fail("udp: client %d: no reply in %.0f s (missing reply)", i, timeout_s);
+  }
+  double secs = (double)(now_ns() - t_measure) / 1e9;
+  double cpu = (cpu_seconds() - cpu0) / secs;
+  qsort(samples, nsamples, sizeof *samples, cmp_u32);
+  printf("{\"mode\":\"udp\",\"conns\":%d,\"requests\":%llu,\"seconds\":%.3f,\"rps\":%.1f,\"p50_us\":%.1f,"
+         "\"p99_us\":%.1f,\"loadgen_cpu\":%.3f}\n",
+         nconns, (unsigned long long)completed, secs, completed / secs, percentile_us(0.5), percentile_us(0.99), cpu);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: loadgen rr|bulk|cps|idle|udp --port P [options]\n");
+    return 1;
+  }
+  const char *mode = argv[1];
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const char *k = argv[i], *v = argv[i + 1];
+    if (!strcmp(k, "--host")) host = v;
+    else if (!strcmp(k, "--port")) port = atoi(v);
+    else if (!strcmp(k, "--conns")) nconns = atoi(v);
+    else if (!strcmp(k, "--depth")) depth = atoi(v);
+    else if (!strcmp(k, "--line")) line_len = atoi(v);
+    else if (!strcmp(k, "--warmup")) warmup_s = atof(v);
+    else if (!strcmp(k, "--duration")) duration_s = atof(v);
+    else if (!strcmp(k, "--timeout")) timeout_s = atof(v);
+    else if (!strcmp(k, "--window")) window = (size_t)atol(v);
+    else {
+      fprintf(stderr, "unknown option %s\n", k);
+      return 1;
+    }
+  }
+  if (port <= 0 || nconns < 1 || depth < 1 || line_len < 2 || line_len > 200000) {
+    fprintf(stderr, "bad options\n");
+    return 1;
+  }
+  if (strcmp(mode, "bulk") != 0 && line_len > 200) {
+    fprintf(stderr, "--line over 200 is for bulk only\n");
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  server.sin_family = AF_INET;
+  server.sin_port = htons((uint16_t)port);
+  if (inet_pton(AF_INET, host, &server.sin_addr) != 1) {
+    fprintf(stderr, "bad host %s\n", host);
+    return 1;
+  }
+  epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (!strcmp(mode, "rr")) return run_rr();
+  if (!strcmp(mode, "bulk")) return run_bulk();
+  if (!strcmp(mode, "cps")) return run_cps();
+  if (!strcmp(mode, "idle")) return run_idle();
+  if (!strcmp(mode, "udp")) return run_udp();
+  fprintf(stderr, "unknown mode %s\n", mode);
+  return 1;
+}

@@ -1,0 +1,257 @@
+// What the bench measures: the servers, the scenarios, and the shapes of the
+// results that run.ts records and report.ts renders.
+
+/** The runtime a server runs on. */
+export type RuntimeId = "deno" | "bun" | "node" | "python" | "c";
+
+/** What a server is, for the comparisons. */
+export type ServerKind = "doorway" | "native" | "nodenet" | "raw" | "python" | "ceiling";
+
+export type ScenarioKind = "rr" | "bulk" | "cps" | "idle" | "udp";
+
+/** One server program, started as `runtime file 0`. */
+export interface ServerDef {
+  id: string;
+  label: string;
+  runtime: RuntimeId;
+  kind: ServerKind;
+  proto: "tcp" | "udp";
+  /** Under bench/servers/. */
+  file: string;
+  denoFlags?: string[];
+  /** Scenario kinds this server sits out. */
+  skip?: ScenarioKind[];
+  /** Shown in the tables, but compared with nothing (an extra data point). */
+  info?: boolean;
+  /** Run only with --experiments: a probe for PROFILES.md, not a contender. */
+  experiment?: boolean;
+}
+
+export interface Timing {
+  warmup: number;
+  duration: number;
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  kind: ScenarioKind;
+  proto: "tcp" | "udp";
+  conns: number;
+  depth: number;
+  line: number;
+  metric: "rps" | "mbps" | "cps" | "bytes";
+  unit: string;
+  higherIsBetter: boolean;
+  quick: boolean;
+  full: boolean;
+  timing: Timing;
+  quickTiming: Timing;
+}
+
+export interface Measurement {
+  scenario: string;
+  server: string;
+  value: number;
+  round?: number;
+  p50_us?: number;
+  p99_us?: number;
+  loadgen_cpu?: number;
+  /** The server's CPU time per request (bulk: per MB), user and system, in µs. */
+  server_user_us?: number;
+  server_sys_us?: number;
+  rss_kib?: number;
+  rss_before_kib?: number;
+  rss_after_kib?: number;
+  open_seconds?: number;
+}
+
+export interface RunInfo {
+  mode: string;
+  started: string;
+  seconds: number;
+  cpu: string;
+  memory: string;
+  kernel: string;
+  versions: Record<string, string>;
+  load: string;
+  loadAfter?: string;
+}
+
+export interface Catalog {
+  info: RunInfo;
+  scenarios: Scenario[];
+  servers: ServerDef[];
+  measurements: Measurement[];
+}
+
+function tcp(
+  runtime: RuntimeId,
+  kind: ServerKind,
+  file: string,
+  label: string,
+  extra: Partial<ServerDef> = {},
+): ServerDef {
+  return { id: `${runtime}-${kind}`, label, runtime, kind, proto: "tcp", file, ...extra };
+}
+
+function udp(
+  runtime: RuntimeId,
+  kind: ServerKind,
+  file: string,
+  label: string,
+  extra: Partial<ServerDef> = {},
+): ServerDef {
+  return { id: `${runtime}-${kind}-udp`, label, runtime, kind, proto: "udp", file, ...extra };
+}
+
+const UNSTABLE_NET = ["--unstable-net"];
+
+/** Every server, in the order the tables list them. */
+export const SERVERS: ServerDef[] = [
+  tcp("deno", "doorway", "doorway_lines.ts", "doorway serveLines"),
+  tcp("deno", "native", "deno_lines.ts", "Deno.listen, by hand"),
+  tcp("deno", "nodenet", "node_lines.ts", "node:net, by hand"),
+  tcp("deno", "raw", "deno_raw.ts", "Deno.listen, raw bytes"),
+  tcp("bun", "doorway", "doorway_lines.ts", "doorway serveLines"),
+  tcp("bun", "native", "bun_lines.ts", "Bun.listen, by hand"),
+  tcp("bun", "nodenet", "node_lines.ts", "node:net, by hand"),
+  tcp("bun", "raw", "bun_raw.ts", "Bun.listen, raw bytes"),
+  tcp("node", "doorway", "doorway_lines.ts", "doorway serveLines"),
+  tcp("node", "native", "node_lines.ts", "node:net, by hand"),
+  tcp("node", "raw", "node_raw.ts", "node:net, raw bytes"),
+  tcp("python", "python", "py_threaded.py", "socketserver, threads", { id: "python-threaded" }),
+  tcp("python", "python", "py_asyncio.py", "asyncio streams", { id: "python-asyncio" }),
+  tcp("c", "ceiling", "c_raw", "C epoll, raw bytes (load generator ceiling)"),
+  // Probes for PROFILES.md: run with --experiments.
+  ...(["deno", "bun", "node"] as const).map((runtime) =>
+    tcp(runtime, "native", `../experiments/sync_lines_${runtime}.ts`, "LineDecoder, no promises (experiment)", {
+      id: `${runtime}-sync-lines`,
+      experiment: true,
+      info: true,
+    })
+  ),
+  tcp("deno", "native", "../experiments/deno_idle_floor.ts", "Deno.listen, 512-byte buffer (experiment)", {
+    id: "deno-idle-floor",
+    experiment: true,
+    info: true,
+  }),
+  udp("deno", "doorway", "doorway_udp.ts", "doorway serveDatagrams (--unstable-net)", { denoFlags: UNSTABLE_NET }),
+  udp("deno", "doorway", "doorway_udp.ts", "doorway serveDatagrams (no flag: node:dgram)", {
+    id: "deno-doorway-udp-dgram",
+    info: true,
+  }),
+  udp("deno", "raw", "deno_udp.ts", "Deno.listenDatagram, raw bytes", { denoFlags: UNSTABLE_NET }),
+  udp("bun", "doorway", "doorway_udp.ts", "doorway serveDatagrams"),
+  udp("bun", "raw", "bun_udp.ts", "Bun.udpSocket, raw bytes"),
+  udp("node", "doorway", "doorway_udp.ts", "doorway serveDatagrams"),
+  udp("node", "raw", "node_udp.ts", "node:dgram, raw bytes"),
+  udp("python", "python", "py_udp.py", "the textbook's UDPServer.py", { id: "python-udp" }),
+  udp("c", "ceiling", "c_raw", "C recvfrom/sendto (load generator ceiling)"),
+];
+
+const RR_TIMING: Timing = { warmup: 0.5, duration: 2 };
+const QUICK_TIMING: Timing = { warmup: 0.25, duration: 0.75 };
+
+function rr(conns: number, depth: number, quick: boolean): Scenario {
+  return {
+    id: `rr-${conns}x${depth}`,
+    title: `${conns} connection${conns > 1 ? "s" : ""}, ${depth} in flight each`,
+    kind: "rr",
+    proto: "tcp",
+    conns,
+    depth,
+    line: 12,
+    metric: "rps",
+    unit: "req/s",
+    higherIsBetter: true,
+    quick,
+    full: true,
+    timing: { ...RR_TIMING },
+    quickTiming: { ...QUICK_TIMING },
+  };
+}
+
+function idle(conns: number, quick: boolean): Scenario {
+  return {
+    id: `idle-${conns}`,
+    title: `memory per idle connection, ${conns.toLocaleString("en-US")} open`,
+    kind: "idle",
+    proto: "tcp",
+    conns,
+    depth: 1,
+    line: 12,
+    metric: "bytes",
+    unit: "B/conn",
+    higherIsBetter: false,
+    quick,
+    full: !quick,
+    timing: { warmup: 0, duration: 0 },
+    quickTiming: { warmup: 0, duration: 0 },
+  };
+}
+
+function udpScenario(clients: number, quick: boolean): Scenario {
+  return {
+    id: `udp-${clients}`,
+    title: `UDP, ${clients} client${clients > 1 ? "s" : ""}, 1 datagram in flight each`,
+    kind: "udp",
+    proto: "udp",
+    conns: clients,
+    depth: 1,
+    line: 12,
+    metric: "rps",
+    unit: "req/s",
+    higherIsBetter: true,
+    quick,
+    full: true,
+    timing: { ...RR_TIMING },
+    quickTiming: { ...QUICK_TIMING },
+  };
+}
+
+/** Every scenario, in the order they run. */
+export const SCENARIOS: Scenario[] = [
+  rr(1, 1, false),
+  rr(1, 16, false),
+  rr(32, 1, true),
+  rr(32, 16, true),
+  rr(256, 1, false),
+  rr(256, 16, false),
+  {
+    id: "bulk",
+    title: "one connection streaming 1 KiB lines",
+    kind: "bulk",
+    proto: "tcp",
+    conns: 1,
+    depth: 0,
+    line: 1024,
+    metric: "mbps",
+    unit: "MB/s",
+    higherIsBetter: true,
+    quick: false,
+    full: true,
+    timing: { ...RR_TIMING },
+    quickTiming: { ...QUICK_TIMING },
+  },
+  {
+    id: "cps",
+    title: "connections per second (connect, one line, close), 32 at a time",
+    kind: "cps",
+    proto: "tcp",
+    conns: 32,
+    depth: 1,
+    line: 12,
+    metric: "cps",
+    unit: "conn/s",
+    higherIsBetter: true,
+    quick: false,
+    full: true,
+    timing: { ...RR_TIMING },
+    quickTiming: { ...QUICK_TIMING },
+  },
+  idle(10_000, false),
+  idle(2_000, true),
+  udpScenario(1, true),
+  udpScenario(32, false),
+];

@@ -1,0 +1,544 @@
+// Renders one run's measurements as bench/RESULTS.md and bench/ratios.svg.
+// Every figure comes from the catalog passed in: nothing here is typed by hand.
+import type { Catalog, Measurement, Scenario, ServerDef } from "./plan.ts";
+
+const RUNTIMES = ["deno", "bun", "node"] as const;
+type Runtime = typeof RUNTIMES[number];
+const RUNTIME_NAME: Record<Runtime, string> = { deno: "Deno", bun: "Bun", node: "Node" };
+
+/** The value of each (scenario, server): the median over rounds. */
+export class Table {
+  #values = new Map<string, number>();
+  #rows = new Map<string, Measurement[]>();
+
+  constructor(measurements: Measurement[]) {
+    for (const m of measurements) {
+      const key = `${m.scenario}|${m.server}`;
+      const rows = this.#rows.get(key) ?? [];
+      rows.push(m);
+      this.#rows.set(key, rows);
+    }
+    for (const [key, rows] of this.#rows) this.#values.set(key, median(rows.map((r) => r.value)));
+  }
+
+  value(scenario: string, server: string): number | undefined {
+    return this.#values.get(`${scenario}|${server}`);
+  }
+
+  field(
+    scenario: string,
+    server: string,
+    field: "p50_us" | "p99_us" | "loadgen_cpu" | "server_user_us" | "server_sys_us",
+  ): number | undefined {
+    const rows = this.#rows.get(`${scenario}|${server}`)?.map((r) => r[field]).filter((x) => x !== undefined);
+    return rows && rows.length > 0 ? median(rows as number[]) : undefined;
+  }
+
+  spread(scenario: string, server: string): number | undefined {
+    const values = this.#rows.get(`${scenario}|${server}`)?.map((r) => r.value) ?? [];
+    if (values.length < 2) return undefined;
+    const lo = Math.min(...values);
+    const hi = Math.max(...values);
+    return hi > 0 ? (hi - lo) / hi : undefined;
+  }
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function fmtValue(s: Scenario, v: number | undefined): string {
+  if (v === undefined || Number.isNaN(v)) return "–";
+  if (s.kind === "idle") return `${(v / 1024).toFixed(1)} KiB`;
+  if (s.kind === "bulk") return v.toFixed(0);
+  return Math.round(v).toLocaleString("en-US");
+}
+
+function fmtRatio(r: number | undefined): string {
+  if (r === undefined || !Number.isFinite(r)) return "–";
+  return r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`;
+}
+
+function fmtCpu(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+// Three decimals, so that a miss never reads as the threshold (0.699× is not 0.70×).
+function fmtTargetRatio(r: number): string {
+  return r >= 10 ? `${r.toFixed(1)}×` : `${r.toFixed(3)}×`;
+}
+
+function fmtUs(v: number | undefined): string {
+  if (v === undefined) return "–";
+  return v >= 10_000 ? `${(v / 1000).toFixed(0)} ms` : v >= 1000 ? `${(v / 1000).toFixed(1)} ms` : `${v.toFixed(0)} µs`;
+}
+
+/** doorway's server on a runtime, for a protocol. */
+function doorwayId(runtime: Runtime, proto: "tcp" | "udp"): string {
+  return proto === "tcp" ? `${runtime}-doorway` : `${runtime}-doorway-udp`;
+}
+
+interface Alternative {
+  label: string;
+  server: (runtime: Runtime) => string | undefined;
+}
+
+const TCP_ALTERNATIVES: Alternative[] = [
+  { label: "native by hand", server: (r) => `${r}-native` },
+  { label: "node:net by hand", server: (r) => (r === "node" ? undefined : `${r}-nodenet`) },
+  { label: "raw bytes", server: (r) => `${r}-raw` },
+  { label: "Python threads", server: () => "python-threaded" },
+  { label: "Python asyncio", server: () => "python-asyncio" },
+];
+
+const UDP_ALTERNATIVES: Alternative[] = [
+  { label: "raw datagrams", server: (r) => `${r}-raw-udp` },
+  { label: "Python UDPServer", server: () => "python-udp" },
+];
+
+function ratio(table: Table, s: Scenario, a: string, b: string | undefined): number | undefined {
+  if (b === undefined) return undefined;
+  const x = table.value(s.id, a);
+  const y = table.value(s.id, b);
+  if (x === undefined || y === undefined || y === 0) return undefined;
+  return x / y;
+}
+
+// ---- targets ----------------------------------------------------------------
+
+export interface TargetResult {
+  name: string;
+  runtime: Runtime;
+  met: boolean | undefined;
+  /** The deciding figure (the worst case over the scenarios it covers). */
+  worst: number | undefined;
+  detail: string;
+}
+
+interface TargetDef {
+  name: string;
+  /** Scenarios covered. */
+  scenarios: (s: Scenario) => boolean;
+  /** The figure per scenario, and whether it passes. */
+  figure: (table: Table, s: Scenario, r: Runtime) => number | undefined;
+  pass: (x: number) => boolean;
+  /** Which figure is the worst. */
+  worse: (a: number, b: number) => boolean;
+  show: (x: number) => string;
+}
+
+const TARGETS: TargetDef[] = [
+  {
+    name: "doorway ≥ 1.0× the native line server by hand, 1 in flight",
+    scenarios: (s) => s.kind === "rr" && s.depth === 1,
+    figure: (t, s, r) => ratio(t, s, doorwayId(r, "tcp"), `${r}-native`),
+    pass: (x) => x >= 1.0,
+    worse: (a, b) => a < b,
+    show: fmtTargetRatio,
+  },
+  {
+    name: "doorway ≥ 5× the native line server by hand, 16 in flight",
+    scenarios: (s) => s.kind === "rr" && s.depth === 16,
+    figure: (t, s, r) => ratio(t, s, doorwayId(r, "tcp"), `${r}-native`),
+    pass: (x) => x >= 5,
+    worse: (a, b) => a < b,
+    show: fmtTargetRatio,
+  },
+  {
+    name: "doorway ≥ 0.7× the raw byte server, 16 in flight",
+    scenarios: (s) => s.kind === "rr" && s.depth === 16,
+    figure: (t, s, r) => ratio(t, s, doorwayId(r, "tcp"), `${r}-raw`),
+    pass: (x) => x >= 0.7,
+    worse: (a, b) => a < b,
+    show: fmtTargetRatio,
+  },
+  {
+    name: "doorway ≥ 1.0× node:net by hand on the same runtime (every TCP throughput scenario)",
+    scenarios: (s) => s.kind === "rr" || s.kind === "bulk" || s.kind === "cps",
+    figure: (t, s, r) => ratio(t, s, doorwayId(r, "tcp"), r === "node" ? "node-native" : `${r}-nodenet`),
+    pass: (x) => x >= 1.0,
+    worse: (a, b) => a < b,
+    show: fmtTargetRatio,
+  },
+  {
+    name: "doorway ≤ 8 KiB of server memory per idle connection",
+    scenarios: (s) => s.kind === "idle",
+    figure: (t, s, r) => t.value(s.id, doorwayId(r, "tcp")),
+    pass: (x) => x <= 8 * 1024,
+    worse: (a, b) => a > b,
+    show: (x) => `${(x / 1024).toFixed(1)} KiB`,
+  },
+  {
+    name: "doorway UDP ≥ 0.9× the raw native datagram server",
+    scenarios: (s) => s.kind === "udp",
+    figure: (t, s, r) => ratio(t, s, doorwayId(r, "udp"), `${r}-raw-udp`),
+    pass: (x) => x >= 0.9,
+    worse: (a, b) => a < b,
+    show: fmtTargetRatio,
+  },
+];
+
+export function evaluateTargets(catalog: Catalog): TargetResult[] {
+  const table = new Table(catalog.measurements);
+  const results: TargetResult[] = [];
+  for (const target of TARGETS) {
+    for (const r of RUNTIMES) {
+      let worst: number | undefined;
+      let worstScenario = "";
+      const misses: string[] = [];
+      for (const s of catalog.scenarios.filter(target.scenarios)) {
+        const x = target.figure(table, s, r);
+        if (x === undefined) continue;
+        if (!target.pass(x)) misses.push(`${s.id} ${target.show(x)}`);
+        if (worst === undefined || target.worse(x, worst)) {
+          worst = x;
+          worstScenario = s.id;
+        }
+      }
+      const met = worst === undefined ? undefined : target.pass(worst);
+      const detail = worst === undefined
+        ? "not measured"
+        : met
+        ? `worst ${target.show(worst)} (${worstScenario})`
+        : misses.join(", ");
+      results.push({ name: target.name, runtime: r, met, worst, detail });
+    }
+  }
+  return results;
+}
+
+// ---- RESULTS.md -----------------------------------------------------------
+
+function serverLabel(d: ServerDef): string {
+  const runtime = d.runtime === "python" ? "Python" : d.runtime === "c" ? "C" : RUNTIME_NAME[d.runtime];
+  return `${runtime}: ${d.label}`;
+}
+
+export function renderResults(catalog: Catalog): string {
+  const { info, scenarios, servers } = catalog;
+  const table = new Table(catalog.measurements);
+  const measured = (d: ServerDef) => scenarios.some((s) => table.value(s.id, d.id) !== undefined);
+  const out: string[] = [];
+  const rounds = Math.max(0, ...catalog.measurements.map((m) => (m.round ?? 0) + 1));
+  out.push("# doorway benchmark results");
+  out.push("");
+  out.push(
+    `Generated by \`npm run bench\` (${info.mode} mode) on ${info.started.slice(0, 10)}; the run took ${
+      Math.round(info.seconds / 60)
+    } min (${info.seconds} s). Every figure on this page comes from that run; its raw log and JSON are in ` +
+      "`bench/out/` (not committed). Re-run `npm run bench` to regenerate this page and `ratios.svg`.",
+  );
+  out.push("");
+  out.push("## Machine");
+  out.push("");
+  out.push("| | |");
+  out.push("|---|---|");
+  out.push(`| CPU | ${info.cpu} |`);
+  out.push(`| Memory | ${info.memory} |`);
+  out.push(`| OS | ${info.kernel}, loopback only |`);
+  for (const [name, v] of Object.entries(info.versions)) out.push(`| ${name} | ${v.replace(/\|/g, "/")} |`);
+  out.push(
+    `| Load average before / after | ${info.load.split(" ").slice(0, 3).join(" ")} / ${
+      info.loadAfter?.split(" ").slice(0, 3).join(" ") ?? "–"
+    } |`,
+  );
+  out.push("");
+  out.push("## Targets");
+  out.push("");
+  const targets = evaluateTargets(catalog);
+  const names = [...new Set(targets.map((t) => t.name))];
+  out.push("| Target | Deno | Bun | Node |");
+  out.push("|---|---|---|---|");
+  for (const name of names) {
+    const cells = RUNTIMES.map((r) => {
+      const t = targets.find((x) => x.name === name && x.runtime === r)!;
+      const mark = t.met === undefined ? "–" : t.met ? "✅ met" : "❌ missed";
+      return `${mark}: ${t.detail}`;
+    });
+    out.push(`| ${name} | ${cells.join(" | ")} |`);
+  }
+  const met = targets.filter((t) => t.met === true).length;
+  const judged = targets.filter((t) => t.met !== undefined).length;
+  out.push("");
+  out.push(
+    `${met} of ${judged} (target, runtime) pairs met. The worst case over the scenarios a target covers decides it; ` +
+      "a miss lists every scenario that missed. What was fixed, and the profiles behind each miss: " +
+      "[PROFILES.md](PROFILES.md).",
+  );
+  out.push("");
+  out.push("## Ratios");
+  out.push("");
+  out.push(
+    "![doorway / each alternative, per scenario and runtime](ratios.svg)",
+  );
+  out.push("");
+  for (const proto of ["tcp", "udp"] as const) {
+    const ss = scenarios.filter((s) => s.proto === proto);
+    if (ss.length === 0) continue;
+    out.push(`### doorway / each alternative, ${proto.toUpperCase()}`);
+    out.push("");
+    out.push(
+      proto === "tcp"
+        ? "Throughput ratios: above 1× doorway is faster. Memory (idle-*): below 1× doorway uses less."
+        : "Above 1× doorway answers more datagrams per second.",
+    );
+    out.push("");
+    out.push(`| doorway on … / … | ${ss.map((s) => s.id).join(" | ")} |`);
+    out.push(`|---|${ss.map(() => "---:").join("|")}|`);
+    for (const r of RUNTIMES) {
+      for (const alt of proto === "tcp" ? TCP_ALTERNATIVES : UDP_ALTERNATIVES) {
+        const other = alt.server(r);
+        if (other === undefined) continue;
+        const cells = ss.map((s) => fmtRatio(ratio(table, s, doorwayId(r, proto), other)));
+        if (cells.every((c) => c === "–")) continue;
+        out.push(`| ${RUNTIME_NAME[r]} / ${alt.label} | ${cells.join(" | ")} |`);
+      }
+    }
+    out.push("");
+  }
+  out.push("## Figures");
+  out.push("");
+  out.push(
+    `Median of ${rounds} round(s) per figure (idle memory: one round). req/s and conn/s are completed, checked ` +
+      "replies per second; MB/s counts reply bytes; memory is the server's RSS growth over the idle connections " +
+      "divided by their number.",
+  );
+  out.push("");
+  for (const proto of ["tcp", "udp"] as const) {
+    const ss = scenarios.filter((s) => s.proto === proto);
+    if (ss.length === 0) continue;
+    out.push(`| ${proto.toUpperCase()} server | ${ss.map((s) => `${s.id} (${s.unit})`).join(" | ")} |`);
+    out.push(`|---|${ss.map(() => "---:").join("|")}|`);
+    for (const d of servers.filter((d) => d.proto === proto && measured(d))) {
+      const name = d.kind === "doorway" ? `**${serverLabel(d)}**` : serverLabel(d);
+      out.push(`| ${name} | ${ss.map((s) => fmtValue(s, table.value(s.id, d.id))).join(" | ")} |`);
+    }
+    out.push("");
+  }
+  out.push("Scenarios:");
+  out.push("");
+  for (const s of scenarios) out.push(`- \`${s.id}\`: ${s.title}.`);
+  out.push("");
+  out.push("### Latency (p50 / p99)");
+  out.push("");
+  const latency = scenarios.filter((s) => s.kind === "rr" || s.kind === "udp" || s.kind === "cps");
+  out.push(`| Server | ${latency.map((s) => s.id).join(" | ")} |`);
+  out.push(`|---|${latency.map(() => "---:").join("|")}|`);
+  for (const d of servers.filter(measured)) {
+    const cells = latency.map((s) => {
+      const p50 = table.field(s.id, d.id, "p50_us");
+      const p99 = table.field(s.id, d.id, "p99_us");
+      return p50 === undefined ? "–" : `${fmtUs(p50)} / ${fmtUs(p99)}`;
+    });
+    if (cells.every((c) => c === "–")) continue;
+    out.push(`| ${serverLabel(d)} | ${cells.join(" | ")} |`);
+  }
+  out.push("");
+  out.push("### Server CPU per request");
+  out.push("");
+  out.push(
+    "The server's own CPU time (user + system, from /proc/PID/stat, all its threads) over the measured window, per " +
+      "completed request (bulk: per MB). It does not depend on how busy the machine was, so it shows where time goes " +
+      "even where throughput is bound by wake-up latency.",
+  );
+  out.push("");
+  const cpuScenarios = scenarios.filter((s) => s.kind !== "idle");
+  out.push(`| Server (µs user + sys) | ${cpuScenarios.map((s) => s.id).join(" | ")} |`);
+  out.push(`|---|${cpuScenarios.map(() => "---:").join("|")}|`);
+  for (const d of servers.filter(measured)) {
+    const cells = cpuScenarios.map((s) => {
+      const user = table.field(s.id, d.id, "server_user_us");
+      const sys = table.field(s.id, d.id, "server_sys_us");
+      return user === undefined || sys === undefined ? "–" : `${fmtCpu(user)} + ${fmtCpu(sys)}`;
+    });
+    if (cells.every((c) => c === "–")) continue;
+    out.push(`| ${serverLabel(d)} | ${cells.join(" | ")} |`);
+  }
+  out.push("");
+  out.push("### Load generator headroom");
+  out.push("");
+  out.push(
+    "The load generator is one C thread (`bench/loadgen.c`, epoll) on a machine with two cores, the server having " +
+      "the other. Its CPU use is its share of one core during the measured window; near 100% it, not the server, " +
+      "sets the pace, and the figure is a lower bound for that server. The C server shows the most it can drive. " +
+      "The last column shows that doorway's figures never hit that bound.",
+  );
+  out.push("");
+  out.push(
+    "| Scenario | C ceiling | its load generator CPU | fastest other server | that server | its load generator CPU " +
+      "| load generator CPU with doorway (most) |",
+  );
+  out.push("|---|---:|---:|---:|---|---:|---:|");
+  for (const s of scenarios.filter((s) => s.kind !== "idle")) {
+    const ceilingId = s.proto === "tcp" ? "c-ceiling" : "c-ceiling-udp";
+    const ceiling = table.value(s.id, ceilingId);
+    let best: ServerDef | undefined;
+    let bestValue = -1;
+    for (const d of servers.filter((d) => d.proto === s.proto && d.kind !== "ceiling")) {
+      const v = table.value(s.id, d.id);
+      if (v !== undefined && v > bestValue) {
+        bestValue = v;
+        best = d;
+      }
+    }
+    if (best === undefined) continue;
+    const pct = (x: number | undefined) => (x === undefined ? "–" : `${(x * 100).toFixed(0)}%`);
+    const cpu = table.field(s.id, best.id, "loadgen_cpu");
+    const ceilingCpu = table.field(s.id, ceilingId, "loadgen_cpu");
+    const doorwayCpu = RUNTIMES.map((r) => table.field(s.id, doorwayId(r, s.proto), "loadgen_cpu"))
+      .filter((x) => x !== undefined) as number[];
+    out.push(
+      `| ${s.id} | ${fmtValue(s, ceiling)} | ${pct(ceilingCpu)} | ${fmtValue(s, bestValue)} | ${serverLabel(best)} | ${
+        pct(cpu)
+      } | ${pct(doorwayCpu.length > 0 ? Math.max(...doorwayCpu) : undefined)} |`,
+    );
+  }
+  out.push("");
+  out.push("## Method");
+  out.push("");
+  out.push(
+    "- Each server is its own process on 127.0.0.1, started fresh for every measurement and stopped after it. " +
+      "Within a scenario the servers take turns, and every other round runs them in reverse order.",
+  );
+  const t = scenarios.find((s) => s.kind === "rr");
+  if (t) {
+    const timing = info.mode === "quick" ? t.quickTiming : t.timing;
+    out.push(
+      `- Each measurement: ${timing.warmup} s of warm-up (replies checked, not counted), then ${timing.duration} s ` +
+        "measured.",
+    );
+  }
+  out.push(
+    "- Requests are 12-byte lines (11 lowercase letters and `\\n`), all different; the reply must be the same " +
+      "line uppercased, byte for byte. With _n_ in flight, a connection writes _n_ lines at once and waits for all " +
+      "_n_ replies before the next batch; latency is from the batch's write to each reply line's arrival. Any " +
+      "wrong, extra or missing byte, a reset, or a reply later than 10 s fails the run.",
+  );
+  out.push(
+    "- UDP: each client socket sends an 11-byte datagram and waits for its uppercased echo before the next.",
+  );
+  out.push(
+    "- Idle memory: after a short warm-up the server's VmRSS (from /proc/PID/status) is read, then the " +
+      "connections are opened with one round trip each, and after one second VmRSS is read again " +
+      "(median of five reads); the growth divided by the number of connections is the figure.",
+  );
+  out.push(
+    "- The hand-written servers are the obvious code (`bench/servers/`): read, split lines, uppercase, one write " +
+      "per line, runtime defaults (so Deno's and Node's sockets keep Nagle's algorithm on, and per-line writes " +
+      "of pipelined replies wait for delayed ACKs). The raw servers uppercase ASCII bytes in place and write each " +
+      "chunk back, with TCP_NODELAY: the runtime's upper bound. doorway's servers use the public API as the " +
+      "README shows it: `serveLines(options, uppercase)` and `serveDatagrams(options, handler)`.",
+  );
+  out.push(
+    "- The machine is shared: other work running at the same time shows in the spread between rounds and in " +
+      "the load averages above.",
+  );
+  out.push("");
+  return out.join("\n");
+}
+
+// ---- ratios.svg ---------------------------------------------------------------
+
+const LEGEND_Y = 50;
+
+function esc(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/**
+ * One panel per runtime; one row per scenario; one bar per alternative, the
+ * ratio doorway / alternative on a log scale (memory: alternative / doorway,
+ * so that longer is better everywhere).
+ */
+export function renderSvg(catalog: Catalog): string {
+  const table = new Table(catalog.measurements);
+  const alts = [
+    { label: "vs native by hand", color: "#3b7dd8", server: (r: Runtime) => `${r}-native` },
+    {
+      label: "vs node:net by hand",
+      color: "#e08a1e",
+      server: (r: Runtime) => (r === "node" ? undefined : `${r}-nodenet`),
+    },
+    { label: "vs raw bytes (upper bound)", color: "#7a7a7a", server: (r: Runtime) => `${r}-raw` },
+  ];
+  const rowsOf = (r: Runtime) =>
+    catalog.scenarios.map((s) => {
+      const bars = (s.proto === "tcp" ? alts : [alts[2]]).map((a) => {
+        const other = a.server(r);
+        const otherId = other === undefined ? undefined : s.proto === "udp" ? `${other}-udp` : other;
+        let value = ratio(table, s, doorwayId(r, s.proto), otherId);
+        if (value !== undefined && !s.higherIsBetter) value = 1 / value;
+        return { ...a, value };
+      });
+      return { s, bars };
+    });
+  const left = 200;
+  const plotWidth = 560;
+  const barH = 7;
+  const lo = Math.log10(0.1);
+  const hi = Math.log10(100);
+  const x = (v: number) => left + ((Math.log10(Math.min(Math.max(v, 0.1), 100)) - lo) / (hi - lo)) * plotWidth;
+  const parts: string[] = [];
+  let y = LEGEND_Y + 34;
+  for (const r of RUNTIMES) {
+    const rows = rowsOf(r);
+    parts.push(`<text x="10" y="${y}" font-weight="bold" font-size="15">${RUNTIME_NAME[r]}</text>`);
+    y += 10;
+    const top = y;
+    for (const { s, bars } of rows) {
+      const rowH = bars.length * barH + 8;
+      const label = s.kind === "idle" ? `${s.id} (memory)` : s.id;
+      parts.push(`<text x="${left - 8}" y="${y + rowH / 2 + 3}" text-anchor="end" font-size="11">${esc(label)}</text>`);
+      bars.forEach((b, i) => {
+        const by = y + 4 + i * barH;
+        if (b.value === undefined) return;
+        const x0 = x(1);
+        const x1 = x(b.value);
+        parts.push(
+          `<rect x="${Math.min(x0, x1).toFixed(1)}" y="${by}" width="${Math.max(Math.abs(x1 - x0), 1).toFixed(1)}" ` +
+            `height="${barH - 1}" fill="${b.color}"><title>${
+              esc(`${s.id} ${b.label}: ${fmtRatio(b.value)}`)
+            }</title></rect>`,
+        );
+        parts.push(
+          `<text x="${(Math.max(x0, x1) + 3).toFixed(1)}" y="${by + barH - 1}" font-size="8" fill="#333">${
+            esc(fmtRatio(b.value))
+          }</text>`,
+        );
+      });
+      y += rowH;
+    }
+    // Gridlines for this panel.
+    for (const tick of [0.1, 0.5, 1, 2, 5, 10, 100]) {
+      const tx = x(tick).toFixed(1);
+      parts.push(
+        `<line x1="${tx}" y1="${top}" x2="${tx}" y2="${y}" stroke="${tick === 1 ? "#000" : "#ddd"}" stroke-width="${
+          tick === 1 ? 1.2 : 0.6
+        }"/>`,
+      );
+      parts.push(`<text x="${tx}" y="${y + 12}" text-anchor="middle" font-size="9" fill="#555">${tick}×</text>`);
+    }
+    y += 34;
+  }
+  const legend = alts.map((a, i) =>
+    `<rect x="${left + i * 190}" y="${LEGEND_Y}" width="10" height="10" fill="${a.color}"/>` +
+    `<text x="${left + i * 190 + 14}" y="${LEGEND_Y + 9}" font-size="11">${esc(a.label)}</text>`
+  ).join("");
+  const height = y;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${left + plotWidth + 60}" height="${height}" ` +
+    `viewBox="0 0 ${left + plotWidth + 60} ${height}" font-family="sans-serif">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="10" y="18" font-size="14" font-weight="bold">doorway / alternative, per scenario (${
+      esc(catalog.info.started.slice(0, 10))
+    }, ${esc(catalog.info.mode)} run)</text>`,
+    `<text x="10" y="${LEGEND_Y - 14}" font-size="11" fill="#444">Log scale; right of 1× doorway is ahead. ` +
+    `Memory rows: alternative / doorway, so right is still better.</text>`,
+    legend,
+    ...parts,
+    "</svg>",
+    "",
+  ].join("\n");
+}

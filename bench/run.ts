@@ -1,0 +1,408 @@
+// `npm run bench`: doorway against what a user would write by hand, on Deno,
+// Bun and Node, with a C load generator. Writes bench/RESULTS.md and
+// bench/ratios.svg from this run only; raw logs go to bench/out/.
+//
+//   node --import tsx bench/run.ts            the full run (about 15 minutes)
+//   node --import tsx bench/run.ts --quick    a subset for CI (under 2 minutes)
+//   node --import tsx bench/run.ts --only 'deno|c-raw' --scenario 'rr-32'
+//                                              a filtered run, for profiling;
+//                                              it writes bench/out/ only
+//   ... --experiments                          adds the probes of
+//                                              bench/experiments/ (PROFILES.md)
+//
+// Every server is its own process on 127.0.0.1, started fresh for each
+// measurement and stopped after it; servers alternate within each scenario
+// (the order is reversed every other round). Every reply is checked by the
+// load generator; a wrong or missing one fails the run.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { renderResults, renderSvg } from "./report.ts";
+import {
+  type Catalog,
+  type Measurement,
+  type RunInfo,
+  type Scenario,
+  SCENARIOS,
+  type ServerDef,
+  SERVERS,
+} from "./plan.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const BENCH = `${ROOT}bench/`;
+const OUT = `${BENCH}out/`;
+const LOADGEN = `${OUT}loadgen`;
+const C_RAW = `${OUT}c_raw`;
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    scenario: { type: "string" },
+    rounds: { type: "string" },
+    experiments: { type: "boolean", default: false },
+    duration: { type: "string" },
+  },
+});
+const quick = args.quick ?? false;
+const filtered = args.only !== undefined || args.scenario !== undefined || args.experiments === true;
+
+// ---- processes: every one started is stopped, whatever happens ---------------
+
+const children = new Set<ChildProcess>();
+
+function killAll(): void {
+  for (const child of children) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  children.clear();
+}
+
+process.on("exit", killAll);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+const logLines: string[] = [];
+function log(line: string): void {
+  logLines.push(line);
+  console.log(line);
+}
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+  return child;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+interface RunningServer {
+  def: ServerDef;
+  child: ChildProcess;
+  port: number;
+  stderr: string[];
+  exited: Promise<number | null>;
+}
+
+function serverCommand(def: ServerDef): [string, string[]] {
+  const deno = `${ROOT}node_modules/.bin/deno`;
+  const bun = `${ROOT}node_modules/.bin/bun`;
+  const file = def.file.startsWith("/") ? def.file : `${BENCH}servers/${def.file}`;
+  switch (def.runtime) {
+    case "deno":
+      return [deno, ["run", "--allow-net", ...(def.denoFlags ?? []), file, "0"]];
+    case "bun":
+      return [bun, [file, "0"]];
+    case "node":
+      return ["node", ["--import", "tsx", file, "0"]];
+    case "python":
+      return ["python3", [file, "0"]];
+    case "c":
+      return [C_RAW, def.proto === "udp" ? ["--udp", "0"] : ["0"]];
+  }
+}
+
+async function startServer(def: ServerDef): Promise<RunningServer> {
+  const [command, argv] = serverCommand(def);
+  const child = track(spawn(command, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] }));
+  const stderr: string[] = [];
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (chunk: string) => {
+    if (stderr.length < 200) stderr.push(chunk);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${def.id}: no port printed within 20 s`)), 20_000);
+    lines.once("line", (line) => {
+      clearTimeout(timer);
+      const port = Number(line.trim());
+      if (Number.isInteger(port) && port > 0) resolve(port);
+      else reject(new Error(`${def.id}: expected a port, got ${JSON.stringify(line)}`));
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${def.id}: exited with ${code} before listening: ${stderr.join("")}`));
+    });
+  });
+  return { def, child, port, stderr, exited };
+}
+
+async function stopServer(server: RunningServer): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) {
+    throw new Error(`${server.def.id} died during the measurement: ${server.stderr.join("").slice(0, 2000)}`);
+  }
+  server.child.kill("SIGTERM");
+  const timer = setTimeout(() => server.child.kill("SIGKILL"), 3000);
+  await server.exited;
+  clearTimeout(timer);
+}
+
+function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (!match) throw new Error(`no VmRSS for ${pid}`);
+  return Number(match[1]);
+}
+
+// ---- the load generator ---------------------------------------------------
+
+interface LoadgenResult {
+  [key: string]: number | string | boolean | undefined;
+  error?: string;
+}
+
+function loadgenArgs(s: Scenario, port: number, timing: { warmup: number; duration: number }): string[] {
+  const common = ["--port", String(port), "--warmup", String(timing.warmup), "--duration", String(timing.duration)];
+  switch (s.kind) {
+    case "rr":
+      return ["rr", ...common, "--conns", String(s.conns), "--depth", String(s.depth)];
+    case "bulk":
+      return ["bulk", ...common, "--line", String(s.line)];
+    case "cps":
+      return ["cps", ...common, "--conns", String(s.conns)];
+    case "udp":
+      return ["udp", ...common, "--conns", String(s.conns)];
+    case "idle":
+      return ["idle", "--port", String(port), "--conns", String(s.conns)];
+  }
+}
+
+function spawnLoadgen(argv: string[]): { child: ChildProcess; lines: AsyncIterableIterator<string> } {
+  const child = track(spawn(LOADGEN, argv, { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] }));
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  return { child, lines };
+}
+
+async function nextResult(lines: AsyncIterableIterator<string>, what: string): Promise<LoadgenResult> {
+  const { value, done } = await lines.next();
+  if (done) throw new Error(`${what}: the load generator printed nothing`);
+  const result = JSON.parse(value) as LoadgenResult;
+  if (result.error !== undefined) throw new Error(`${what}: ${result.error}`);
+  return result;
+}
+
+// The server's CPU time so far, user and system, in seconds.
+function cpuTimes(pid: number): [number, number] {
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = 100; // USER_HZ on Linux
+  return [Number(fields[11]) / ticks, Number(fields[12]) / ticks];
+}
+
+// Runs the load generator to its result; with `pid`, also measures that
+// process's CPU time over the measured window only.
+async function runLoadgen(argv: string[], what: string, pid?: number): Promise<LoadgenResult> {
+  const { child, lines } = spawnLoadgen(argv);
+  child.stdin!.end();
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  let result = await nextResult(lines, what);
+  if (result.phase === "measure") {
+    const before = pid === undefined ? undefined : cpuTimes(pid);
+    result = await nextResult(lines, what);
+    if (before !== undefined) {
+      const after = cpuTimes(pid!);
+      result.server_user_s = after[0] - before[0];
+      result.server_sys_s = after[1] - before[1];
+    }
+  }
+  const code = await exited;
+  if (code !== 0) throw new Error(`${what}: the load generator exited with ${code}`);
+  return result;
+}
+
+// ---- one measurement --------------------------------------------------------
+
+async function measure(
+  s: Scenario,
+  def: ServerDef,
+  timing: { warmup: number; duration: number },
+): Promise<Measurement> {
+  const what = `${s.id} ${def.id}`;
+  const server = await startServer(def);
+  try {
+    let value: number;
+    const extra: Record<string, number> = {};
+    if (s.kind === "idle") {
+      // Warm up (one short burst of round trips), let it settle, then the
+      // baseline; open the idle connections; let them settle; measure.
+      await runLoadgen([
+        "rr",
+        "--port",
+        String(server.port),
+        "--conns",
+        "32",
+        "--depth",
+        "1",
+        "--warmup",
+        "0",
+        "--duration",
+        "0.3",
+      ], what);
+      await sleep(700);
+      const before = rssKiB(server.child.pid!);
+      const { child, lines } = spawnLoadgen(loadgenArgs(s, server.port, timing));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      const ready = await nextResult(lines, what);
+      await sleep(1000);
+      const samples: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        samples.push(rssKiB(server.child.pid!));
+        await sleep(100);
+      }
+      const after = median(samples);
+      child.stdin!.end("done\n");
+      await nextResult(lines, what);
+      if ((await exited) !== 0) throw new Error(`${what}: the load generator failed`);
+      value = ((after - before) * 1024) / s.conns;
+      extra.rss_before_kib = before;
+      extra.rss_after_kib = after;
+      extra.open_seconds = Number(ready.seconds);
+    } else {
+      const result = await runLoadgen(loadgenArgs(s, server.port, timing), what, server.child.pid);
+      value = Number(result[s.metric]);
+      for (const key of ["p50_us", "p99_us", "loadgen_cpu"]) {
+        if (typeof result[key] === "number") extra[key] = result[key] as number;
+      }
+      // Server CPU per request (or per MB in bulk), user and system, in µs.
+      const units = Number(result.requests ?? result.connections ?? (Number(result.bytes) / 1e6));
+      if (typeof result.server_user_s === "number" && units > 0) {
+        extra.server_user_us = (result.server_user_s * 1e6) / units;
+        extra.server_sys_us = (Number(result.server_sys_s) * 1e6) / units;
+      }
+      extra.rss_kib = rssKiB(server.child.pid!);
+    }
+    await stopServer(server);
+    return { scenario: s.id, server: def.id, value, ...extra };
+  } finally {
+    if (children.has(server.child)) {
+      server.child.kill("SIGKILL");
+      await server.exited;
+    }
+  }
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+// ---- the run ---------------------------------------------------------------
+
+function version(command: string, argv: string[]): string {
+  try {
+    return execFileSync(command, argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n")[0];
+  } catch {
+    return "unknown";
+  }
+}
+
+function runInfo(mode: string, started: Date): RunInfo {
+  const osRelease = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+  return {
+    mode,
+    started: started.toISOString(),
+    seconds: 0,
+    cpu: `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}`,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+    kernel: `Linux ${osRelease}`,
+    versions: {
+      deno: version(`${ROOT}node_modules/.bin/deno`, ["--version"]),
+      bun: version(`${ROOT}node_modules/.bin/bun`, ["--version"]),
+      node: version("node", ["--version"]),
+      python: version("python3", ["--version"]),
+      cc: version("cc", ["--version"]),
+    },
+    load: readFileSync("/proc/loadavg", "utf8").trim(),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  mkdirSync(OUT, { recursive: true });
+  execFileSync("cc", ["-O2", "-Wall", "-o", LOADGEN, `${BENCH}loadgen.c`], { stdio: "inherit" });
+  execFileSync("cc", ["-O2", "-Wall", "-o", C_RAW, `${BENCH}servers/c_raw.c`], { stdio: "inherit" });
+
+  const mode = quick ? "quick" : "full";
+  const only = args.only === undefined ? undefined : new RegExp(args.only);
+  const onlyScenario = args.scenario === undefined ? undefined : new RegExp(args.scenario);
+  const scenarios = SCENARIOS.filter((s) => (quick ? s.quick : s.full) && (!onlyScenario || onlyScenario.test(s.id)));
+  const rounds = Number(args.rounds ?? (quick ? 1 : 2));
+  const info = runInfo(mode, started);
+  log(`doorway bench, ${mode} mode, ${rounds} round(s); load ${info.load}`);
+
+  const measurements: Measurement[] = [];
+  for (const s of scenarios) {
+    const servers = SERVERS.filter((d) =>
+      d.proto === s.proto && (!only || only.test(d.id)) && !d.skip?.includes(s.kind) &&
+      (!d.experiment || args.experiments)
+    );
+    const timing = quick ? s.quickTiming : s.timing;
+    if (args.duration !== undefined) timing.duration = Number(args.duration);
+    const sRounds = s.kind === "idle" ? 1 : rounds;
+    for (let round = 0; round < sRounds; round++) {
+      const order = round % 2 === 0 ? servers : [...servers].reverse();
+      for (const def of order) {
+        const m = await measure(s, def, timing);
+        m.round = round;
+        measurements.push(m);
+        log(
+          `${s.id.padEnd(14)} ${def.id.padEnd(22)} ${format(s, m.value).padStart(12)} ${s.unit}` +
+            (m.p99_us !== undefined ? `  p50 ${m.p50_us} µs  p99 ${m.p99_us} µs` : "") +
+            (m.loadgen_cpu !== undefined ? `  loadgen cpu ${(m.loadgen_cpu * 100).toFixed(0)}%` : "") +
+            (m.server_user_us !== undefined
+              ? `  server cpu ${m.server_user_us.toFixed(2)} + ${m.server_sys_us!.toFixed(2)} µs`
+              : ""),
+        );
+      }
+    }
+  }
+  info.seconds = Math.round((Date.now() - started.getTime()) / 1000);
+  info.loadAfter = readFileSync("/proc/loadavg", "utf8").trim();
+  const stamp = started.toISOString().replace(/[:.]/g, "-");
+  const catalog: Catalog = { info, scenarios, servers: SERVERS, measurements };
+  writeFileSync(`${OUT}results-${mode}-${stamp}.json`, JSON.stringify(catalog, null, 2));
+  writeFileSync(`${OUT}run-${mode}-${stamp}.log`, logLines.join("\n") + "\n");
+  if (filtered) {
+    log(`filtered run: ${OUT}results-${mode}-${stamp}.json (RESULTS.md left alone)`);
+  } else {
+    const target = quick ? `${OUT}RESULTS-quick.md` : `${BENCH}RESULTS.md`;
+    writeFileSync(target, renderResults(catalog));
+    if (!quick) writeFileSync(`${BENCH}ratios.svg`, renderSvg(catalog));
+    // Both are checked by `deno fmt --check` (npm test): format them as written.
+    if (!quick) {
+      execFileSync(`${ROOT}node_modules/.bin/deno`, ["fmt", "--quiet", target, `${BENCH}ratios.svg`], {
+        cwd: ROOT,
+        stdio: "inherit",
+      });
+    }
+    log(`wrote ${target.replace(ROOT, "")}${quick ? "" : " and bench/ratios.svg"} in ${info.seconds} s`);
+  }
+}
+
+function format(s: Scenario, value: number): string {
+  return s.kind === "idle" ? value.toFixed(0) : value >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+main().then(() => {
+  killAll();
+  process.exit(0);
+}, (err) => {
+  killAll();
+  console.error(`bench FAILED: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
