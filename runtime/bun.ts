@@ -342,6 +342,11 @@ class BunConn implements RuntimeConn {
       if (this.#head === this.#chunks.length) {
         this.#chunks.length = 0;
         this.#head = 0;
+      } else if (this.#head >= 1024 && this.#head * 2 >= this.#chunks.length) {
+        // Under a steady backlog the queue never empties: drop the spent
+        // slots now and then, or the array grows by one per item forever.
+        this.#chunks.splice(0, this.#head);
+        this.#head = 0;
       }
       this.#queued -= chunk.byteLength;
       if (this.#paused && this.#queued < READ_AHEAD / 2) {
@@ -413,7 +418,8 @@ class BunListenerImpl implements RuntimeListener {
   readonly addr: NetAddr;
   #server: BunListener;
   #queue: RuntimeConn[] = [];
-  #waiter: Waiter<RuntimeConn | null> | null = null;
+  // Concurrent accept() calls each wait their turn; none is overwritten.
+  #waiters: Waiter<RuntimeConn | null>[] = [];
   #closed = false;
 
   constructor(options: RuntimeAddrOptions) {
@@ -440,20 +446,16 @@ class BunListenerImpl implements RuntimeListener {
       conn.close();
       return;
     }
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter.resolve(conn);
-    } else {
-      this.#queue.push(conn);
-    }
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) waiter.resolve(conn);
+    else this.#queue.push(conn);
   }
 
   accept(): Promise<RuntimeConn | null> {
     if (this.#queue.length > 0) return Promise.resolve(this.#queue.shift()!);
     if (this.#closed) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.#waiters.push({ resolve, reject });
     });
   }
 
@@ -464,9 +466,7 @@ class BunListenerImpl implements RuntimeListener {
     this.#server.stop(false);
     for (const conn of this.#queue) conn.close();
     this.#queue.length = 0;
-    const waiter = this.#waiter;
-    this.#waiter = null;
-    waiter?.resolve(null);
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve(null);
   }
 }
 
@@ -636,6 +636,11 @@ class BunDatagramSocket implements RuntimeDatagramSocket {
       this.#queue[this.#head++] = EMPTY_DATAGRAM;
       if (this.#head === this.#queue.length) {
         this.#queue.length = 0;
+        this.#head = 0;
+      } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+        // Under a steady backlog the queue never empties: drop the spent
+        // slots now and then, or the array grows by one per item forever.
+        this.#queue.splice(0, this.#head);
         this.#head = 0;
       }
       this.#queuedBytes -= datagram.data.byteLength;

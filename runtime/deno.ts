@@ -141,6 +141,10 @@ class DenoConn implements RuntimeConn {
 
   write(data: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(closedError("write to", this.#remote));
+    // The same refusal, in the same words, as the Node and Bun adapters.
+    if (this.#shutdown !== null) {
+      return Promise.reject(new SocketError("EPIPE", `Cannot write to ${this.#remote}: write side is closed`));
+    }
     if (data.byteLength === 0) return Promise.resolve();
     let done: Promise<void>;
     if (this.#unsettledWrites === 0 && this.#shutdown === null) {

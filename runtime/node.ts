@@ -137,6 +137,11 @@ class NodeConn implements RuntimeConn {
       if (this.#head === this.#chunks.length) {
         this.#chunks.length = 0;
         this.#head = 0;
+      } else if (this.#head >= 1024 && this.#head * 2 >= this.#chunks.length) {
+        // Under a steady backlog the queue never empties: drop the spent
+        // slots now and then, or the array grows by one per item forever.
+        this.#chunks.splice(0, this.#head);
+        this.#head = 0;
       }
       this.#queued -= chunk.byteLength;
       if (this.#paused && this.#queued < READ_AHEAD / 2) {
@@ -159,25 +164,39 @@ class NodeConn implements RuntimeConn {
 
   write(data: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(closedError("write to", this.#remote));
+    // Node would destroy the whole socket for a write after end(), losing
+    // the half-open read side: refuse it here, as Deno and Bun do.
+    if (this.#socket.writableEnded) {
+      return Promise.reject(new SocketError("EPIPE", `Cannot write to ${this.#remote}: write side is closed`));
+    }
     if (data.byteLength === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       // The callback runs once libuv has handed every byte to the kernel, so
       // Node holds at most this one buffer of ours: memory stays bounded.
+      // Node also calls it without an error when the socket is destroyed
+      // under the write: the bytes were not sent then.
       this.#socket.write(data, (err) => {
-        if (err == null) resolve();
-        else if (this.#closed) reject(closedError("write to", this.#remote));
-        else reject(this.#error ?? socketError(err, { action: "write to", address: this.#remote }));
+        if (err == null && !this.#socket.destroyed) resolve();
+        else reject(this.#failure("write to", err));
       });
     });
+  }
+
+  // Why an operation failed, named for that operation.
+  #failure(action: string, err: Error | null | undefined): SocketError {
+    if (this.#closed) return closedError(action, this.#remote);
+    const cause = this.#error?.cause ?? err;
+    if (cause == null) return new SocketError("EPIPE", `Cannot ${action} ${this.#remote}: connection closed by peer`);
+    return socketError(cause, { action, address: this.#remote });
   }
 
   closeWrite(): Promise<void> {
     if (this.#closed) return Promise.reject(closedError("close", this.#remote));
     if (this.#socket.writableEnded) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.#socket.end(() => {
-        if (this.#closed) reject(closedError("close", this.#remote));
-        else resolve();
+      this.#socket.end((err?: Error | null) => {
+        if (err == null && !this.#socket.destroyed) resolve();
+        else reject(this.#failure("close", err));
       });
     });
   }
@@ -340,6 +359,11 @@ class NodeDatagramSocket implements RuntimeDatagramSocket {
       this.#queue[this.#head++] = EMPTY_DATAGRAM;
       if (this.#head === this.#queue.length) {
         this.#queue.length = 0;
+        this.#head = 0;
+      } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+        // Under a steady backlog the queue never empties: drop the spent
+        // slots now and then, or the array grows by one per item forever.
+        this.#queue.splice(0, this.#head);
         this.#head = 0;
       }
       this.#queuedBytes -= datagram.data.byteLength;

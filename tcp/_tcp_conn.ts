@@ -152,8 +152,7 @@ export class TcpConn implements Conn {
   // functions live on the connection and its handlers are made once per
   // connection, so a read costs one promise, not a listener and closures.
   #rawReadOrAbort(signal: AbortSignal): Promise<Uint8Array | null> {
-    // Starting a read only to abandon it would leave its outcome unobserved.
-    if (signal.aborted) return Promise.reject(new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`));
+    if (signal.aborted) return this.#readAvailable();
     const pending = this.#inflight ?? this.#raw.read();
     this.#inflight = pending;
     const race = new Promise<Uint8Array | null>(capture);
@@ -189,6 +188,33 @@ export class TcpConn implements Conn {
   }
 
   /** Gives up the read racing an aborted signal; for the signal's listener only. */
+  // After the signal fired (a server shutting down): bytes that have already
+  // arrived are still read, so pipelined requests the server received get
+  // their replies, but nothing is waited for. A zero-delay timer marks the
+  // line; a read it cuts short stays in #inflight with its data for later.
+  #readAvailable(): Promise<Uint8Array | null> {
+    const pending = this.#inflight ?? this.#raw.read();
+    this.#inflight = pending;
+    return new Promise((resolve, reject) => {
+      let gaveUp = false;
+      const timer = setTimeout(() => {
+        gaveUp = true;
+        reject(new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`));
+      }, 0);
+      pending.then((chunk) => {
+        if (gaveUp) return;
+        clearTimeout(timer);
+        this.#inflight = undefined;
+        resolve(chunk);
+      }, (err) => {
+        if (gaveUp) return;
+        clearTimeout(timer);
+        this.#inflight = undefined;
+        reject(err);
+      });
+    });
+  }
+
   [abortRead](): void {
     const reject = this.#raceReject;
     if (reject === undefined) return;

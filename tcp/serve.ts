@@ -32,10 +32,12 @@ export interface ServeOptions extends ListenOptions {
    */
   gracefulTimeout?: number;
   /**
-   * Hears about a connection that failed: its handler threw, or the peer
-   * reset. The server carries on either way. Defaults to one line on stderr.
+   * Hears about a connection that failed (its handler threw, or the peer
+   * reset), with that connection, or about a failed accept (such as running
+   * out of file descriptors), with no connection. The server carries on
+   * either way. Defaults to one line on stderr.
    */
-  onError?: (error: unknown, conn: Conn) => void;
+  onError?: (error: unknown, conn?: Conn) => void;
   /** Starts a graceful shutdown when it fires. */
   signal?: AbortSignal;
 }
@@ -100,6 +102,12 @@ function reportToStderr(error: unknown): void {
   console.error(error instanceof Error ? error.message : String(error));
 }
 
+interface ServeLimits {
+  maxConnections: number;
+  idleTimeout: number;
+  gracefulTimeout: number;
+}
+
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 0) {
@@ -116,7 +124,7 @@ class TcpServer implements Server {
   #maxConnections: number;
   #idleTimeout: number;
   #gracefulTimeout: number;
-  #onError: (error: unknown, conn: Conn) => void;
+  #onError: (error: unknown, conn?: Conn) => void;
   #signal: AbortSignal | undefined;
   #conns = new Map<Conn, Served>();
   #shutdown = new AbortController();
@@ -125,18 +133,19 @@ class TcpServer implements Server {
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #drained: () => void = () => {};
   #accepted = 0;
+  #acceptDelay = 0;
   #rejected = 0;
   #bytesIn = 0;
   #bytesOut = 0;
   #onAbort = () => void this.close();
 
-  constructor(listener: Listener, options: ServeOptions, handler: ConnHandler) {
+  constructor(listener: Listener, options: ServeOptions & ServeLimits, handler: ConnHandler) {
     this.#listener = listener;
     this.addr = listener.addr;
     this.#handler = handler;
-    this.#maxConnections = positiveInteger("maxConnections", options.maxConnections, 16384);
-    this.#idleTimeout = positiveInteger("idleTimeout", options.idleTimeout, 0);
-    this.#gracefulTimeout = positiveInteger("gracefulTimeout", options.gracefulTimeout, 10_000);
+    this.#maxConnections = options.maxConnections;
+    this.#idleTimeout = options.idleTimeout;
+    this.#gracefulTimeout = options.gracefulTimeout;
     this.#onError = options.onError ?? reportToStderr;
     this.#signal = options.signal;
     this.#accepting = this.#acceptLoop();
@@ -166,8 +175,14 @@ class TcpServer implements Server {
         conn = await this.#listener.accept();
       } catch (err) {
         if (err instanceof SocketError && err.code === "ECLOSED") return;
-        throw err;
+        // A failed accept (EMFILE, ECONNABORTED) is no reason to stop
+        // serving: report it and back off, as Go's net/http does.
+        this.#report(err, undefined);
+        this.#acceptDelay = Math.min(Math.max(this.#acceptDelay * 2, 5), 1000);
+        await new Promise((resolve) => setTimeout(resolve, this.#acceptDelay));
+        continue;
       }
+      this.#acceptDelay = 0;
       this.#accepted++;
       if (this.#conns.size >= this.#maxConnections || this.#shutdown.signal.aborted) {
         this.#rejected++;
@@ -197,7 +212,7 @@ class TcpServer implements Server {
         } else if (err instanceof SocketError && err.code === "EABORTED" && this.#shutdown.signal.aborted) {
           // Shutting down between requests: nothing is owed.
         } else {
-          this.#onError(err, conn);
+          this.#report(err, conn);
         }
       } finally {
         this.#finish(conn, served);
@@ -212,6 +227,15 @@ class TcpServer implements Server {
     this.#bytesOut += conn.bytesWritten;
     this.#conns.delete(conn);
     if (this.#conns.size === 0 && this.#shutdown.signal.aborted) this.#drained();
+  }
+
+  // A user's onError that throws must not take the server down.
+  #report(err: unknown, conn: Conn | undefined): void {
+    try {
+      this.#onError(err, conn);
+    } catch (thrown) {
+      reportToStderr(thrown);
+    }
   }
 
   // One timer per connection, re-armed lazily: activity only stamps a time.
@@ -274,6 +298,12 @@ class TcpServer implements Server {
  * ```
  */
 export async function serve(options: ServeOptions, handler: ConnHandler): Promise<Server> {
+  // Checked before listening, so that bad limits leave no socket bound.
+  const limits: ServeLimits = {
+    maxConnections: positiveInteger("maxConnections", options.maxConnections, 16384),
+    idleTimeout: positiveInteger("idleTimeout", options.idleTimeout, 0),
+    gracefulTimeout: positiveInteger("gracefulTimeout", options.gracefulTimeout, 10_000),
+  };
   const listener = options.listener ?? await listen({ ...options, signal: undefined });
-  return new TcpServer(listener, options, handler);
+  return new TcpServer(listener, { ...options, ...limits }, handler);
 }

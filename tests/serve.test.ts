@@ -2,7 +2,17 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { type Conn, connect, LineClient, serve, serveLines, SocketError, uppercase } from "../mod.ts";
+import {
+  type Conn,
+  connect,
+  LineClient,
+  listen,
+  type Listener,
+  serve,
+  serveLines,
+  SocketError,
+  uppercase,
+} from "../mod.ts";
 import { runtimeName } from "../runtime/runtime.ts";
 import { startExampleServer } from "./_runtimes.ts";
 
@@ -97,7 +107,7 @@ describe(`serve on ${runtimeName()}`, () => {
   });
 
   test("a handler that throws closes its connection only; onError hears of it", async () => {
-    const errors: Array<[unknown, Conn]> = [];
+    const errors: Array<[unknown, Conn | undefined]> = [];
     const server = await serveLines({ hostname: "127.0.0.1", onError: (e, c) => errors.push([e, c]) }, (line) => {
       if (line === "boom") throw new Error("Handler exploded");
       return line.toUpperCase();
@@ -113,7 +123,47 @@ describe(`serve on ${runtimeName()}`, () => {
     const [err, conn] = errors[0];
     assert.ok(err instanceof Error);
     assert.equal(err.message, "Handler exploded");
-    assert.equal(conn.localAddr.port, server.addr.port);
+    assert.equal(conn?.localAddr.port, server.addr.port);
+  });
+
+  test("a failed accept is reported and the server keeps accepting", async () => {
+    const real = await listen({ hostname: "127.0.0.1", port: 0 });
+    let failures = 1;
+    // A listener whose first accept fails as EMFILE would.
+    const flaky: Listener = {
+      addr: real.addr,
+      accept: () =>
+        failures-- > 0
+          ? Promise.reject(new SocketError("EUNKNOWN", "Cannot accept on 127.0.0.1: too many open files"))
+          : real.accept(),
+      close: () => real.close(),
+      [Symbol.asyncIterator]: () => real[Symbol.asyncIterator](),
+      [Symbol.asyncDispose]: () => real[Symbol.asyncDispose](),
+    };
+    const errors: Array<[unknown, Conn | undefined]> = [];
+    const server = await serveLines({ listener: flaky, onError: (e, c) => errors.push([e, c]) }, uppercase);
+    await using conn = await connect({ port: server.addr.port });
+    assert.equal(await roundTrip(conn, "after the failure"), "AFTER THE FAILURE");
+    conn.close();
+    await server.close();
+    assert.equal(errors.length, 1);
+    const [err, failed] = errors[0];
+    assert.ok(err instanceof SocketError);
+    assert.equal(err.message, "Cannot accept on 127.0.0.1: too many open files");
+    assert.equal(failed, undefined);
+  });
+
+  test("bad limits fail with EINVAL and leave nothing listening", async () => {
+    const probe = await listen({ hostname: "127.0.0.1", port: 0 });
+    const port = probe.addr.port;
+    probe.close();
+    await assert.rejects(serveLines({ hostname: "127.0.0.1", port, maxConnections: -1 }, uppercase), {
+      code: "EINVAL",
+      message: "Cannot serve: maxConnections must be a non-negative integer, got -1",
+    });
+    // The port is free: nothing was bound.
+    const again = await listen({ hostname: "127.0.0.1", port });
+    again.close();
   });
 
   test("a synchronous throw in a serve() handler is caught too", async () => {
@@ -211,6 +261,29 @@ describe(`serve on ${runtimeName()}`, () => {
     }
     await closing;
     assert.equal(server.stats.open, 0);
+  });
+
+  test("graceful shutdown: a request that arrived while the one before was in hand gets its reply", async () => {
+    const received = gate();
+    const release = gate();
+    const server = await serveLines({ hostname: "127.0.0.1" }, async (line) => {
+      if (line === "first") {
+        received.open();
+        await release.promise;
+      }
+      return line.toUpperCase();
+    });
+    await using conn = await connect({ port: server.addr.port });
+    await conn.write("first\n");
+    await received.promise;
+    // On loopback a write that resolved is in the server's receive buffer.
+    await conn.write("second\n");
+    const closing = server.close();
+    release.open();
+    assert.equal(await conn.readLine(), "FIRST");
+    assert.equal(await conn.readLine(), "SECOND");
+    assert.equal(await conn.readLine(), null);
+    await closing;
   });
 
   test("gracefulTimeout: a handler that ignores shutdown is closed by force", async () => {

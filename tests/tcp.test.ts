@@ -174,6 +174,41 @@ describe(`tcp on ${runtimeName()}`, () => {
     assert.deepEqual(server.errors, []);
   });
 
+  test("a write after closeWrite() fails with EPIPE and the read side still works", async () => {
+    const server = await startServer({}, async (conn) => {
+      assert.equal(await conn.readLine(), "last");
+      assert.equal(await conn.readLine(), null);
+      await conn.write("reply\n");
+    });
+    await using conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    await conn.write("last\n");
+    await conn.closeWrite();
+    await rejectsWithCode(
+      conn.write("too late\n"),
+      "EPIPE",
+      new RegExp(`^Cannot write to 127\\.0\\.0\\.1:${server.port}: write side is closed$`),
+    );
+    assert.equal(await conn.readLine(), "reply");
+    conn.close();
+    await server.close();
+    assert.deepEqual(server.errors, []);
+  });
+
+  test("a write cut short by close() rejects; it never reports bytes as sent", LONG, async () => {
+    const server = await startServer({}, async (conn) => {
+      await conn.readLine(); // never comes: the client only writes bulk
+    });
+    const conn = await connect({ hostname: "127.0.0.1", port: server.port });
+    const writing = conn.write(pseudoRandomBytes(32 * 1024 * 1024));
+    // Once the first write is pending (kernel buffers full), close under it.
+    const probe = await connect({ hostname: "127.0.0.1", port: server.port });
+    probe.close();
+    conn.close();
+    await rejectsWithCode(writing, "ECLOSED");
+    assert.equal(conn.bytesWritten, 0);
+    await server.close();
+  });
+
   test("read() into a small buffer after readLine() keeps every byte in order", async () => {
     const server = await startServer({}, async (conn) => {
       await conn.write("header\nbody-bytes");
