@@ -7,6 +7,7 @@
  */
 
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
+import { DatagramQueue } from "./_datagram_queue.ts";
 import type {
   NetAddr,
   Runtime,
@@ -530,12 +531,6 @@ function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
   });
 }
 
-// Datagrams held for a caller that is not receiving. Bun cannot pause a UDP
-// socket, so past either bound they are dropped, as the kernel drops them
-// when its own receive buffer is full.
-const MAX_QUEUED_DATAGRAMS = 1024;
-const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
-
 // Errors a send can report for an earlier datagram: the ICMP reply to it
 // left a pending error that the kernel hands to the next send, and that send
 // fails before its own datagram goes out.
@@ -563,22 +558,13 @@ function sendNow(socket: BunUdpSocket, data: Uint8Array, to: RuntimeAddrOptions)
   }
 }
 
-const EMPTY_DATAGRAM: RuntimeDatagram = {
-  data: EMPTY,
-  remote: { transport: "udp", hostname: "", port: 0 },
-};
-
 class BunDatagramSocket implements RuntimeDatagramSocket {
   // Set by attach() once Bun has bound; the handlers must exist before.
   #addr: NetAddr = { transport: "udp", hostname: "", port: 0 };
   #socket: BunUdpSocket | null = null;
   #address = "";
-  #queue: RuntimeDatagram[] = [];
-  #head = 0;
-  #queuedBytes = 0;
-  #dropped = 0;
+  #received = new DatagramQueue();
   #closed = false;
-  #waiter: Waiter<RuntimeDatagram | null> | null = null;
   #sends: PendingSend[] = [];
 
   /** Handlers bound to this socket, for `Bun.udpSocket`. */
@@ -603,58 +589,23 @@ class BunDatagramSocket implements RuntimeDatagramSocket {
 
   /** Datagrams dropped because the queue was full or Bun cut them short. */
   get dropped(): number {
-    return this.#dropped;
+    return this.#received.dropped;
   }
 
   #onData(data: Uint8Array, port: number, address: string, flags: BunUdpReceiveFlags | undefined): void {
     if (this.#closed) return;
     // Part of a datagram is not the datagram: drop it as the kernel would.
     if (flags?.truncated) {
-      this.#dropped++;
+      this.#received.drop();
       return;
     }
     // Bun gives each datagram a fresh buffer of its exact size: no copy.
     const datagram: RuntimeDatagram = { data, remote: { transport: "udp", hostname: address, port } };
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter.resolve(datagram);
-      return;
-    }
-    const queued = this.#queue.length - this.#head;
-    if (queued >= MAX_QUEUED_DATAGRAMS || this.#queuedBytes + data.byteLength > MAX_QUEUED_BYTES) {
-      this.#dropped++;
-      return;
-    }
-    this.#queue.push(datagram);
-    this.#queuedBytes += data.byteLength;
+    this.#received.push(datagram);
   }
 
   receive(): Promise<RuntimeDatagram | null> {
-    if (this.#head < this.#queue.length) {
-      const datagram = this.#queue[this.#head];
-      this.#queue[this.#head++] = EMPTY_DATAGRAM;
-      if (this.#head === this.#queue.length) {
-        this.#queue.length = 0;
-        this.#head = 0;
-      } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
-        // Under a steady backlog the queue never empties: drop the spent
-        // slots now and then, or the array grows by one per item forever.
-        this.#queue.splice(0, this.#head);
-        this.#head = 0;
-      }
-      this.#queuedBytes -= datagram.data.byteLength;
-      return Promise.resolve(datagram);
-    }
-    if (this.#closed) return Promise.resolve(null);
-    if (this.#waiter !== null) {
-      return Promise.reject(
-        new SocketError("EINVAL", `Cannot receive on ${this.#address}: a receive is already pending`),
-      );
-    }
-    return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-    });
+    return this.#received.receive(this.#address);
   }
 
   send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void> {
@@ -704,18 +655,13 @@ class BunDatagramSocket implements RuntimeDatagramSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue.length = 0;
-    this.#head = 0;
-    this.#queuedBytes = 0;
     try {
       this.#socket?.close();
     } catch {
       // Already closed by Bun: there is nothing left to close.
     }
     for (const item of this.#sends.splice(0)) item.reject(closedError("send to", formatAddress(item.to)));
-    const waiter = this.#waiter;
-    this.#waiter = null;
-    waiter?.resolve(null);
+    this.#received.close();
   }
 }
 

@@ -10,6 +10,7 @@
 import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
+import { DatagramQueue } from "./_datagram_queue.ts";
 import type {
   NetAddr,
   Runtime,
@@ -291,12 +292,6 @@ function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
   });
 }
 
-// Datagrams held for a caller that is not receiving. Node cannot pause a UDP
-// socket, so past either bound they are dropped, as the kernel drops them
-// when its own receive buffer is full.
-const MAX_QUEUED_DATAGRAMS = 1024;
-const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
-
 // A plain Uint8Array, so that it compares equal to one, that pins no more
 // memory than it holds: Deno's `node:dgram` hands out each datagram in a
 // 64 KiB buffer of its own.
@@ -309,12 +304,8 @@ class NodeDatagramSocket implements RuntimeDatagramSocket {
   readonly addr: NetAddr;
   #socket: dgram.Socket;
   #address: string;
-  #queue: RuntimeDatagram[] = [];
-  #head = 0;
-  #queuedBytes = 0;
-  #dropped = 0;
+  #received = new DatagramQueue();
   #closed = false;
-  #waiter: Waiter<RuntimeDatagram | null> | null = null;
 
   constructor(socket: dgram.Socket) {
     this.#socket = socket;
@@ -329,7 +320,7 @@ class NodeDatagramSocket implements RuntimeDatagramSocket {
 
   /** Datagrams dropped because the queue was full. */
   get dropped(): number {
-    return this.#dropped;
+    return this.#received.dropped;
   }
 
   #onMessage(msg: Uint8Array, rinfo: dgram.RemoteInfo): void {
@@ -338,46 +329,11 @@ class NodeDatagramSocket implements RuntimeDatagramSocket {
       data: ownedBytes(msg),
       remote: { transport: "udp", hostname: rinfo.address, port: rinfo.port },
     };
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter.resolve(datagram);
-      return;
-    }
-    const queued = this.#queue.length - this.#head;
-    if (queued >= MAX_QUEUED_DATAGRAMS || this.#queuedBytes + msg.byteLength > MAX_QUEUED_BYTES) {
-      this.#dropped++;
-      return;
-    }
-    this.#queue.push(datagram);
-    this.#queuedBytes += msg.byteLength;
+    this.#received.push(datagram);
   }
 
   receive(): Promise<RuntimeDatagram | null> {
-    if (this.#head < this.#queue.length) {
-      const datagram = this.#queue[this.#head];
-      this.#queue[this.#head++] = EMPTY_DATAGRAM;
-      if (this.#head === this.#queue.length) {
-        this.#queue.length = 0;
-        this.#head = 0;
-      } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
-        // Under a steady backlog the queue never empties: drop the spent
-        // slots now and then, or the array grows by one per item forever.
-        this.#queue.splice(0, this.#head);
-        this.#head = 0;
-      }
-      this.#queuedBytes -= datagram.data.byteLength;
-      return Promise.resolve(datagram);
-    }
-    if (this.#closed) return Promise.resolve(null);
-    if (this.#waiter !== null) {
-      return Promise.reject(
-        new SocketError("EINVAL", `Cannot receive on ${this.#address}: a receive is already pending`),
-      );
-    }
-    return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-    });
+    return this.#received.receive(this.#address);
   }
 
   send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void> {
@@ -402,24 +358,14 @@ class NodeDatagramSocket implements RuntimeDatagramSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue.length = 0;
-    this.#head = 0;
-    this.#queuedBytes = 0;
     try {
       this.#socket.close();
     } catch {
       // Already closed by Node: there is nothing left to close.
     }
-    const waiter = this.#waiter;
-    this.#waiter = null;
-    waiter?.resolve(null);
+    this.#received.close();
   }
 }
-
-const EMPTY_DATAGRAM: RuntimeDatagram = {
-  data: EMPTY,
-  remote: { transport: "udp", hostname: "", port: 0 },
-};
 
 /**
  * Binds a UDP socket through `node:dgram`. Exported for the Deno adapter,

@@ -1,0 +1,96 @@
+/**
+ * The bounded receive queue of the adapters whose runtime pushes datagrams
+ * (Node's `dgram`, Bun's `udpSocket`), turned into the contract's pulled
+ * `receive()`.
+ *
+ * @module
+ */
+
+import { SocketError } from "../socket_error.ts";
+import type { RuntimeDatagram } from "./types.ts";
+
+// What waits while nobody receives: past either bound a datagram is
+// dropped (and counted), as the kernel drops what overflows its buffer.
+const MAX_QUEUED_DATAGRAMS = 1024;
+const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+const EMPTY_DATAGRAM: RuntimeDatagram = {
+  data: new Uint8Array(0),
+  remote: { transport: "udp", hostname: "", port: 0 },
+};
+
+/** Datagrams pushed by a runtime, pulled by `receive()`, with a bound. */
+export class DatagramQueue {
+  #queue: RuntimeDatagram[] = [];
+  #head = 0;
+  #queuedBytes = 0;
+  #dropped = 0;
+  #closed = false;
+  #waiter: { resolve(datagram: RuntimeDatagram | null): void } | null = null;
+
+  /** Datagrams dropped because the queue was full. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Counts a datagram the adapter itself had to drop. */
+  drop(): void {
+    this.#dropped++;
+  }
+
+  /** Hands a datagram to a waiting `receive()`, or queues it if there is room. */
+  push(datagram: RuntimeDatagram): void {
+    if (this.#closed) return;
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.resolve(datagram);
+      return;
+    }
+    const bytes = datagram.data.byteLength;
+    if (this.#queue.length - this.#head >= MAX_QUEUED_DATAGRAMS || this.#queuedBytes + bytes > MAX_QUEUED_BYTES) {
+      this.#dropped++;
+      return;
+    }
+    this.#queue.push(datagram);
+    this.#queuedBytes += bytes;
+  }
+
+  /** The next datagram, or `null` once closed; `address` names the socket in errors. */
+  receive(address: string): Promise<RuntimeDatagram | null> {
+    if (this.#head < this.#queue.length) {
+      const datagram = this.#queue[this.#head];
+      this.#queue[this.#head++] = EMPTY_DATAGRAM;
+      if (this.#head === this.#queue.length) {
+        this.#queue.length = 0;
+        this.#head = 0;
+      } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
+        // Under a steady backlog the queue never empties: drop the spent
+        // slots now and then, or the array grows by one per item forever.
+        this.#queue.splice(0, this.#head);
+        this.#head = 0;
+      }
+      this.#queuedBytes -= datagram.data.byteLength;
+      return Promise.resolve(datagram);
+    }
+    if (this.#closed) return Promise.resolve(null);
+    if (this.#waiter !== null) {
+      return Promise.reject(new SocketError("EINVAL", `Cannot receive on ${address}: a receive is already pending`));
+    }
+    return new Promise((resolve) => {
+      this.#waiter = { resolve };
+    });
+  }
+
+  /** Drops what is queued; a pending and every later `receive()` get `null`. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.#head = 0;
+    this.#queuedBytes = 0;
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.resolve(null);
+  }
+}
