@@ -7,7 +7,9 @@
 import type { FrameOptions } from "../protocol/frame_decoder.ts";
 import type { NetAddr } from "../runtime/types.ts";
 
+/** A network address: transport, IP literal and port. */
 export type { NetAddr } from "../runtime/types.ts";
+/** The framing options of `readFrame()` and `writeFrame()`. */
 export type { FrameOptions } from "../protocol/frame_decoder.ts";
 
 /**

@@ -51,3 +51,31 @@ export async function startExampleServer(
   assert.equal(await child.nextLine(), "The server is ready to receive");
   return { child, port: Number(match[1]) };
 }
+
+/**
+ * The textbook check across runtimes: `serverFile` runs under
+ * `serverRuntime`, the client `clientFile` under each runtime in turn sends a
+ * sentence and must print the server's uppercase reply; SIGTERM then stops
+ * the server cleanly, with nothing on stderr.
+ */
+export async function checkTextbookPairs(
+  serverRuntime: RuntimeId,
+  files: { server: string; client: string },
+): Promise<void> {
+  const { child: server, port } = await startExampleServer(serverRuntime, files.server);
+  try {
+    for (const clientRuntime of RUNTIMES) {
+      const sentence = `hello from ${clientRuntime} to ${serverRuntime}, café`;
+      const client = startUnder(clientRuntime, files.client, ["--port", String(port)]);
+      client.write(sentence + "\n");
+      client.endInput();
+      assert.equal(await client.nextLine(), "Input lowercase sentence: ");
+      assert.equal(await client.nextLine(), `From Server: ${sentence.toUpperCase()}`);
+      assert.equal(await client.exited, 0, client.stderr());
+    }
+  } finally {
+    server.kill("SIGTERM");
+  }
+  assert.equal(await server.exited, 0, server.stderr());
+  assert.equal(server.stderr(), "");
+}

@@ -4,29 +4,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { connect } from "../mod.ts";
-import { RUNTIMES, startExampleServer, startUnder, UNDER_NODE } from "./_runtimes.ts";
+import { checkTextbookPairs, RUNTIMES, startExampleServer, startUnder, UNDER_NODE } from "./_runtimes.ts";
 
 const SLOW = { timeout: 60_000 };
 
 describe("tcp examples across runtimes", { skip: !UNDER_NODE && "runs once, under Node" }, () => {
   for (const serverRuntime of RUNTIMES) {
-    test(`${serverRuntime} server with deno, bun and node clients; stops on SIGTERM`, { timeout: 60_000 }, async () => {
-      const { child: server, port } = await startExampleServer(serverRuntime, "examples/tcp_server.ts");
-      try {
-        for (const clientRuntime of RUNTIMES) {
-          const sentence = `hello from ${clientRuntime} to ${serverRuntime}, café`;
-          const client = startUnder(clientRuntime, "examples/tcp_client.ts", ["--port", String(port)]);
-          client.write(sentence + "\n");
-          client.endInput();
-          assert.equal(await client.nextLine(), "Input lowercase sentence: ");
-          assert.equal(await client.nextLine(), `From Server: ${sentence.toUpperCase()}`);
-          assert.equal(await client.exited, 0, client.stderr());
-        }
-      } finally {
-        server.kill("SIGTERM");
-      }
-      assert.equal(await server.exited, 0, server.stderr());
-    });
+    test(
+      `${serverRuntime} server with deno, bun and node clients; stops on SIGTERM`,
+      SLOW,
+      () => checkTextbookPairs(serverRuntime, { server: "examples/tcp_server.ts", client: "examples/tcp_client.ts" }),
+    );
   }
 
   for (const runtime of RUNTIMES) {

@@ -4,7 +4,14 @@
 // once, under Node.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type RuntimeId, RUNTIMES, startExampleServer, startUnder, UNDER_NODE } from "./_runtimes.ts";
+import {
+  checkTextbookPairs,
+  type RuntimeId,
+  RUNTIMES,
+  startExampleServer,
+  startUnder,
+  UNDER_NODE,
+} from "./_runtimes.ts";
 
 const SLOW = { timeout: 60_000 };
 
@@ -29,24 +36,11 @@ const PAIRS = RUNTIMES.map((server, i) => [server, RUNTIMES[(i + 1) % RUNTIMES.l
 
 describe("udp examples across runtimes", { skip: !UNDER_NODE && "runs once, under Node" }, () => {
   for (const serverRuntime of RUNTIMES) {
-    test(`${serverRuntime} udp server with deno, bun and node clients; stops on SIGTERM`, SLOW, async () => {
-      const { child: server, port } = await startExampleServer(serverRuntime, "examples/udp_server.ts");
-      try {
-        for (const clientRuntime of RUNTIMES) {
-          const sentence = `hello from ${clientRuntime} to ${serverRuntime}, café`;
-          const client = startUnder(clientRuntime, "examples/udp_client.ts", ["--port", String(port)]);
-          client.write(sentence + "\n");
-          client.endInput();
-          assert.equal(await client.nextLine(), "Input lowercase sentence: ");
-          assert.equal(await client.nextLine(), `From Server: ${sentence.toUpperCase()}`);
-          assert.equal(await client.exited, 0, client.stderr());
-        }
-      } finally {
-        server.kill("SIGTERM");
-      }
-      assert.equal(await server.exited, 0, server.stderr());
-      assert.equal(server.stderr(), "");
-    });
+    test(
+      `${serverRuntime} udp server with deno, bun and node clients; stops on SIGTERM`,
+      SLOW,
+      () => checkTextbookPairs(serverRuntime, { server: "examples/udp_server.ts", client: "examples/udp_client.ts" }),
+    );
   }
 
   test("the udp client gives up after --timeout when nobody answers, and exits 1", SLOW, async () => {
