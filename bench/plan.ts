@@ -60,6 +60,10 @@ export interface Measurement {
   /** The server's CPU time per request (bulk: per MB), user and system, in µs. */
   server_user_us?: number;
   server_sys_us?: number;
+  /** CPUs' worth of other work on the machine during the measured window. */
+  foreign_load?: number;
+  /** How many times it was measured before the machine was quiet enough. */
+  attempts?: number;
   rss_kib?: number;
   rss_before_kib?: number;
   rss_after_kib?: number;

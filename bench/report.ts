@@ -448,6 +448,18 @@ export function renderResults(catalog: Catalog): string {
       ? undefined
       : `${s.id} ${(median(xs) * 100).toFixed(0)}% (most ${(Math.max(...xs) * 100).toFixed(0)}%)`;
   }).filter((x) => x !== undefined);
+  const kept = catalog.measurements.filter((m) => m.foreign_load !== undefined);
+  if (kept.length > 0) {
+    const foreign = kept.map((m) => m.foreign_load!);
+    const repeated = kept.filter((m) => (m.attempts ?? 1) > 1).length;
+    out.push(
+      `- The load generator's measured window is also watched for other work on the machine (CPU time in ` +
+        "/proc/stat beyond the server's and the load generator's): a measurement during which it exceeded 0.25 " +
+        `CPUs was taken again, up to three times, keeping the least disturbed. ${repeated} of ${kept.length} ` +
+        `measurements were repeated; in those kept, other work used ${median(foreign).toFixed(2)} CPUs (median), ` +
+        `${Math.max(...foreign).toFixed(2)} at most.`,
+    );
+  }
   out.push(
     "- The machine is shared: other work running at the same time lowers some rounds, hence best of the rounds. " +
       "It shows in the load averages above and in how far the two rounds of a server differ, " +
