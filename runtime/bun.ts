@@ -8,6 +8,7 @@
 
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
+import { ReadAhead } from "./_read_ahead.ts";
 import type {
   NetAddr,
   Runtime,
@@ -18,11 +19,6 @@ import type {
   RuntimeDatagramSocket,
   RuntimeListener,
 } from "./types.ts";
-
-// Bytes Bun may read ahead of the caller before the socket is paused. One
-// `data` call can carry up to Bun's 512 KiB receive buffer, so the real bound
-// is this plus one such chunk.
-const READ_AHEAD = 64 * 1024;
 
 // The slice of Bun's socket API this adapter uses. Deno type-checks this file
 // and has no Bun types, so they are declared here rather than imported.
@@ -169,10 +165,7 @@ class BunConn implements RuntimeConn {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
   #socket: BunSocket;
-  #chunks: Uint8Array[] = [];
-  #head = 0;
-  #queued = 0;
-  #paused = false;
+  #readAhead = new ReadAhead();
   #eof = false;
   #closed = false;
   // The Bun socket is gone: closed by close(), or by Bun after both FINs, a
@@ -245,12 +238,9 @@ class BunConn implements RuntimeConn {
       resolve(chunk);
       return;
     }
-    this.#chunks.push(chunk);
-    this.#queued += chunk.byteLength;
-    if (this.#queued >= READ_AHEAD && !this.#paused) {
+    if (this.#readAhead.push(chunk)) {
       // Takes the socket out of the poller, so the kernel buffer fills and
       // the peer's writes stall.
-      this.#paused = true;
       this.#socket.pause();
     }
   }
@@ -337,21 +327,9 @@ class BunConn implements RuntimeConn {
 
   read(): Promise<Uint8Array | null> {
     if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
-    if (this.#head < this.#chunks.length) {
-      const chunk = this.#chunks[this.#head];
-      this.#chunks[this.#head++] = EMPTY;
-      if (this.#head === this.#chunks.length) {
-        this.#chunks.length = 0;
-        this.#head = 0;
-      } else if (this.#head >= 1024 && this.#head * 2 >= this.#chunks.length) {
-        // Under a steady backlog the queue never empties: drop the spent
-        // slots now and then, or the array grows by one per item forever.
-        this.#chunks.splice(0, this.#head);
-        this.#head = 0;
-      }
-      this.#queued -= chunk.byteLength;
-      if (this.#paused && this.#queued < READ_AHEAD / 2) {
-        this.#paused = false;
+    const chunk = this.#readAhead.shift();
+    if (chunk !== undefined) {
+      if (this.#readAhead.resume()) {
         if (!this.#socketClosed) this.#socket.resume();
       }
       return Promise.resolve(chunk);
@@ -403,9 +381,7 @@ class BunConn implements RuntimeConn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#chunks.length = 0;
-    this.#head = 0;
-    this.#queued = 0;
+    this.#readAhead.clear();
     this.#failWrites();
     if (!this.#socketClosed) {
       this.#socketClosed = true;

@@ -11,6 +11,7 @@ import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
+import { ReadAhead } from "./_read_ahead.ts";
 import type {
   NetAddr,
   Runtime,
@@ -21,9 +22,6 @@ import type {
   RuntimeDatagramSocket,
   RuntimeListener,
 } from "./types.ts";
-
-// Bytes Node may read ahead of the caller before the socket is paused.
-const READ_AHEAD = 64 * 1024;
 
 interface Waiter<T> {
   resolve(value: T): void;
@@ -54,10 +52,7 @@ class NodeConn implements RuntimeConn {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
   #socket: net.Socket;
-  #chunks: Uint8Array[] = [];
-  #head = 0;
-  #queued = 0;
-  #paused = false;
+  #readAhead = new ReadAhead();
   #eof = false;
   #closed = false;
   #error: SocketError | null = null;
@@ -111,10 +106,7 @@ class NodeConn implements RuntimeConn {
       resolve(chunk);
       return;
     }
-    this.#chunks.push(chunk);
-    this.#queued += chunk.byteLength;
-    if (this.#queued >= READ_AHEAD && !this.#paused) {
-      this.#paused = true;
+    if (this.#readAhead.push(chunk)) {
       this.#socket.pause();
     }
   }
@@ -132,21 +124,9 @@ class NodeConn implements RuntimeConn {
 
   read(): Promise<Uint8Array | null> {
     if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
-    if (this.#head < this.#chunks.length) {
-      const chunk = this.#chunks[this.#head];
-      this.#chunks[this.#head++] = EMPTY;
-      if (this.#head === this.#chunks.length) {
-        this.#chunks.length = 0;
-        this.#head = 0;
-      } else if (this.#head >= 1024 && this.#head * 2 >= this.#chunks.length) {
-        // Under a steady backlog the queue never empties: drop the spent
-        // slots now and then, or the array grows by one per item forever.
-        this.#chunks.splice(0, this.#head);
-        this.#head = 0;
-      }
-      this.#queued -= chunk.byteLength;
-      if (this.#paused && this.#queued < READ_AHEAD / 2) {
-        this.#paused = false;
+    const chunk = this.#readAhead.shift();
+    if (chunk !== undefined) {
+      if (this.#readAhead.resume()) {
         this.#socket.resume();
       }
       return Promise.resolve(chunk);
@@ -205,13 +185,11 @@ class NodeConn implements RuntimeConn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#chunks.length = 0;
+    this.#readAhead.clear();
     this.#socket.destroy();
     this.#settle(null);
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 class NodeListener implements RuntimeListener {
   readonly addr: NetAddr;
