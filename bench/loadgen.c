@@ -222,6 +222,35 @@ static double cpu_seconds(void) {
          ru.ru_stime.tv_usec / 1e6;
 }
 
+// The measured part of a run: it starts once warmup_s have passed since t0
+// and lasts duration_s. Each measuring mode (rr, bulk, cps, udp) keeps one.
+typedef struct {
+  uint64_t t0, start, end;
+  double cpu0;
+  int measuring;
+} timing;
+
+static timing timing_new(void) { return (timing){.t0 = now_ns()}; }
+
+// Starts measuring once the warm-up is over; 1 exactly when it starts.
+static int timing_tick(timing *w, uint64_t now) {
+  if (w->measuring || now - w->t0 < (uint64_t)(warmup_s * 1e9)) return 0;
+  w->measuring = 1;
+  announce_measuring();
+  w->start = now;
+  w->end = now + (uint64_t)(duration_s * 1e9);
+  w->cpu0 = cpu_seconds();
+  return 1;
+}
+
+static int timing_over(const timing *w, uint64_t now) { return w->measuring && now >= w->end; }
+
+// The measured time, and the load generator's own CPU use over it.
+static void timing_result(const timing *w, double *secs, double *cpu) {
+  *secs = (double)(now_ns() - w->start) / 1e9;
+  *cpu = (cpu_seconds() - w->cpu0) / *secs;
+}
+
 // ---- rr: request/reply with D lines in flight per connection ----------------
 
 typedef struct {
@@ -257,10 +286,8 @@ static int run_rr(void) {
     ep(EPOLL_CTL_ADD, cs[i].fd, EPOLLOUT, (uint64_t)i);
   }
   struct epoll_event evs[512];
-  uint64_t t0 = now_ns(), t_measure = 0, t_end = 0;
+  timing w = timing_new();
   uint64_t completed = 0;
-  double cpu0 = 0;
-  int measuring = 0;
   uint64_t timeout_ns = (uint64_t)(timeout_s * 1e9);
   for (;;) {
     int n = epoll_wait(epfd, evs, 512, 10);
@@ -277,7 +304,7 @@ static int run_rr(void) {
         c->connected = 1;
         ep(EPOLL_CTL_MOD, c->fd, EPOLLIN, (uint64_t)id);
         if (--pending == 0) {
-          t0 = now_ns();
+          w.t0 = now_ns();
           for (int i = 0; i < nconns; i++) rr_send(&cs[i], i, out);
         }
         continue;
@@ -301,29 +328,23 @@ static int run_rr(void) {
         completed += after - before;
       }
       if (c->got == c->expect_len) {
-        c->counted = measuring;
+        c->counted = w.measuring;
         rr_send(c, id, out);
       }
     }
     now = now_ns();
     if (pending > 0) {
-      if (now - t0 > timeout_ns) fail("connect timed out");
+      if (now - w.t0 > timeout_ns) fail("connect timed out");
       continue;
     }
-    if (!measuring && now - t0 >= (uint64_t)(warmup_s * 1e9)) {
-      measuring = 1;
-      announce_measuring();
-      t_measure = now;
-      t_end = now + (uint64_t)(duration_s * 1e9);
-      cpu0 = cpu_seconds();
-    }
-    if (measuring && now >= t_end) break;
+    timing_tick(&w, now);
+    if (timing_over(&w, now)) break;
     for (int i = 0; i < nconns; i++)
       if (now > cs[i].sent_at + timeout_ns)
         fail("connection %d: no complete reply after %.0f s (missing reply)", i, timeout_s);
   }
-  double secs = (double)(now_ns() - t_measure) / 1e9;
-  double cpu = (cpu_seconds() - cpu0) / secs;
+  double secs, cpu;
+  timing_result(&w, &secs, &cpu);
   qsort(samples, nsamples, sizeof *samples, cmp_u32);
   printf("{\"mode\":\"rr\",\"conns\":%d,\"depth\":%d,\"line\":%d,\"requests\":%llu,\"seconds\":%.3f,"
          "\"rps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"loadgen_cpu\":%.3f}\n",
@@ -359,9 +380,9 @@ static int run_bulk(void) {
   upper(expect, 2 * period);
   if (window > period) window = period;
   uint64_t sent = 0, received = 0;  // stream offsets
-  uint64_t t0 = now_ns(), t_measure = 0, t_end = 0, measured_from = 0, last_progress = t0;
-  double cpu0 = 0;
-  int measuring = 0, want_out = 1;
+  timing w = timing_new();
+  uint64_t measured_from = 0, last_progress = w.t0;
+  int want_out = 1;
   uint64_t timeout_ns = (uint64_t)(timeout_s * 1e9);
   for (;;) {
     // Send while the window allows.
@@ -402,19 +423,12 @@ static int run_bulk(void) {
       received += (uint64_t)r;
       last_progress = now;
     }
-    if (!measuring && now - t0 >= (uint64_t)(warmup_s * 1e9)) {
-      measuring = 1;
-      announce_measuring();
-      t_measure = now;
-      t_end = now + (uint64_t)(duration_s * 1e9);
-      measured_from = received;
-      cpu0 = cpu_seconds();
-    }
-    if (measuring && now >= t_end) break;
+    if (timing_tick(&w, now)) measured_from = received;
+    if (timing_over(&w, now)) break;
     if (now - last_progress > timeout_ns) fail("no reply bytes for %.0f s (missing reply)", timeout_s);
   }
-  double secs = (double)(now_ns() - t_measure) / 1e9;
-  double cpu = (cpu_seconds() - cpu0) / secs;
+  double secs, cpu;
+  timing_result(&w, &secs, &cpu);
   double mb = (double)(received - measured_from) / 1e6;
   printf("{\"mode\":\"bulk\",\"line\":%d,\"bytes\":%llu,\"seconds\":%.3f,\"mbps\":%.1f,\"loadgen_cpu\":%.3f}\n",
          line_len, (unsigned long long)(received - measured_from), secs, mb / secs, cpu);
@@ -445,9 +459,8 @@ static int run_cps(void) {
   uint64_t seq = 0;
   for (int i = 0; i < nconns; i++) cps_start(&slots[i], i);
   struct epoll_event evs[512];
-  uint64_t t0 = now_ns(), t_measure = 0, t_end = 0, completed = 0;
-  double cpu0 = 0;
-  int measuring = 0;
+  timing w = timing_new();
+  uint64_t completed = 0;
   uint64_t timeout_ns = (uint64_t)(timeout_s * 1e9);
   for (;;) {
     int n = epoll_wait(epfd, evs, 512, 10);
@@ -477,27 +490,21 @@ static int run_cps(void) {
         describe_mismatch("cps", s->expect + s->got, readbuf, (size_t)r);
       s->got += (size_t)r;
       if (s->got < (size_t)line_len) continue;
-      if (measuring) {
+      if (w.measuring) {
         completed++;
         add_sample(now_ns() - s->started);
       }
       close(s->fd);  // also leaves the epoll set
       cps_start(s, id);
     }
-    if (!measuring && now - t0 >= (uint64_t)(warmup_s * 1e9)) {
-      measuring = 1;
-      announce_measuring();
-      t_measure = now;
-      t_end = now + (uint64_t)(duration_s * 1e9);
-      cpu0 = cpu_seconds();
-    }
-    if (measuring && now >= t_end) break;
+    timing_tick(&w, now);
+    if (timing_over(&w, now)) break;
     now = now_ns();
     for (int i = 0; i < nconns; i++)
       if (now > slots[i].started + timeout_ns) fail("cps: connection %d got no reply in %.0f s", i, timeout_s);
   }
-  double secs = (double)(now_ns() - t_measure) / 1e9;
-  double cpu = (cpu_seconds() - cpu0) / secs;
+  double secs, cpu;
+  timing_result(&w, &secs, &cpu);
   qsort(samples, nsamples, sizeof *samples, cmp_u32);
   printf("{\"mode\":\"cps\",\"conns\":%d,\"connections\":%llu,\"seconds\":%.3f,\"cps\":%.1f,\"p50_us\":%.1f,"
          "\"p99_us\":%.1f,\"loadgen_cpu\":%.3f}\n",
@@ -599,9 +606,8 @@ static int run_udp(void) {
   }
   for (int i = 0; i < nconns; i++) udp_send(&cs[i], i);
   struct epoll_event evs[512];
-  uint64_t t0 = now_ns(), t_measure = 0, t_end = 0, completed = 0;
-  double cpu0 = 0;
-  int measuring = 0;
+  timing w = timing_new();
+  uint64_t completed = 0;
   uint64_t timeout_ns = (uint64_t)(timeout_s * 1e9);
   for (;;) {
     int n = epoll_wait(epfd, evs, 512, 10);
@@ -616,26 +622,20 @@ static int run_udp(void) {
       }
       if ((size_t)r != (size_t)line_len - 1 || memcmp(c->expect, readbuf, (size_t)r) != 0)
         describe_mismatch("udp", c->expect, readbuf, (size_t)r < (size_t)line_len - 1 ? (size_t)r : (size_t)line_len - 1);
-      if (measuring) {
+      if (w.measuring) {
         completed++;
         add_sample(now_ns() - c->sent_at);
       }
       udp_send(c, id);
     }
-    if (!measuring && now - t0 >= (uint64_t)(warmup_s * 1e9)) {
-      measuring = 1;
-      announce_measuring();
-      t_measure = now;
-      t_end = now + (uint64_t)(duration_s * 1e9);
-      cpu0 = cpu_seconds();
-    }
-    if (measuring && now >= t_end) break;
+    timing_tick(&w, now);
+    if (timing_over(&w, now)) break;
     now = now_ns();
     for (int i = 0; i < nconns; i++)
       if (now > cs[i].sent_at + timeout_ns) fail("udp: client %d: no reply in %.0f s (missing reply)", i, timeout_s);
   }
-  double secs = (double)(now_ns() - t_measure) / 1e9;
-  double cpu = (cpu_seconds() - cpu0) / secs;
+  double secs, cpu;
+  timing_result(&w, &secs, &cpu);
   qsort(samples, nsamples, sizeof *samples, cmp_u32);
   printf("{\"mode\":\"udp\",\"conns\":%d,\"requests\":%llu,\"seconds\":%.3f,\"rps\":%.1f,\"p50_us\":%.1f,"
          "\"p99_us\":%.1f,\"loadgen_cpu\":%.3f}\n",
