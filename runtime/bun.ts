@@ -8,9 +8,11 @@
 
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
+import { Pump, type PumpSocket } from "./_pump.ts";
 import { ReadAhead } from "./_read_ahead.ts";
 import type {
   NetAddr,
+  PumpHandler,
   Runtime,
   RuntimeAddrOptions,
   RuntimeConn,
@@ -161,7 +163,7 @@ function captureRead(resolve: (chunk: Uint8Array | null) => void, reject: (reaso
   capturedReject = reject;
 }
 
-class BunConn implements RuntimeConn {
+class BunConn implements RuntimeConn, PumpSocket {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
   #socket: BunSocket;
@@ -179,6 +181,9 @@ class BunConn implements RuntimeConn {
   #readReject: ((reason: unknown) => void) | undefined = undefined;
   #writes: PendingWrite[] = [];
   #finished: Promise<void> | null = null;
+  #pump: Pump | undefined = undefined;
+  #pumpWritten: (() => void) | undefined = undefined;
+  #pumpFailed: ((reason: unknown) => void) | undefined = undefined;
 
   constructor(socket: BunSocket) {
     this.#socket = socket;
@@ -215,6 +220,7 @@ class BunConn implements RuntimeConn {
         if (conn === undefined) return;
         conn.#eof = true;
         conn.#settle(null);
+        conn.#pump?.ended();
       },
       // Bun reports a reset or a failed read only here, as the argument.
       close: (socket, error) => {
@@ -232,6 +238,7 @@ class BunConn implements RuntimeConn {
 
   #onData(chunk: Uint8Array): void {
     if (this.#closed) return;
+    if (this.#pump?.offer(chunk)) return;
     const resolve = this.#readResolve;
     if (resolve !== undefined) {
       this.#readResolve = this.#readReject = undefined;
@@ -254,6 +261,8 @@ class BunConn implements RuntimeConn {
     }
     this.#failWrites();
     this.#settle(null);
+    if (this.#error !== null) this.#pump?.fail(this.#error);
+    else this.#pump?.ended();
   }
 
   // Wakes a pending read with end of stream, or the error that ended it.
@@ -327,13 +336,11 @@ class BunConn implements RuntimeConn {
 
   read(): Promise<Uint8Array | null> {
     if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
-    const chunk = this.#readAhead.shift();
-    if (chunk !== undefined) {
-      if (this.#readAhead.resume()) {
-        if (!this.#socketClosed) this.#socket.resume();
-      }
-      return Promise.resolve(chunk);
+    if (this.#pumping()) {
+      return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a pump is running`));
     }
+    const chunk = this.nextQueued();
+    if (chunk !== undefined) return Promise.resolve(chunk);
     if (this.#error !== null) return Promise.reject(this.#error);
     if (this.#eof) return Promise.resolve(null);
     if (this.#readResolve !== undefined) {
@@ -344,6 +351,72 @@ class BunConn implements RuntimeConn {
     this.#readReject = capturedReject;
     capturedResolve = capturedReject = undefined;
     return read;
+  }
+
+  /** For the pump and `read()`: the oldest chunk read ahead, resuming the socket once few are left. */
+  nextQueued(): Uint8Array | undefined {
+    const chunk = this.#readAhead.shift();
+    if (chunk !== undefined && this.#readAhead.resume() && !this.#socketClosed) this.#socket.resume();
+    return chunk;
+  }
+
+  /** For the pump. */
+  get ended(): boolean {
+    return this.#eof;
+  }
+
+  /** For the pump: Bun pushes bytes, so there is nothing to start. */
+  idle(): void {}
+
+  /** For the pump: what the kernel does not take at once waits for `drain`. */
+  sendReply(bytes: Uint8Array): boolean {
+    const pump = this.#pump!;
+    if (this.#finished !== null) {
+      pump.fail(new SocketError("EPIPE", `Cannot write to ${this.#remote}: write side is closed`));
+      return false;
+    }
+    if (this.#socketClosed) {
+      pump.fail(this.#writeError());
+      return false;
+    }
+    let taken = 0;
+    if (this.#writes.length === 0) {
+      taken = this.#socket.write(bytes);
+      if (taken < 0 || this.#socketClosed) {
+        this.#socketClosed = true;
+        this.#failWrites();
+        pump.fail(this.#writeError());
+        return false;
+      }
+      if (taken === bytes.byteLength) return true;
+    }
+    this.#pumpWritten ??= () => this.#pump?.written();
+    this.#pumpFailed ??= (reason) => this.#pump?.fail(reason);
+    this.#writes.push({ data: bytes, offset: taken, fin: false, resolve: this.#pumpWritten, reject: this.#pumpFailed });
+    return false;
+  }
+
+  #pumping(): boolean {
+    if (this.#pump === undefined) return false;
+    if (!this.#pump.finished) return true;
+    this.#pump = undefined;
+    return false;
+  }
+
+  pump(onData: PumpHandler): Promise<boolean> {
+    if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
+    if (this.#pumping() || this.#readResolve !== undefined) {
+      return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
+    }
+    if (this.#error !== null) return Promise.reject(this.#error);
+    const pump = new Pump(this, onData);
+    this.#pump = pump;
+    pump.start();
+    return pump.done;
+  }
+
+  stopPump(): void {
+    this.#pump?.stop();
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -381,6 +454,8 @@ class BunConn implements RuntimeConn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // Before end(), which may report the close (as an end of stream) at once.
+    this.#pump?.fail(closedError("read from", this.#remote));
     this.#readAhead.clear();
     this.#failWrites();
     if (!this.#socketClosed) {

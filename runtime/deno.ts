@@ -12,8 +12,10 @@
  */
 
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
+import { Pump, type PumpSocket } from "./_pump.ts";
 import type {
   NetAddr,
+  PumpHandler,
   Runtime,
   RuntimeAddrOptions,
   RuntimeConn,
@@ -50,7 +52,7 @@ function netAddr(addr: Deno.NetAddr): NetAddr {
   return { transport: "tcp", hostname: addr.hostname, port: addr.port };
 }
 
-class DenoConn implements RuntimeConn {
+class DenoConn implements RuntimeConn, PumpSocket {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
   #conn: Deno.TcpConn;
@@ -68,9 +70,19 @@ class DenoConn implements RuntimeConn {
   #writeError: SocketError | null = null;
   // The last write or FIN queued, and how many have not settled: a write
   // with none before it starts at once, without a link in the chain.
-  #writes: Promise<void> = RESOLVED;
+  #writes: Promise<unknown> = RESOLVED;
   #unsettledWrites = 0;
   #shutdown: Promise<void> | null = null;
+  #pump: Pump | undefined = undefined;
+  // The read a pump started, until it settles or read() takes it over (the
+  // pump stopped while it was in flight); and a chunk it brought too late
+  // for the pump, which read() returns first.
+  #pumpRead: Promise<number | null> | undefined = undefined;
+  #held: Uint8Array | undefined = undefined;
+  // The reply a pump's write is sending.
+  #pumpReply: Uint8Array | undefined = undefined;
+  #pumpWritten: (() => void) | undefined = undefined;
+  #pumpFailed: ((reason: unknown) => void) | undefined = undefined;
 
   constructor(conn: Deno.TcpConn) {
     this.#conn = conn;
@@ -91,6 +103,16 @@ class DenoConn implements RuntimeConn {
 
   read(): Promise<Uint8Array | null> {
     if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
+    const held = this.nextQueued();
+    if (held !== undefined) return Promise.resolve(held);
+    if (this.#pumping()) {
+      return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a pump is running`));
+    }
+    const pending = this.#pumpRead;
+    if (pending !== undefined) {
+      this.#pumpRead = undefined;
+      return pending.then(this.#onRead, this.#onReadError);
+    }
     // A failed read stays failed: the kernel would answer a retry with end
     // of stream, and a reset must not pass for a clean end.
     if (this.#readError !== null) return Promise.reject(this.#readError);
@@ -99,11 +121,15 @@ class DenoConn implements RuntimeConn {
     if (this.#reading) {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
     }
+    return this.#startRead().then(this.#onRead, this.#onReadError);
+  }
+
+  #startRead(): Promise<number | null> {
     this.#reading = true;
     // A fresh buffer each time: the caller owns what a read returns.
     const buffer = new Uint8Array(this.#readSize);
     this.#readBuffer = buffer;
-    return this.#conn.read(buffer).then(this.#onRead, this.#onReadError);
+    return this.#conn.read(buffer);
   }
 
   // Settles a read; made once per connection, not per read.
@@ -138,6 +164,114 @@ class DenoConn implements RuntimeConn {
     if (this.#readError.code === "ECONNRESET") this.#reset = true;
     throw this.#readError;
   };
+
+  /** For the pump and `read()`: a chunk that came after its pump stopped. */
+  nextQueued(): Uint8Array | undefined {
+    const chunk = this.#held;
+    this.#held = undefined;
+    return chunk;
+  }
+
+  /** For the pump. */
+  get ended(): boolean {
+    return this.#eof;
+  }
+
+  /** For the pump: Deno pushes nothing, so the pump's reads start here. */
+  // The runtime's promise with the pump's handlers on it directly: one
+  // reaction per read, where read() would add a second.
+  idle(): void {
+    if (this.#pumpRead !== undefined) return;
+    // As read() would answer, without a read.
+    if (this.#readError !== null) this.#pump?.fail(this.#readError);
+    else if (this.#reset) this.#pump?.fail(resetError("read from", this.#remote));
+    else if (this.#eof) this.#pump?.ended();
+    if (this.#readError !== null || this.#reset || this.#eof) return;
+    const pending = this.#startRead();
+    this.#pumpRead = pending;
+    pending.then(this.#pumpGot, this.#pumpLost);
+  }
+
+  #pumpGot = (n: number | null): void => {
+    // read() took this one over: its caller has the chunk.
+    if (this.#pumpRead === undefined) return;
+    this.#pumpRead = undefined;
+    let chunk: Uint8Array | null;
+    try {
+      chunk = this.#onRead(n);
+    } catch (err) {
+      this.#pump?.fail(err);
+      return;
+    }
+    if (chunk === null) this.#pump?.ended();
+    else if (!this.#pump?.offer(chunk)) this.#held = chunk;
+  };
+
+  #pumpLost = (err: unknown): void => {
+    if (this.#pumpRead === undefined) return;
+    this.#pumpRead = undefined;
+    try {
+      this.#onReadError(err);
+    } catch (failure) {
+      // The error stays in #readError for the next read() too.
+      this.#pump?.fail(failure);
+    }
+  };
+
+  /** For the pump: Deno's writes are promises, so the pump always waits. */
+  sendReply(bytes: Uint8Array): boolean {
+    this.#pumpWritten ??= () => this.#pump?.written();
+    this.#pumpFailed ??= (reason) => this.#pump?.fail(reason);
+    if (this.#unsettledWrites > 0 || this.#shutdown !== null || this.#writeError !== null || this.#closed) {
+      this.write(bytes).then(this.#pumpWritten, this.#pumpFailed);
+      return false;
+    }
+    // The runtime's promise, not #writeAll's chain: the usual write takes
+    // every byte at once. Counted as unsettled so writes and FIN queue behind.
+    this.#pumpReply = bytes;
+    const pending = this.#conn.write(bytes);
+    this.#unsettledWrites++;
+    this.#writes = pending;
+    pending.then(this.#pumpWrote, this.#pumpWriteLost);
+    return false;
+  }
+
+  #pumpWrote = (n: number): void => {
+    this.#unsettledWrites--;
+    const bytes = this.#pumpReply!;
+    this.#pumpReply = undefined;
+    if (n >= bytes.byteLength) this.#pump?.written();
+    else this.write(bytes.subarray(n)).then(this.#pumpWritten, this.#pumpFailed);
+  };
+
+  #pumpWriteLost = (err: unknown): void => {
+    this.#unsettledWrites--;
+    this.#pumpReply = undefined;
+    this.#pump?.fail(this.#writeFailure(err));
+  };
+
+  #pumping(): boolean {
+    if (this.#pump === undefined) return false;
+    if (!this.#pump.finished) return true;
+    this.#pump = undefined;
+    return false;
+  }
+
+  pump(onData: PumpHandler): Promise<boolean> {
+    if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
+    if (this.#pumping() || (this.#reading && this.#pumpRead === undefined)) {
+      return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
+    }
+    if (this.#readError !== null) return Promise.reject(this.#readError);
+    const pump = new Pump(this, onData);
+    this.#pump = pump;
+    pump.start();
+    return pump.done;
+  }
+
+  stopPump(): void {
+    this.#pump?.stop();
+  }
 
   write(data: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(closedError("write to", this.#remote));
@@ -180,15 +314,20 @@ class DenoConn implements RuntimeConn {
       try {
         offset += await this.#conn.write(offset === 0 ? data : data.subarray(offset));
       } catch (err) {
-        if (this.#closed) throw closedError("write to", this.#remote);
-        this.#writeError = socketError(err, { action: "write to", address: this.#remote });
-        if (this.#writeError.code === "ECONNRESET") this.#reset = true;
-        else if (this.#reset && this.#writeError.code === "EPIPE") {
-          this.#writeError = resetError("write to", this.#remote);
-        }
-        throw this.#writeError;
+        throw this.#writeFailure(err);
       }
     }
+  }
+
+  // What a failed runtime write means, remembered for later writes.
+  #writeFailure(err: unknown): SocketError {
+    if (this.#closed) return closedError("write to", this.#remote);
+    this.#writeError = socketError(err, { action: "write to", address: this.#remote });
+    if (this.#writeError.code === "ECONNRESET") this.#reset = true;
+    else if (this.#reset && this.#writeError.code === "EPIPE") {
+      this.#writeError = resetError("write to", this.#remote);
+    }
+    return this.#writeError;
   }
 
   closeWrite(): Promise<void> {
@@ -220,6 +359,7 @@ class DenoConn implements RuntimeConn {
     } catch {
       // Already released by Deno: there is nothing left to close.
     }
+    this.#pump?.fail(closedError("read from", this.#remote));
   }
 }
 

@@ -11,9 +11,11 @@ import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
+import { Pump, type PumpSocket } from "./_pump.ts";
 import { ReadAhead } from "./_read_ahead.ts";
 import type {
   NetAddr,
+  PumpHandler,
   Runtime,
   RuntimeAddrOptions,
   RuntimeConn,
@@ -48,7 +50,7 @@ function captureRead(resolve: (chunk: Uint8Array | null) => void, reject: (reaso
 const CONN = Symbol("doorway.conn");
 type OwnedSocket = net.Socket & { [CONN]?: NodeConn };
 
-class NodeConn implements RuntimeConn {
+class NodeConn implements RuntimeConn, PumpSocket {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
   #socket: net.Socket;
@@ -60,6 +62,8 @@ class NodeConn implements RuntimeConn {
   // that a read allocates its promise and nothing else.
   #readResolve: ((chunk: Uint8Array | null) => void) | undefined = undefined;
   #readReject: ((reason: unknown) => void) | undefined = undefined;
+  #pump: Pump | undefined = undefined;
+  #pumpWritten: ((err?: Error | null) => void) | undefined = undefined;
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
@@ -84,12 +88,14 @@ class NodeConn implements RuntimeConn {
     const conn = this[CONN]!;
     conn.#eof = true;
     conn.#settle(null);
+    conn.#pump?.ended();
   }
 
   static #onErrorEvent(this: OwnedSocket, err: Error): void {
     const conn = this[CONN]!;
     conn.#error ??= socketError(err, { action: "read from", address: conn.#remote });
     conn.#settle(null);
+    conn.#pump?.fail(conn.#error);
   }
 
   // Error messages name the peer; formatted only when one is made.
@@ -100,6 +106,7 @@ class NodeConn implements RuntimeConn {
   #onData(buffer: Uint8Array): void {
     // A plain view, not a Buffer: callers get the same type on every runtime.
     const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    if (this.#pump?.offer(chunk)) return;
     const resolve = this.#readResolve;
     if (resolve !== undefined) {
       this.#readResolve = this.#readReject = undefined;
@@ -124,13 +131,11 @@ class NodeConn implements RuntimeConn {
 
   read(): Promise<Uint8Array | null> {
     if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
-    const chunk = this.#readAhead.shift();
-    if (chunk !== undefined) {
-      if (this.#readAhead.resume()) {
-        this.#socket.resume();
-      }
-      return Promise.resolve(chunk);
+    if (this.#pumping()) {
+      return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a pump is running`));
     }
+    const chunk = this.nextQueued();
+    if (chunk !== undefined) return Promise.resolve(chunk);
     if (this.#error !== null) return Promise.reject(this.#error);
     if (this.#eof) return Promise.resolve(null);
     if (this.#readResolve !== undefined) {
@@ -141,6 +146,61 @@ class NodeConn implements RuntimeConn {
     this.#readReject = capturedReject;
     capturedResolve = capturedReject = undefined;
     return read;
+  }
+
+  /** For the pump and `read()`: the oldest chunk read ahead, resuming the socket once few are left. */
+  nextQueued(): Uint8Array | undefined {
+    const chunk = this.#readAhead.shift();
+    if (chunk !== undefined && this.#readAhead.resume()) this.#socket.resume();
+    return chunk;
+  }
+
+  /** For the pump. */
+  get ended(): boolean {
+    return this.#eof;
+  }
+
+  /** For the pump: Node pushes bytes, so there is nothing to start. */
+  idle(): void {}
+
+  /** For the pump: one write, synchronous when libuv's try-write takes it all. */
+  sendReply(bytes: Uint8Array): boolean {
+    const socket = this.#socket;
+    if (socket.writableEnded) {
+      this.#pump?.fail(new SocketError("EPIPE", `Cannot write to ${this.#remote}: write side is closed`));
+      return false;
+    }
+    // Called for every write, also those done at once (a tick later), so it
+    // only reports when nothing at all is left unwritten.
+    this.#pumpWritten ??= (err) => {
+      if (err != null || this.#socket.destroyed) this.#pump?.fail(this.#failure("write to", err));
+      else if (this.#socket.writableLength === 0) this.#pump?.written();
+    };
+    socket.write(bytes, this.#pumpWritten);
+    return socket.writableLength === 0;
+  }
+
+  #pumping(): boolean {
+    if (this.#pump === undefined) return false;
+    if (!this.#pump.finished) return true;
+    this.#pump = undefined;
+    return false;
+  }
+
+  pump(onData: PumpHandler): Promise<boolean> {
+    if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
+    if (this.#pumping() || this.#readResolve !== undefined) {
+      return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
+    }
+    if (this.#error !== null) return Promise.reject(this.#error);
+    const pump = new Pump(this, onData);
+    this.#pump = pump;
+    pump.start();
+    return pump.done;
+  }
+
+  stopPump(): void {
+    this.#pump?.stop();
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -188,6 +248,7 @@ class NodeConn implements RuntimeConn {
     this.#readAhead.clear();
     this.#socket.destroy();
     this.#settle(null);
+    this.#pump?.fail(closedError("read from", this.#remote));
   }
 }
 

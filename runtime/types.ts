@@ -36,6 +36,19 @@ export interface RuntimeConnectOptions extends RuntimeAddrOptions {
 }
 
 /**
+ * What a {@linkcode PumpHandler} answers one chunk with: bytes to send back
+ * (the adapter may keep them until sent, so they must not be reused), or
+ * nothing.
+ */
+export type PumpReply = Uint8Array | undefined;
+
+/**
+ * Push mode's handler (see {@linkcode RuntimeConn.pump}). It owns `chunk`,
+ * as a caller of `read()` owns what it gets.
+ */
+export type PumpHandler = (chunk: Uint8Array) => PumpReply | Promise<PumpReply>;
+
+/**
  * A connected TCP socket as a runtime gives it, with three faults of the
  * runtimes hidden: Bun's partial writes, Node's unbounded write buffering and
  * Deno's `readable` closing the whole connection at end of stream.
@@ -69,6 +82,27 @@ export interface RuntimeConn {
   closeWrite(): Promise<void>;
   /** Closes both directions now. Idempotent. */
   close(): void;
+  /**
+   * Push mode, for servers that answer what arrives: calls `onData` with
+   * each chunk as the runtime delivers it and sends what it returns, with no
+   * promise per chunk while replies are synchronous and the kernel takes
+   * them at once (Node and Bun answer inside the runtime's data callback).
+   * Reading waits while a reply does (a promise from `onData`, or bytes the
+   * kernel has not taken yet), so memory stays bounded as with `read()`.
+   *
+   * Resolves `true` at end of stream, `false` once {@linkcode stopPump} took
+   * effect; either way after every reply was handed to the kernel. Rejects
+   * with what `onData` threw, or as `read()` and `write()` would. Afterwards
+   * `read()` and `write()` work as before: bytes that arrived after the pump
+   * stopped are read next. Not while a read is pending.
+   */
+  pump(onData: PumpHandler): Promise<boolean>;
+  /**
+   * Stops a running pump: at once if it is waiting for bytes, otherwise
+   * after the reply to the chunk it is handling. May be called from
+   * `onData`. Does nothing when no pump runs.
+   */
+  stopPump(): void;
 }
 
 /** A listening TCP socket as a runtime gives it. */

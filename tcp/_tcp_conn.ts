@@ -8,7 +8,7 @@
 import { FrameDecoder, type FrameOptions } from "../protocol/frame_decoder.ts";
 import { encodeFrame } from "../protocol/frame_encoder.ts";
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder } from "../protocol/line_decoder.ts";
-import type { NetAddr, RuntimeConn } from "../runtime/types.ts";
+import type { NetAddr, PumpReply, RuntimeConn } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
 import type { Conn, ConnOptions, ReadOptions } from "./conn.ts";
 
@@ -97,6 +97,13 @@ export class TcpConn implements Conn {
   #raceWaiters: Set<TcpConn> | undefined;
   #raceSettled: ((chunk: Uint8Array | null) => void) | undefined;
   #raceFailed: ((reason: unknown) => void) | undefined;
+  // Push mode (see pump()): the answering function, whether a pump runs or
+  // was asked to stop, and the signal's set of connections while it runs.
+  #answer: (() => string | Promise<string>) | undefined;
+  #pumping = false;
+  #stopPump = false;
+  #pumpWaiters: Set<TcpConn> | undefined;
+  #onPumpData: ((chunk: Uint8Array) => PumpReply | Promise<PumpReply>) | undefined;
 
   /** Wraps a runtime socket. */
   constructor(raw: RuntimeConn, options: ConnOptions = {}) {
@@ -216,6 +223,7 @@ export class TcpConn implements Conn {
   }
 
   [abortRead](): void {
+    if (this.#pumping) this.stopPump();
     const reject = this.#raceReject;
     if (reject === undefined) return;
     // The runtime read stays in #inflight: the next read takes what it brings.
@@ -334,6 +342,83 @@ export class TcpConn implements Conn {
       return Promise.reject(err);
     }
     return this.write(frame);
+  }
+
+  /**
+   * Push mode, for request/reply loops such as `answerLines`: each time bytes
+   * arrive they join the line buffer and `answer()` is called at once (inside
+   * the runtime's data callback on Node and Bun), to take lines with
+   * {@linkcode TcpConn.bufferedLine} and return the text to send back, or a
+   * promise of it. No promise is made per request while answers are
+   * synchronous; reading waits while a reply does, as with pulled reads.
+   *
+   * Resolves `true` at end of stream, `false` once stopped by
+   * {@linkcode TcpConn.stopPump} or `signal`; the connection is then read as
+   * before, with the bytes not yet answered. `undefined` when push mode
+   * cannot start because a cancelled read is still in flight: pull instead.
+   */
+  pump(answer: () => string | Promise<string>, signal?: AbortSignal): Promise<boolean> | undefined {
+    if (this.#closed) return Promise.reject(this.#closedError("read from"));
+    if (this.#inflight !== undefined || this.#raceResolve !== undefined || this.#pumping) return undefined;
+    if (signal?.aborted) return Promise.resolve(false);
+    this.#unframe();
+    this.#answer = answer;
+    this.#stopPump = false;
+    // Complete lines already buffered are answered before anything is read.
+    if (this.#buffer.buffered > 0) {
+      const reply = answer();
+      if (reply !== "") {
+        return Promise.resolve(reply).then((text) => this.write(text)).then(() => this.#startPump(signal));
+      }
+    }
+    return this.#startPump(signal);
+  }
+
+  #startPump(signal: AbortSignal | undefined): Promise<boolean> {
+    if (this.#stopPump || signal?.aborted) return Promise.resolve(false);
+    if (signal !== undefined) {
+      this.#pumpWaiters = waitersOf(signal);
+      this.#pumpWaiters.add(this);
+    }
+    this.#pumping = true;
+    this.#onPumpData ??= (chunk) => {
+      this.#bytesRead += chunk.byteLength;
+      if (this.#trackActivity) this.#lastActivity = performance.now();
+      this.#buffer.push(chunk);
+      const reply = this.#answer!();
+      return typeof reply === "string" ? this.#encodeReply(reply) : reply.then((text) => this.#encodeReply(text));
+    };
+    const done = this.#raw.pump(this.#onPumpData);
+    const end = () => {
+      this.#pumping = false;
+      this.#pumpWaiters?.delete(this);
+      this.#pumpWaiters = undefined;
+    };
+    done.then(end, end);
+    return done;
+  }
+
+  // Counted when handed over, since a pump's replies are not awaited one by one.
+  #encodeReply(text: string): Uint8Array | undefined {
+    if (text === "") return undefined;
+    const bytes = encode(text);
+    this.#bytesWritten += bytes.byteLength;
+    if (this.#trackActivity) this.#lastActivity = performance.now();
+    return bytes;
+  }
+
+  /** Stops a running {@linkcode TcpConn.pump} after the reply it is sending; may be called from `answer`. */
+  stopPump(): void {
+    this.#stopPump = true;
+    if (this.#pumping) this.#raw.stopPump();
+  }
+
+  /**
+   * The next complete line buffered, or `undefined`: for a pump's `answer`.
+   * Throws as `readLine()` would, `ELINETOOLONG` for a line over the limit.
+   */
+  bufferedLine(): string | undefined {
+    return this.#lineOrThrow();
   }
 
   async *lines(): AsyncIterableIterator<string> {

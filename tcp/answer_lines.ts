@@ -5,6 +5,7 @@
  */
 
 import { SocketError } from "../socket_error.ts";
+import { TcpConn } from "./_tcp_conn.ts";
 import type { Conn } from "./conn.ts";
 
 /** Turns one request line into its reply line (without the newline). */
@@ -55,6 +56,10 @@ export async function answerLines(conn: Conn, options: LineResponder | AnswerLin
   const { respond, signal } = typeof options === "function" ? { respond: options, signal: undefined } : options;
   const read = signal === undefined ? undefined : { signal };
   try {
+    // Answering as bytes arrive, with no promise per request, until the
+    // stream ends or the signal fires; what is left (a last line without a
+    // newline, or lines that arrived with the shutdown) is pulled below.
+    if (conn instanceof TcpConn) await answerPushed(conn, respond, signal);
     for (let lines = await conn.readLines(read); lines !== null; lines = await conn.readLines(read)) {
       let reply = "";
       try {
@@ -83,6 +88,48 @@ export async function answerLines(conn: Conn, options: LineResponder | AnswerLin
     }
   }
   await conn.closeWrite();
+}
+
+// What a push-mode answer failed with: thrown after its partial reply is sent.
+class PushFailure {
+  constructor(readonly error: unknown) {}
+}
+
+async function answerPushed(conn: TcpConn, respond: LineResponder, signal: AbortSignal | undefined): Promise<void> {
+  let failure: PushFailure | undefined;
+  // The replies to the lines before a failing one are still owed: the pump
+  // sends them, then stops.
+  const fail = (err: unknown, reply: string): string => {
+    failure = new PushFailure(err);
+    conn.stopPump();
+    return reply;
+  };
+  const finish = async (reply: string, pending: Promise<string>): Promise<string> => {
+    try {
+      reply += (await pending) + "\n";
+      for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
+        reply += (await respond(line)) + "\n";
+      }
+    } catch (err) {
+      return fail(err, reply);
+    }
+    return reply;
+  };
+  const answer = (): string | Promise<string> => {
+    let reply = "";
+    try {
+      for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
+        const answer = respond(line);
+        if (typeof answer !== "string") return finish(reply, answer);
+        reply += answer + "\n";
+      }
+    } catch (err) {
+      return fail(err, reply);
+    }
+    return reply;
+  };
+  await conn.pump(answer, signal);
+  if (failure !== undefined) throw failure.error;
 }
 
 async function refuseLongLine(conn: Conn, err: SocketError): Promise<void> {

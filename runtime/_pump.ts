@@ -1,0 +1,155 @@
+/**
+ * Push mode's state machine (see `RuntimeConn.pump`), shared by the three
+ * adapters: what to do with a chunk, when a reply waits, when to stop.
+ *
+ * @module
+ */
+
+import type { PumpHandler, PumpReply } from "./types.ts";
+
+/** What a {@linkcode Pump} needs of its adapter. */
+export interface PumpSocket {
+  /**
+   * Hands a reply to the runtime: `true` when the kernel took every byte;
+   * otherwise the adapter calls {@linkcode Pump.written} once it has (or
+   * {@linkcode Pump.fail}).
+   */
+  sendReply(bytes: Uint8Array): boolean;
+  /** A chunk that arrived while the pump was busy, oldest first, or `undefined`. */
+  nextQueued(): Uint8Array | undefined;
+  /** Whether the peer has ended the stream. */
+  readonly ended: boolean;
+  /**
+   * The pump has answered everything and waits for bytes: an adapter whose
+   * runtime does not push them (Deno) starts a read here.
+   */
+  idle(): void;
+}
+
+// What a busy pump waits for.
+const NOTHING = 0;
+const REPLY = 1;
+const WRITE = 2;
+
+/**
+ * One run of push mode on one connection. The adapter offers it each chunk
+ * from the runtime's data callback, queues the chunks it refuses (it is busy)
+ * for {@linkcode PumpSocket.nextQueued}, and reports the end of the stream,
+ * written replies and failures.
+ */
+export class Pump {
+  /** Settles as `RuntimeConn.pump` does. */
+  readonly done: Promise<boolean>;
+  #socket: PumpSocket;
+  #onData: PumpHandler;
+  #waiting = NOTHING;
+  #stopping = false;
+  #finished = false;
+  #resolve!: (ended: boolean) => void;
+  #reject!: (reason: unknown) => void;
+  // Made once per pump, not per reply.
+  #replied = (reply: PumpReply): void => {
+    if (this.#finished || this.#waiting !== REPLY) return;
+    this.#waiting = NOTHING;
+    if (reply !== undefined && !this.#send(reply)) return;
+    this.#run(undefined);
+  };
+  #failed = (reason: unknown): void => this.fail(reason);
+
+  constructor(socket: PumpSocket, onData: PumpHandler) {
+    this.#socket = socket;
+    this.#onData = onData;
+    this.done = new Promise<boolean>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /** Whether the pump has settled: chunks go to `read()` again. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** Starts answering: first what was read ahead before the pump began. */
+  start(): void {
+    this.#run(undefined);
+  }
+
+  /** A chunk arrived: `true` if the pump took it, `false` if it must be queued. */
+  offer(chunk: Uint8Array): boolean {
+    if (this.#finished || this.#waiting !== NOTHING) return false;
+    this.#run(chunk);
+    return true;
+  }
+
+  /** The peer ended the stream. */
+  ended(): void {
+    if (this.#finished || this.#waiting !== NOTHING) return;
+    this.#run(undefined);
+  }
+
+  /** The reply that {@linkcode PumpSocket.sendReply} could not finish is now written. */
+  written(): void {
+    if (this.#finished || this.#waiting !== WRITE) return;
+    this.#waiting = NOTHING;
+    this.#run(undefined);
+  }
+
+  /** Ends the pump with `reason`. */
+  fail(reason: unknown): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#reject(reason);
+  }
+
+  /** See `RuntimeConn.stopPump`. */
+  stop(): void {
+    if (this.#finished) return;
+    if (this.#waiting === NOTHING) this.#finish(false);
+    else this.#stopping = true;
+  }
+
+  // Answers `offered`, then queued chunks, until a reply has to wait or none
+  // is left; then ends, stops or waits for more. A queued chunk is taken only
+  // when it will be answered, so a stop leaves the rest for `read()`.
+  #run(offered: Uint8Array | undefined): void {
+    let chunk = offered;
+    while (!this.#finished && !this.#stopping) {
+      chunk ??= this.#socket.nextQueued();
+      if (chunk === undefined) break;
+      let reply: PumpReply | Promise<PumpReply>;
+      try {
+        reply = this.#onData(chunk);
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      chunk = undefined;
+      if (reply instanceof Uint8Array) {
+        if (!this.#send(reply)) return;
+      } else if (reply !== undefined) {
+        this.#waiting = REPLY;
+        reply.then(this.#replied, this.#failed);
+        return;
+      }
+    }
+    if (this.#finished) return;
+    if (this.#stopping) this.#finish(false);
+    else if (this.#socket.ended) this.#finish(true);
+    else this.#socket.idle();
+  }
+
+  // Sends a reply; `false` when the pump must wait for it (or has failed).
+  #send(bytes: Uint8Array): boolean {
+    if (bytes.byteLength === 0) return true;
+    this.#waiting = WRITE;
+    if (!this.#socket.sendReply(bytes)) return false;
+    this.#waiting = NOTHING;
+    return !this.#finished;
+  }
+
+  #finish(ended: boolean): void {
+    this.#finished = true;
+    this.#resolve(ended);
+  }
+}

@@ -1,0 +1,372 @@
+// Push mode (`RuntimeConn.pump`, which serveLines answers through): the
+// state machine against a scripted socket, where every step is exact, then
+// each runtime's adapter on real loopback sockets. Runs unchanged under
+// `deno test`, `bun test` and `node --import tsx --test`.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { connect, serveLines, SocketError } from "../mod.ts";
+import { Pump, type PumpSocket } from "../runtime/_pump.ts";
+import { currentRuntime, runtimeName } from "../runtime/runtime.ts";
+import type { PumpHandler, RuntimeConn } from "../runtime/types.ts";
+import { rejectsWithCode, startServer } from "./_helpers.ts";
+
+const text = new TextEncoder();
+const bytes = (s: string) => text.encode(s);
+const str = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** A PumpSocket whose writes finish when the test says so. */
+class ScriptedSocket implements PumpSocket {
+  queue: Uint8Array[] = [];
+  sent: string[] = [];
+  ended = false;
+  idles = 0;
+  takesAll = true;
+  sendReply(reply: Uint8Array): boolean {
+    this.sent.push(str(reply));
+    return this.takesAll;
+  }
+  nextQueued(): Uint8Array | undefined {
+    return this.queue.shift();
+  }
+  idle(): void {
+    this.idles++;
+  }
+  /** What the adapter does with a chunk from the runtime. */
+  deliver(pump: Pump, chunk: string): void {
+    if (!pump.offer(bytes(chunk))) this.queue.push(bytes(chunk));
+  }
+}
+
+const upper: PumpHandler = (chunk) => bytes(str(chunk).toUpperCase());
+
+function settledState(promise: Promise<unknown>): Promise<string> {
+  // A promise that settled earlier wins this race: its reaction was queued
+  // before the marker's.
+  return Promise.race([promise.then((v) => `resolved ${v}`, (e) => `rejected ${e}`), Promise.resolve("pending")]);
+}
+
+describe("Pump", () => {
+  test("answers each chunk as it comes and waits for more", async () => {
+    const socket = new ScriptedSocket();
+    const pump = new Pump(socket, upper);
+    pump.start();
+    assert.equal(socket.idles, 1);
+    socket.deliver(pump, "ab");
+    socket.deliver(pump, "c");
+    assert.deepEqual(socket.sent, ["AB", "C"]);
+    assert.equal(socket.idles, 3);
+    socket.ended = true;
+    pump.ended();
+    assert.equal(await pump.done, true);
+  });
+
+  test("chunks read ahead before the start are answered first, in order", async () => {
+    const socket = new ScriptedSocket();
+    socket.queue.push(bytes("x"), bytes("y"));
+    const pump = new Pump(socket, upper);
+    pump.start();
+    socket.deliver(pump, "z");
+    assert.deepEqual(socket.sent, ["X", "Y", "Z"]);
+    pump.stop();
+    assert.equal(await pump.done, false);
+  });
+
+  test("a reply the kernel has not taken holds back later chunks until it is written", () => {
+    const socket = new ScriptedSocket();
+    const pump = new Pump(socket, upper);
+    pump.start();
+    socket.takesAll = false;
+    socket.deliver(pump, "one");
+    socket.takesAll = true;
+    socket.deliver(pump, "two");
+    socket.deliver(pump, "three");
+    assert.deepEqual(socket.sent, ["ONE"]);
+    assert.equal(socket.queue.length, 2);
+    pump.written();
+    assert.deepEqual(socket.sent, ["ONE", "TWO", "THREE"]);
+    assert.equal(socket.queue.length, 0);
+    // A late report of a write that had finished at once changes nothing.
+    pump.written();
+    assert.deepEqual(socket.sent, ["ONE", "TWO", "THREE"]);
+  });
+
+  test("a promised reply holds back later chunks; a write report meanwhile does not release them", async () => {
+    const socket = new ScriptedSocket();
+    let release!: (reply: Uint8Array) => void;
+    const pump = new Pump(socket, (chunk) => {
+      if (str(chunk) === "slow") return new Promise((resolve) => (release = resolve));
+      return upper(chunk);
+    });
+    pump.start();
+    socket.deliver(pump, "slow");
+    socket.deliver(pump, "fast");
+    pump.written();
+    assert.deepEqual(socket.sent, []);
+    release(bytes("SLOW"));
+    await Promise.resolve();
+    assert.deepEqual(socket.sent, ["SLOW", "FAST"]);
+  });
+
+  test("stop() while a reply waits: the pump ends after it, and queued chunks stay for read()", async () => {
+    const socket = new ScriptedSocket();
+    const pump = new Pump(socket, upper);
+    pump.start();
+    socket.takesAll = false;
+    socket.deliver(pump, "a");
+    socket.deliver(pump, "b");
+    pump.stop();
+    assert.equal(await settledState(pump.done), "pending");
+    pump.written();
+    assert.equal(await pump.done, false);
+    assert.deepEqual(socket.sent, ["A"]);
+    assert.deepEqual(socket.queue.map(str), ["b"]);
+    assert.equal(pump.offer(bytes("c")), false);
+  });
+
+  test("end of stream while a reply waits resolves true once it is written", async () => {
+    const socket = new ScriptedSocket();
+    const pump = new Pump(socket, upper);
+    pump.start();
+    socket.takesAll = false;
+    socket.deliver(pump, "last");
+    socket.ended = true;
+    pump.ended();
+    assert.equal(await settledState(pump.done), "pending");
+    pump.written();
+    assert.equal(await pump.done, true);
+  });
+
+  test("a handler that throws, or a failed write, rejects the pump with that error", async () => {
+    const socket = new ScriptedSocket();
+    const thrown = new Error("Handler exploded");
+    const pump = new Pump(socket, () => {
+      throw thrown;
+    });
+    pump.start();
+    socket.deliver(pump, "x");
+    await assert.rejects(pump.done, thrown);
+    const other = new Pump(new ScriptedSocket(), upper);
+    other.start();
+    other.fail(new SocketError("ECONNRESET", "Cannot write to 127.0.0.1:1: connection reset by peer"));
+    await rejectsWithCode(other.done, "ECONNRESET");
+  });
+});
+
+/** A connected pair of runtime sockets, and a way to close everything. */
+async function runtimePair(): Promise<{ server: RuntimeConn; client: RuntimeConn; close(): void }> {
+  const runtime = await currentRuntime();
+  const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
+  const [server, client] = await Promise.all([
+    listener.accept(),
+    runtime.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+  ]);
+  listener.close();
+  assert.ok(server !== null);
+  return {
+    server,
+    client,
+    close() {
+      server.close();
+      client.close();
+    },
+  };
+}
+
+/** Reads from `conn` until `length` bytes have come. */
+async function readExactly(conn: RuntimeConn, length: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  while (got < length) {
+    const chunk = await conn.read();
+    assert.ok(chunk !== null, `stream ended after ${got} of ${length} bytes`);
+    chunks.push(chunk);
+    got += chunk.byteLength;
+  }
+  assert.equal(got, length);
+  return chunks.map(str).join("");
+}
+
+describe(`push mode on ${runtimeName()}`, () => {
+  test("pump() answers what arrives and resolves true at end of stream; read() then gives null", async () => {
+    const { server, client, close } = await runtimePair();
+    try {
+      const pumped = server.pump(upper);
+      await client.write(bytes("abc"));
+      assert.equal(await readExactly(client, 3), "ABC");
+      await client.write(bytes("déf"));
+      assert.equal(await readExactly(client, 4), "DÉF");
+      await client.closeWrite();
+      assert.equal(await pumped, true);
+      assert.equal(await server.read(), null);
+    } finally {
+      close();
+    }
+  });
+
+  test("stopPump() while waiting resolves false; later bytes go to read(), byte for byte", async () => {
+    const { server, client, close } = await runtimePair();
+    try {
+      const pumped = server.pump(upper);
+      await client.write(bytes("x"));
+      assert.equal(await readExactly(client, 1), "X");
+      server.stopPump();
+      assert.equal(await pumped, false);
+      await client.write(bytes("later"));
+      assert.equal(await readExactly(server, 5), "later");
+      // And a second pump takes over where the reads left off.
+      const again = server.pump(upper);
+      await client.write(bytes("more"));
+      assert.equal(await readExactly(client, 4), "MORE");
+      server.stopPump();
+      assert.equal(await again, false);
+    } finally {
+      close();
+    }
+  });
+
+  test("stopPump() from the handler sends that chunk's reply first", async () => {
+    const { server, client, close } = await runtimePair();
+    try {
+      const pumped = server.pump((chunk) => {
+        server.stopPump();
+        return upper(chunk);
+      });
+      await client.write(bytes("q"));
+      assert.equal(await pumped, false);
+      assert.equal(await readExactly(client, 1), "Q");
+      await client.write(bytes("rest"));
+      assert.equal(await readExactly(server, 4), "rest");
+    } finally {
+      close();
+    }
+  });
+
+  test("a promised reply goes out before the replies to what arrived meanwhile", async () => {
+    const { server, client, close } = await runtimePair();
+    try {
+      let called!: () => void;
+      const firstCall = new Promise<void>((resolve) => (called = resolve));
+      let release!: (reply: Uint8Array) => void;
+      let calls = 0;
+      const pumped = server.pump((chunk) => {
+        if (calls++ > 0) return upper(chunk);
+        called();
+        return new Promise((resolve) => (release = resolve));
+      });
+      await client.write(bytes("a"));
+      await firstCall;
+      await client.write(bytes("b"));
+      release(bytes("first;"));
+      assert.equal(await readExactly(client, 7), "first;B");
+      server.stopPump();
+      assert.equal(await pumped, false);
+    } finally {
+      close();
+    }
+  });
+
+  test("a handler that throws rejects the pump; close() rejects a running one with ECLOSED", async () => {
+    const first = await runtimePair();
+    try {
+      const thrown = new Error("Handler exploded");
+      const pumped = first.server.pump(() => {
+        throw thrown;
+      });
+      await first.client.write(bytes("x"));
+      await assert.rejects(pumped, thrown);
+    } finally {
+      first.close();
+    }
+    const second = await runtimePair();
+    try {
+      const pumped = second.server.pump(upper);
+      await second.client.write(bytes("y"));
+      assert.equal(await readExactly(second.client, 1), "Y");
+      second.server.close();
+      await rejectsWithCode(pumped, "ECLOSED");
+    } finally {
+      second.close();
+    }
+  });
+
+  test("a read while a pump runs fails with EINVAL", async () => {
+    const { server, close } = await runtimePair();
+    try {
+      const pumped = server.pump(upper);
+      await rejectsWithCode(server.read(), "EINVAL");
+      server.stopPump();
+      assert.equal(await pumped, false);
+    } finally {
+      close();
+    }
+  });
+
+  test("backpressure: while the peer does not read a 32 MiB reply, nothing more is answered", async () => {
+    const { server, client, close } = await runtimePair();
+    const probe = await startServer();
+    const other = await connect({ hostname: "127.0.0.1", port: probe.port });
+    try {
+      const big = new Uint8Array(32 * 1024 * 1024).fill(0x2e);
+      const answered: string[] = [];
+      let firstAnswered!: () => void;
+      const first = new Promise<void>((resolve) => (firstAnswered = resolve));
+      const pumped = server.pump((chunk) => {
+        answered.push(str(chunk));
+        if (answered.length === 1) {
+          firstAnswered();
+          return big;
+        }
+        return upper(chunk);
+      });
+      await client.write(bytes("1"));
+      await first;
+      await client.write(bytes("2"));
+      // Round trips on another connection let the event loop run many turns.
+      // Kernel buffers hold a few MiB at most: had the pump gone on, it would
+      // have answered "2" by now with the big reply buffered in memory.
+      for (let i = 0; i < 20; i++) {
+        await other.write(`probe ${i}\n`);
+        assert.equal(await other.readLine(), `PROBE ${i}`);
+      }
+      assert.deepEqual(answered, ["1"], "the pump answered while its reply was not yet taken");
+      let got = 0;
+      let tail = "";
+      while (got < big.byteLength + 1) {
+        const chunk = await client.read();
+        assert.ok(chunk !== null);
+        got += chunk.byteLength;
+        tail = (tail + str(chunk.subarray(Math.max(0, chunk.byteLength - 2)))).slice(-2);
+      }
+      assert.equal(got, big.byteLength + 1);
+      assert.equal(tail, ".2".toUpperCase());
+      assert.deepEqual(answered, ["1", "2"]);
+      server.stopPump();
+      assert.equal(await pumped, false);
+    } finally {
+      close();
+      other.close();
+      await probe.close();
+    }
+  });
+
+  test("serveLines: async and throwing responders on real sockets keep the documented replies", async () => {
+    const errors: unknown[] = [];
+    await using server = await serveLines(
+      { hostname: "127.0.0.1", onError: (e) => errors.push(e) },
+      (line) => {
+        if (line === "boom") throw new Error("Responder exploded");
+        if (line.startsWith("later")) return Promise.resolve(line.toUpperCase());
+        return line.toUpperCase();
+      },
+    );
+    await using conn = await connect({ port: server.addr.port });
+    await conn.write("a\nlater b\nc\n");
+    assert.deepEqual([await conn.readLine(), await conn.readLine(), await conn.readLine()], ["A", "LATER B", "C"]);
+    await conn.write("d\nboom\n");
+    assert.equal(await conn.readLine(), "D");
+    assert.equal(await conn.readLine(), null);
+    await server.close();
+    assert.equal(errors.length, 1);
+    assert.equal((errors[0] as Error).message, "Responder exploded");
+  });
+});
