@@ -41,24 +41,21 @@ export class Pump {
   /** Settles as `RuntimeConn.pump` does. */
   readonly done: Promise<boolean>;
   #socket: PumpSocket;
-  #onData: PumpHandler;
+  #handler: PumpHandler;
   #waiting = NOTHING;
   #stopping = false;
   #finished = false;
   #resolve!: (ended: boolean) => void;
   #reject!: (reason: unknown) => void;
-  // Made once per pump, not per reply.
-  #replied = (reply: PumpReply): void => {
-    if (this.#finished || this.#waiting !== REPLY) return;
-    this.#waiting = NOTHING;
-    if (reply !== undefined && !this.#send(reply)) return;
-    this.#run(undefined);
-  };
-  #failed = (reason: unknown): void => this.fail(reason);
+  // Made on the first promised reply, not per reply nor per pump: most
+  // handlers answer at once, and each closure is memory an idle connection
+  // keeps.
+  #replied: ((reply: PumpReply) => void) | undefined = undefined;
+  #failed: ((reason: unknown) => void) | undefined = undefined;
 
-  constructor(socket: PumpSocket, onData: PumpHandler) {
+  constructor(socket: PumpSocket, handler: PumpHandler) {
     this.#socket = socket;
-    this.#onData = onData;
+    this.#handler = handler;
     this.done = new Promise<boolean>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -119,7 +116,7 @@ export class Pump {
       if (chunk === undefined) break;
       let reply: PumpReply | Promise<PumpReply>;
       try {
-        reply = this.#onData(chunk);
+        reply = this.#handler.onData(chunk);
       } catch (err) {
         this.fail(err);
         return;
@@ -129,6 +126,13 @@ export class Pump {
         if (!this.#send(reply)) return;
       } else if (reply !== undefined) {
         this.#waiting = REPLY;
+        this.#replied ??= (reply) => {
+          if (this.#finished || this.#waiting !== REPLY) return;
+          this.#waiting = NOTHING;
+          if (reply !== undefined && !this.#send(reply)) return;
+          this.#run(undefined);
+        };
+        this.#failed ??= (reason) => this.fail(reason);
         reply.then(this.#replied, this.#failed);
         return;
       }

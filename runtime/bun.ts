@@ -403,13 +403,13 @@ class BunConn implements RuntimeConn, PumpSocket {
     return false;
   }
 
-  pump(onData: PumpHandler): Promise<boolean> {
+  pump(handler: PumpHandler): Promise<boolean> {
     if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
     if (this.#pumping() || this.#readResolve !== undefined) {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
     }
     if (this.#error !== null) return Promise.reject(this.#error);
-    const pump = new Pump(this, onData);
+    const pump = new Pump(this, handler);
     this.#pump = pump;
     pump.start();
     return pump.done;

@@ -81,8 +81,15 @@ class DenoConn implements RuntimeConn, PumpSocket {
   #held: Uint8Array | undefined = undefined;
   // The reply a pump's write is sending.
   #pumpReply: Uint8Array | undefined = undefined;
+  // Handlers for the runtime's promises, each made on first use: closures
+  // are what an idle connection keeps, and a client never pumps.
   #pumpWritten: (() => void) | undefined = undefined;
   #pumpFailed: ((reason: unknown) => void) | undefined = undefined;
+  #pumpGot: ((n: number | null) => void) | undefined = undefined;
+  #pumpLost: ((err: unknown) => void) | undefined = undefined;
+  #pumpWrote: ((n: number) => void) | undefined = undefined;
+  #pumpWriteLost: ((err: unknown) => void) | undefined = undefined;
+  #settledWrite: (() => void) | undefined = undefined;
 
   constructor(conn: Deno.TcpConn) {
     this.#conn = conn;
@@ -111,7 +118,7 @@ class DenoConn implements RuntimeConn, PumpSocket {
     const pending = this.#pumpRead;
     if (pending !== undefined) {
       this.#pumpRead = undefined;
-      return pending.then(this.#onRead, this.#onReadError);
+      return this.#settle(pending);
     }
     // A failed read stays failed: the kernel would answer a retry with end
     // of stream, and a reset must not pass for a clean end.
@@ -121,7 +128,7 @@ class DenoConn implements RuntimeConn, PumpSocket {
     if (this.#reading) {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
     }
-    return this.#startRead().then(this.#onRead, this.#onReadError);
+    return this.#settle(this.#startRead());
   }
 
   #startRead(): Promise<number | null> {
@@ -132,8 +139,8 @@ class DenoConn implements RuntimeConn, PumpSocket {
     return this.#conn.read(buffer);
   }
 
-  // Settles a read; made once per connection, not per read.
-  #onRead = (n: number | null): Uint8Array | null => {
+  // Settles a read.
+  #readDone(n: number | null): Uint8Array | null {
     this.#reading = false;
     const buf = this.#readBuffer!;
     this.#readBuffer = undefined;
@@ -153,9 +160,9 @@ class DenoConn implements RuntimeConn, PumpSocket {
     this.#readSize = MIN_READ;
     // Copy a few bytes out of a big buffer rather than let the caller pin it.
     return n * 2 < buf.byteLength && buf.byteLength > MIN_READ ? buf.slice(0, n) : buf.subarray(0, n);
-  };
+  }
 
-  #onReadError = (err: unknown): never => {
+  #readFailed(err: unknown): never {
     this.#reading = false;
     this.#readBuffer = undefined;
     // Closing interrupts the pending read (Interrupted, or BadResource).
@@ -163,7 +170,18 @@ class DenoConn implements RuntimeConn, PumpSocket {
     this.#readError = socketError(err, { action: "read from", address: this.#remote });
     if (this.#readError.code === "ECONNRESET") this.#reset = true;
     throw this.#readError;
-  };
+  }
+
+  // read()'s handlers, made once per connection on its first read() (a pump
+  // has its own): closures are what an idle connection keeps.
+  #onRead: ((n: number | null) => Uint8Array | null) | undefined = undefined;
+  #onReadError: ((err: unknown) => never) | undefined = undefined;
+
+  #settle(pending: Promise<number | null>): Promise<Uint8Array | null> {
+    this.#onRead ??= (n) => this.#readDone(n);
+    this.#onReadError ??= (err) => this.#readFailed(err);
+    return pending.then(this.#onRead, this.#onReadError);
+  }
 
   /** For the pump and `read()`: a chunk that came after its pump stopped. */
   nextQueued(): Uint8Array | undefined {
@@ -189,41 +207,41 @@ class DenoConn implements RuntimeConn, PumpSocket {
     if (this.#readError !== null || this.#reset || this.#eof) return;
     const pending = this.#startRead();
     this.#pumpRead = pending;
+    this.#pumpGot ??= (n) => this.#pumpReadDone(n);
+    this.#pumpLost ??= (err) => this.#pumpReadFailed(err);
     pending.then(this.#pumpGot, this.#pumpLost);
   }
 
-  #pumpGot = (n: number | null): void => {
+  #pumpReadDone(n: number | null): void {
     // read() took this one over: its caller has the chunk.
     if (this.#pumpRead === undefined) return;
     this.#pumpRead = undefined;
     let chunk: Uint8Array | null;
     try {
-      chunk = this.#onRead(n);
+      chunk = this.#readDone(n);
     } catch (err) {
       this.#pump?.fail(err);
       return;
     }
     if (chunk === null) this.#pump?.ended();
     else if (!this.#pump?.offer(chunk)) this.#held = chunk;
-  };
+  }
 
-  #pumpLost = (err: unknown): void => {
+  #pumpReadFailed(err: unknown): void {
     if (this.#pumpRead === undefined) return;
     this.#pumpRead = undefined;
     try {
-      this.#onReadError(err);
+      this.#readFailed(err);
     } catch (failure) {
       // The error stays in #readError for the next read() too.
       this.#pump?.fail(failure);
     }
-  };
+  }
 
   /** For the pump: Deno's writes are promises, so the pump always waits. */
   sendReply(bytes: Uint8Array): boolean {
-    this.#pumpWritten ??= () => this.#pump?.written();
-    this.#pumpFailed ??= (reason) => this.#pump?.fail(reason);
     if (this.#unsettledWrites > 0 || this.#shutdown !== null || this.#writeError !== null || this.#closed) {
-      this.write(bytes).then(this.#pumpWritten, this.#pumpFailed);
+      this.#writeForPump(bytes);
       return false;
     }
     // The runtime's promise, not #writeAll's chain: the usual write takes
@@ -232,23 +250,33 @@ class DenoConn implements RuntimeConn, PumpSocket {
     const pending = this.#conn.write(bytes);
     this.#unsettledWrites++;
     this.#writes = pending;
+    this.#pumpWrote ??= (n) => this.#pumpWriteDone(n);
+    this.#pumpWriteLost ??= (err) => this.#pumpWriteFailed(err);
     pending.then(this.#pumpWrote, this.#pumpWriteLost);
     return false;
   }
 
-  #pumpWrote = (n: number): void => {
+  // A pump's reply through write(), behind other writes or for the rest of a
+  // partial write: rare, so its handlers are made only then.
+  #writeForPump(bytes: Uint8Array): void {
+    this.#pumpWritten ??= () => this.#pump?.written();
+    this.#pumpFailed ??= (reason) => this.#pump?.fail(reason);
+    this.write(bytes).then(this.#pumpWritten, this.#pumpFailed);
+  }
+
+  #pumpWriteDone(n: number): void {
     this.#unsettledWrites--;
     const bytes = this.#pumpReply!;
     this.#pumpReply = undefined;
     if (n >= bytes.byteLength) this.#pump?.written();
-    else this.write(bytes.subarray(n)).then(this.#pumpWritten, this.#pumpFailed);
-  };
+    else this.#writeForPump(bytes.subarray(n));
+  }
 
-  #pumpWriteLost = (err: unknown): void => {
+  #pumpWriteFailed(err: unknown): void {
     this.#unsettledWrites--;
     this.#pumpReply = undefined;
     this.#pump?.fail(this.#writeFailure(err));
-  };
+  }
 
   #pumping(): boolean {
     if (this.#pump === undefined) return false;
@@ -257,13 +285,13 @@ class DenoConn implements RuntimeConn, PumpSocket {
     return false;
   }
 
-  pump(onData: PumpHandler): Promise<boolean> {
+  pump(handler: PumpHandler): Promise<boolean> {
     if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
     if (this.#pumping() || (this.#reading && this.#pumpRead === undefined)) {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
     }
     if (this.#readError !== null) return Promise.reject(this.#readError);
-    const pump = new Pump(this, onData);
+    const pump = new Pump(this, handler);
     this.#pump = pump;
     pump.start();
     return pump.done;
@@ -297,12 +325,13 @@ class DenoConn implements RuntimeConn, PumpSocket {
   #track(done: Promise<void>): void {
     this.#unsettledWrites++;
     this.#writes = done;
+    this.#settledWrite ??= () => this.#writeSettled();
     done.then(this.#settledWrite, this.#settledWrite);
   }
 
-  #settledWrite = (): void => {
+  #writeSettled(): void {
     this.#unsettledWrites--;
-  };
+  }
 
   async #writeAll(data: Uint8Array): Promise<void> {
     let offset = 0;

@@ -46,6 +46,8 @@ function captureRead(resolve: (chunk: Uint8Array | null) => void, reject: (reaso
   capturedReject = reject;
 }
 
+const EMPTY = new Uint8Array(0);
+
 // Where a socket keeps its connection, for the shared listeners.
 const CONN = Symbol("doorway.conn");
 type OwnedSocket = net.Socket & { [CONN]?: NodeConn };
@@ -170,14 +172,18 @@ class NodeConn implements RuntimeConn, PumpSocket {
       this.#pump?.fail(new SocketError("EPIPE", `Cannot write to ${this.#remote}: write side is closed`));
       return false;
     }
-    // Called for every write, also those done at once (a tick later), so it
-    // only reports when nothing at all is left unwritten.
+    socket.write(bytes);
+    // Node counts a write as pending until libuv has handed it all to the
+    // kernel, which its try-write usually does at once.
+    if (socket.writableLength === 0) return true;
+    // An empty write queued behind the rest calls back once all of it is
+    // written (or failed): only then is a callback needed, and made.
     this.#pumpWritten ??= (err) => {
       if (err != null || this.#socket.destroyed) this.#pump?.fail(this.#failure("write to", err));
-      else if (this.#socket.writableLength === 0) this.#pump?.written();
+      else this.#pump?.written();
     };
-    socket.write(bytes, this.#pumpWritten);
-    return socket.writableLength === 0;
+    socket.write(EMPTY, this.#pumpWritten);
+    return false;
   }
 
   #pumping(): boolean {
@@ -187,13 +193,13 @@ class NodeConn implements RuntimeConn, PumpSocket {
     return false;
   }
 
-  pump(onData: PumpHandler): Promise<boolean> {
+  pump(handler: PumpHandler): Promise<boolean> {
     if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
     if (this.#pumping() || this.#readResolve !== undefined) {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
     }
     if (this.#error !== null) return Promise.reject(this.#error);
-    const pump = new Pump(this, onData);
+    const pump = new Pump(this, handler);
     this.#pump = pump;
     pump.start();
     return pump.done;

@@ -43,10 +43,14 @@ export interface RuntimeConnectOptions extends RuntimeAddrOptions {
 export type PumpReply = Uint8Array | undefined;
 
 /**
- * Push mode's handler (see {@linkcode RuntimeConn.pump}). It owns `chunk`,
- * as a caller of `read()` owns what it gets.
+ * Push mode's handler (see {@linkcode RuntimeConn.pump}). An object rather
+ * than a function, so that a connection can be its own handler instead of
+ * holding a closure for it.
  */
-export type PumpHandler = (chunk: Uint8Array) => PumpReply | Promise<PumpReply>;
+export interface PumpHandler {
+  /** Answers one chunk, which it owns, as a caller of `read()` owns what it gets. */
+  onData(chunk: Uint8Array): PumpReply | Promise<PumpReply>;
+}
 
 /**
  * A connected TCP socket as a runtime gives it, with three faults of the
@@ -83,7 +87,7 @@ export interface RuntimeConn {
   /** Closes both directions now. Idempotent. */
   close(): void;
   /**
-   * Push mode, for servers that answer what arrives: calls `onData` with
+   * Push mode, for servers that answer what arrives: calls `handler.onData` with
    * each chunk as the runtime delivers it and sends what it returns, with no
    * promise per chunk while replies are synchronous and the kernel takes
    * them at once (Node and Bun answer inside the runtime's data callback).
@@ -96,7 +100,7 @@ export interface RuntimeConn {
    * `read()` and `write()` work as before: bytes that arrived after the pump
    * stopped are read next. Not while a read is pending.
    */
-  pump(onData: PumpHandler): Promise<boolean>;
+  pump(handler: PumpHandler): Promise<boolean>;
   /**
    * Stops a running pump: at once if it is waiting for bytes, otherwise
    * after the reply to the chunk it is handling. May be called from

@@ -8,7 +8,7 @@
 import { FrameDecoder, type FrameOptions } from "../protocol/frame_decoder.ts";
 import { encodeFrame } from "../protocol/frame_encoder.ts";
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder } from "../protocol/line_decoder.ts";
-import type { NetAddr, PumpReply, RuntimeConn } from "../runtime/types.ts";
+import type { NetAddr, PumpHandler, PumpReply, RuntimeConn } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
 import type { Conn, ConnOptions, ReadOptions } from "./conn.ts";
 
@@ -62,6 +62,12 @@ function waitersOf(signal: AbortSignal): Set<TcpConn> {
 
 const abortRead = Symbol("abortRead");
 
+/** Who answers in {@linkcode TcpConn.pump}: an object, not a closure, for the memory of idle connections. */
+export interface PumpAnswerer {
+  /** Takes the complete lines buffered (see `TcpConn.bufferedLine`) and returns the reply text, or a promise of it. */
+  answer(): string | Promise<string>;
+}
+
 // A promise's resolving functions without a closure per promise.
 let captured: [(chunk: Uint8Array | null) => void, (reason: unknown) => void] | undefined;
 function capture(resolve: (chunk: Uint8Array | null) => void, reject: (reason: unknown) => void): void {
@@ -72,7 +78,7 @@ function capture(resolve: (chunk: Uint8Array | null) => void, reject: (reason: u
  * The one {@linkcode Conn} implementation, over a runtime adapter's socket.
  * Made by `connect()` and `listen()`; users never construct it.
  */
-export class TcpConn implements Conn {
+export class TcpConn implements Conn, PumpHandler {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
   #raw: RuntimeConn;
@@ -97,13 +103,11 @@ export class TcpConn implements Conn {
   #raceWaiters: Set<TcpConn> | undefined;
   #raceSettled: ((chunk: Uint8Array | null) => void) | undefined;
   #raceFailed: ((reason: unknown) => void) | undefined;
-  // Push mode (see pump()): the answering function, whether a pump runs or
-  // was asked to stop, and the signal's set of connections while it runs.
-  #answer: (() => string | Promise<string>) | undefined;
-  #pumping = false;
+  // Push mode (see pump()): who answers, whether the pump was asked to
+  // stop, and the set of connections that the signal's listener stops.
+  #answerer: PumpAnswerer | undefined;
   #stopPump = false;
   #pumpWaiters: Set<TcpConn> | undefined;
-  #onPumpData: ((chunk: Uint8Array) => PumpReply | Promise<PumpReply>) | undefined;
 
   /** Wraps a runtime socket. */
   constructor(raw: RuntimeConn, options: ConnOptions = {}) {
@@ -223,7 +227,7 @@ export class TcpConn implements Conn {
   }
 
   [abortRead](): void {
-    if (this.#pumping) this.stopPump();
+    if (this.#answerer !== undefined) this.stopPump();
     const reject = this.#raceReject;
     if (reject === undefined) return;
     // The runtime read stays in #inflight: the next read takes what it brings.
@@ -346,10 +350,10 @@ export class TcpConn implements Conn {
 
   /**
    * Push mode, for request/reply loops such as `answerLines`: each time bytes
-   * arrive they join the line buffer and `answer()` is called at once (inside
-   * the runtime's data callback on Node and Bun), to take lines with
-   * {@linkcode TcpConn.bufferedLine} and return the text to send back, or a
-   * promise of it. No promise is made per request while answers are
+   * arrive they join the line buffer and `answerer.answer()` is called at
+   * once (inside the runtime's data callback on Node and Bun), to take lines
+   * with {@linkcode TcpConn.bufferedLine} and return the text to send back,
+   * or a promise of it. No promise is made per request while answers are
    * synchronous; reading waits while a reply does, as with pulled reads.
    *
    * Resolves `true` at end of stream, `false` once stopped by
@@ -357,16 +361,16 @@ export class TcpConn implements Conn {
    * before, with the bytes not yet answered. `undefined` when push mode
    * cannot start because a cancelled read is still in flight: pull instead.
    */
-  pump(answer: () => string | Promise<string>, signal?: AbortSignal): Promise<boolean> | undefined {
+  pump(answerer: PumpAnswerer, signal?: AbortSignal): Promise<boolean> | undefined {
     if (this.#closed) return Promise.reject(this.#closedError("read from"));
-    if (this.#inflight !== undefined || this.#raceResolve !== undefined || this.#pumping) return undefined;
+    if (this.#inflight !== undefined || this.#raceResolve !== undefined) return undefined;
     if (signal?.aborted) return Promise.resolve(false);
     this.#unframe();
-    this.#answer = answer;
+    this.#answerer = answerer;
     this.#stopPump = false;
     // Complete lines already buffered are answered before anything is read.
     if (this.#buffer.buffered > 0) {
-      const reply = answer();
+      const reply = answerer.answer();
       if (reply !== "") {
         return Promise.resolve(reply).then((text) => this.write(text)).then(() => this.#startPump(signal));
       }
@@ -376,26 +380,23 @@ export class TcpConn implements Conn {
 
   #startPump(signal: AbortSignal | undefined): Promise<boolean> {
     if (this.#stopPump || signal?.aborted) return Promise.resolve(false);
+    // The signal's listener stops the pump. The set lets go of this
+    // connection when it closes, not when the pump ends: that would take a
+    // closure per connection, and stopping a pump that ended does nothing.
     if (signal !== undefined) {
       this.#pumpWaiters = waitersOf(signal);
       this.#pumpWaiters.add(this);
     }
-    this.#pumping = true;
-    this.#onPumpData ??= (chunk) => {
-      this.#bytesRead += chunk.byteLength;
-      if (this.#trackActivity) this.#lastActivity = performance.now();
-      this.#buffer.push(chunk);
-      const reply = this.#answer!();
-      return typeof reply === "string" ? this.#encodeReply(reply) : reply.then((text) => this.#encodeReply(text));
-    };
-    const done = this.#raw.pump(this.#onPumpData);
-    const end = () => {
-      this.#pumping = false;
-      this.#pumpWaiters?.delete(this);
-      this.#pumpWaiters = undefined;
-    };
-    done.then(end, end);
-    return done;
+    return this.#raw.pump(this);
+  }
+
+  /** For the runtime's pump: a chunk arrived. Internal. */
+  onData(chunk: Uint8Array): PumpReply | Promise<PumpReply> {
+    this.#bytesRead += chunk.byteLength;
+    if (this.#trackActivity) this.#lastActivity = performance.now();
+    this.#buffer.push(chunk);
+    const reply = this.#answerer!.answer();
+    return typeof reply === "string" ? this.#encodeReply(reply) : reply.then((text) => this.#encodeReply(text));
   }
 
   // Counted when handed over, since a pump's replies are not awaited one by one.
@@ -410,7 +411,7 @@ export class TcpConn implements Conn {
   /** Stops a running {@linkcode TcpConn.pump} after the reply it is sending; may be called from `answer`. */
   stopPump(): void {
     this.#stopPump = true;
-    if (this.#pumping) this.#raw.stopPump();
+    this.#raw.stopPump();
   }
 
   /**
@@ -468,6 +469,8 @@ export class TcpConn implements Conn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#pumpWaiters?.delete(this);
+    this.#pumpWaiters = undefined;
     this.#raw.close();
   }
 

@@ -5,7 +5,7 @@
  */
 
 import { SocketError } from "../socket_error.ts";
-import { TcpConn } from "./_tcp_conn.ts";
+import { type PumpAnswerer, TcpConn } from "./_tcp_conn.ts";
 import type { Conn } from "./conn.ts";
 
 /** Turns one request line into its reply line (without the newline). */
@@ -59,7 +59,11 @@ export async function answerLines(conn: Conn, options: LineResponder | AnswerLin
     // Answering as bytes arrive, with no promise per request, until the
     // stream ends or the signal fires; what is left (a last line without a
     // newline, or lines that arrived with the shutdown) is pulled below.
-    if (conn instanceof TcpConn) await answerPushed(conn, respond, signal);
+    if (conn instanceof TcpConn) {
+      const answerer = new PushedLines(conn, respond);
+      await conn.pump(answerer, signal);
+      if (answerer.failure !== NONE) throw answerer.failure;
+    }
     for (let lines = await conn.readLines(read); lines !== null; lines = await conn.readLines(read)) {
       let reply = "";
       try {
@@ -90,47 +94,57 @@ export async function answerLines(conn: Conn, options: LineResponder | AnswerLin
   await conn.closeWrite();
 }
 
-// What a push-mode answer failed with: thrown after its partial reply is sent.
-class PushFailure {
-  constructor(readonly error: unknown) {}
-}
+// Answers in push mode (see TcpConn.pump). One object per connection, with
+// no closures: it is what an idle connection keeps.
+class PushedLines implements PumpAnswerer {
+  // What answering failed with, thrown once the pump has sent the replies to
+  // the lines before the failing one; `NONE` while nothing failed.
+  failure: unknown = NONE;
+  #conn: TcpConn;
+  #respond: LineResponder;
 
-async function answerPushed(conn: TcpConn, respond: LineResponder, signal: AbortSignal | undefined): Promise<void> {
-  let failure: PushFailure | undefined;
-  // The replies to the lines before a failing one are still owed: the pump
-  // sends them, then stops.
-  const fail = (err: unknown, reply: string): string => {
-    failure = new PushFailure(err);
-    conn.stopPump();
-    return reply;
-  };
-  const finish = async (reply: string, pending: Promise<string>): Promise<string> => {
-    try {
-      reply += (await pending) + "\n";
-      for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
-        reply += (await respond(line)) + "\n";
-      }
-    } catch (err) {
-      return fail(err, reply);
-    }
-    return reply;
-  };
-  const answer = (): string | Promise<string> => {
+  constructor(conn: TcpConn, respond: LineResponder) {
+    this.#conn = conn;
+    this.#respond = respond;
+  }
+
+  answer(): string | Promise<string> {
+    const conn = this.#conn;
     let reply = "";
     try {
       for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
-        const answer = respond(line);
-        if (typeof answer !== "string") return finish(reply, answer);
+        const answer = this.#respond(line);
+        if (typeof answer !== "string") return this.#finish(reply, answer);
         reply += answer + "\n";
       }
     } catch (err) {
-      return fail(err, reply);
+      return this.#fail(err, reply);
     }
     return reply;
-  };
-  await conn.pump(answer, signal);
-  if (failure !== undefined) throw failure.error;
+  }
+
+  // The rest of a batch once a responder answered with a promise.
+  async #finish(reply: string, pending: Promise<string>): Promise<string> {
+    const conn = this.#conn;
+    try {
+      reply += (await pending) + "\n";
+      for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
+        reply += (await this.#respond(line)) + "\n";
+      }
+    } catch (err) {
+      return this.#fail(err, reply);
+    }
+    return reply;
+  }
+
+  #fail(err: unknown, reply: string): string {
+    this.failure = err;
+    this.#conn.stopPump();
+    return reply;
+  }
 }
+
+const NONE = Symbol("none");
 
 async function refuseLongLine(conn: Conn, err: SocketError): Promise<void> {
   const limit = /longer than (\d+) bytes/.exec(err.message)?.[1] ?? "the limit";

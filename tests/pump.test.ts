@@ -37,7 +37,7 @@ class ScriptedSocket implements PumpSocket {
   }
 }
 
-const upper: PumpHandler = (chunk) => bytes(str(chunk).toUpperCase());
+const upper: PumpHandler = { onData: (chunk) => bytes(str(chunk).toUpperCase()) };
 
 function settledState(promise: Promise<unknown>): Promise<string> {
   // A promise that settled earlier wins this race: its reaction was queued
@@ -93,9 +93,11 @@ describe("Pump", () => {
   test("a promised reply holds back later chunks; a write report meanwhile does not release them", async () => {
     const socket = new ScriptedSocket();
     let release!: (reply: Uint8Array) => void;
-    const pump = new Pump(socket, (chunk) => {
-      if (str(chunk) === "slow") return new Promise((resolve) => (release = resolve));
-      return upper(chunk);
+    const pump = new Pump(socket, {
+      onData(chunk) {
+        if (str(chunk) === "slow") return new Promise((resolve) => (release = resolve));
+        return upper.onData(chunk);
+      },
     });
     pump.start();
     socket.deliver(pump, "slow");
@@ -139,8 +141,10 @@ describe("Pump", () => {
   test("a handler that throws, or a failed write, rejects the pump with that error", async () => {
     const socket = new ScriptedSocket();
     const thrown = new Error("Handler exploded");
-    const pump = new Pump(socket, () => {
-      throw thrown;
+    const pump = new Pump(socket, {
+      onData() {
+        throw thrown;
+      },
     });
     pump.start();
     socket.deliver(pump, "x");
@@ -227,9 +231,11 @@ describe(`push mode on ${runtimeName()}`, () => {
   test("stopPump() from the handler sends that chunk's reply first", async () => {
     const { server, client, close } = await runtimePair();
     try {
-      const pumped = server.pump((chunk) => {
-        server.stopPump();
-        return upper(chunk);
+      const pumped = server.pump({
+        onData(chunk) {
+          server.stopPump();
+          return upper.onData(chunk);
+        },
       });
       await client.write(bytes("q"));
       assert.equal(await pumped, false);
@@ -248,10 +254,12 @@ describe(`push mode on ${runtimeName()}`, () => {
       const firstCall = new Promise<void>((resolve) => (called = resolve));
       let release!: (reply: Uint8Array) => void;
       let calls = 0;
-      const pumped = server.pump((chunk) => {
-        if (calls++ > 0) return upper(chunk);
-        called();
-        return new Promise((resolve) => (release = resolve));
+      const pumped = server.pump({
+        onData(chunk) {
+          if (calls++ > 0) return upper.onData(chunk);
+          called();
+          return new Promise((resolve) => (release = resolve));
+        },
       });
       await client.write(bytes("a"));
       await firstCall;
@@ -269,8 +277,10 @@ describe(`push mode on ${runtimeName()}`, () => {
     const first = await runtimePair();
     try {
       const thrown = new Error("Handler exploded");
-      const pumped = first.server.pump(() => {
-        throw thrown;
+      const pumped = first.server.pump({
+        onData() {
+          throw thrown;
+        },
       });
       await first.client.write(bytes("x"));
       await assert.rejects(pumped, thrown);
@@ -310,13 +320,15 @@ describe(`push mode on ${runtimeName()}`, () => {
       const answered: string[] = [];
       let firstAnswered!: () => void;
       const first = new Promise<void>((resolve) => (firstAnswered = resolve));
-      const pumped = server.pump((chunk) => {
-        answered.push(str(chunk));
-        if (answered.length === 1) {
-          firstAnswered();
-          return big;
-        }
-        return upper(chunk);
+      const pumped = server.pump({
+        onData(chunk) {
+          answered.push(str(chunk));
+          if (answered.length === 1) {
+            firstAnswered();
+            return big;
+          }
+          return upper.onData(chunk);
+        },
       });
       await client.write(bytes("1"));
       await first;
