@@ -384,20 +384,25 @@ class NodeDatagramSocket implements RuntimeDatagramSocket {
   send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void> {
     if (this.#closed) return Promise.reject(closedError("send to", formatAddress(to)));
     return new Promise((resolve, reject) => {
-      // The address is formatted only for an error message.
-      const done = (err: Error | null) => {
-        if (err == null) resolve();
-        else if (this.#closed) reject(closedError("send to", formatAddress(to)));
-        else reject(socketError(err, { action: "send to", address: formatAddress(to) }));
-      };
       try {
         // The callback runs once libuv has handed the datagram to the kernel,
-        // which takes it whole or fails (EMSGSIZE) without truncating.
-        this.#socket.send(data, to.port, to.hostname, done);
+        // which takes it whole or fails (EMSGSIZE) without truncating. It is
+        // not named: under tsx (esbuild's keepNames) a named closure costs a
+        // defineProperty per datagram.
+        this.#socket.send(data, to.port, to.hostname, (err: Error | null) => {
+          if (err == null) resolve();
+          else reject(this.#sendError(err, to));
+        });
       } catch (err) {
-        done(err instanceof Error ? err : new Error(String(err)));
+        reject(this.#sendError(err instanceof Error ? err : new Error(String(err)), to));
       }
     });
+  }
+
+  // The address is formatted only for an error message.
+  #sendError(err: Error, to: RuntimeAddrOptions): SocketError {
+    if (this.#closed) return closedError("send to", formatAddress(to));
+    return socketError(err, { action: "send to", address: formatAddress(to) });
   }
 
   close(): void {

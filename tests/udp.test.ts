@@ -304,6 +304,40 @@ describe(`udp on ${runtimeName()}`, () => {
     assert.ok(server.errors[2] instanceof TypeError, String(server.errors[2]));
   });
 
+  test("the server's replies: text of any length exact, too long or not bytes reported, in order", async () => {
+    const server = await startServer((data) => {
+      const line = text.decode(data);
+      if (line === "long") return "é".repeat(30_000);
+      if (line === "too long") return "é".repeat(40_000);
+      if (line === "number") return 42 as unknown as string;
+      if (line === "bytes") return Uint8Array.of(0, 1, 2);
+      return line.toUpperCase();
+    });
+    await using client = await bind({ hostname: "127.0.0.1" });
+    const ask = async (line: string) => (await request(line, { socket: client, to: server.addr })).data;
+    // Replies of every size in turn: none shows through another.
+    assert.deepEqual(await ask("long"), bytes("é".repeat(30_000)));
+    assert.deepEqual(await ask("short"), bytes("SHORT"));
+    assert.deepEqual(await ask(""), new Uint8Array(0));
+    assert.deepEqual(await ask("bytes"), Uint8Array.of(0, 1, 2));
+    assert.deepEqual(await ask("café"), bytes("CAFÉ"));
+    // No reply for these two; the next datagram is answered.
+    await client.send("too long", server.addr);
+    await client.send("number", server.addr);
+    assert.deepEqual(await ask("after"), bytes("AFTER"));
+    await server[Symbol.asyncDispose]();
+    assert.equal(server.errors.length, 2, String(server.errors));
+    const [tooLong, notBytes] = server.errors;
+    assert.ok(tooLong instanceof SocketError);
+    assert.equal(tooLong.code, "EMSGSIZE");
+    assert.equal(
+      tooLong.message,
+      `Cannot send to 127.0.0.1:${client.addr.port}: message too long (80000 bytes; one datagram holds at most 65507)`,
+    );
+    assert.ok(notBytes instanceof TypeError);
+    assert.equal(notBytes.message, "A datagram handler must return a Uint8Array, a string or undefined, not number");
+  });
+
   test("the server stops on its signal, its last handler done", async () => {
     const controller = new AbortController();
     const inHandler = deferred();

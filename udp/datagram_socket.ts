@@ -9,6 +9,7 @@ import { checkAddress, checkSignal } from "../_options.ts";
 import { currentRuntime } from "../runtime/runtime.ts";
 import type { NetAddr, RuntimeDatagram, RuntimeDatagramSocket } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
+import { rawSockets } from "./_raw_socket.ts";
 
 /** Where a datagram goes. A received datagram's `remote` will do. */
 export interface DatagramTarget {
@@ -121,6 +122,7 @@ class UdpSocket implements DatagramSocket {
     this.#family = raw.addr.hostname.includes(":") ? 6 : 4;
     this.#signal = signal;
     signal?.addEventListener("abort", this.#onAbort, { once: true });
+    rawSockets.set(this, { raw, maxPayload: MAX_PAYLOAD[this.#family] });
   }
 
   get dropped(): number {
