@@ -5,7 +5,18 @@
  * @module
  */
 
-import type { PumpHandler, PumpReply } from "./types.ts";
+import { formatAddress, SocketError } from "../socket_error.ts";
+import type { NetAddr, PumpHandler, PumpReply } from "./types.ts";
+
+/** What an adapter knows when `RuntimeConn.pump` is called: whether it may start. */
+export interface PumpStart {
+  /** `close()` was called. */
+  closed: boolean;
+  /** A read, or another pump, is pending. */
+  busy: boolean;
+  /** The error that ended the read side, if any. */
+  error: SocketError | null;
+}
 
 /** What a {@linkcode Pump} needs of its adapter. */
 export interface PumpSocket {
@@ -62,14 +73,46 @@ export class Pump {
     });
   }
 
-  /** Whether the pump has settled: chunks go to `read()` again. */
-  get finished(): boolean {
-    return this.#finished;
+  /**
+   * Starts a pump on `socket` as `RuntimeConn.pump` does, or refuses as it
+   * documents; `assign` keeps the new pump where the adapter's callbacks
+   * find it before the first chunk is answered.
+   */
+  static run(
+    socket: PumpSocket,
+    handler: PumpHandler,
+    state: PumpStart & { remote: NetAddr; assign(pump: Pump): void },
+  ): Promise<boolean> {
+    if (state.closed) {
+      return Promise.reject(
+        new SocketError("ECLOSED", `Cannot read from ${formatAddress(state.remote)}: socket is closed`),
+      );
+    }
+    if (state.busy) {
+      return Promise.reject(
+        new SocketError("EINVAL", `Cannot read from ${formatAddress(state.remote)}: a read is already pending`),
+      );
+    }
+    if (state.error !== null) return Promise.reject(state.error);
+    const pump = new Pump(socket, handler);
+    state.assign(pump);
+    pump.start();
+    return pump.done;
+  }
+
+  /** Whether `pump` exists and has not settled. */
+  static running(pump: Pump | undefined): boolean {
+    return pump !== undefined && !pump.#finished;
   }
 
   /** Starts answering: first what was read ahead before the pump began. */
   start(): void {
     this.#run(undefined);
+  }
+
+  /** Whether the pump has settled: chunks go to `read()` again. */
+  get finished(): boolean {
+    return this.#finished;
   }
 
   /** A chunk arrived: `true` if the pump took it, `false` if it must be queued. */

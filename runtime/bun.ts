@@ -336,7 +336,7 @@ class BunConn implements RuntimeConn, PumpSocket {
 
   read(): Promise<Uint8Array | null> {
     if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
-    if (this.#pumping()) {
+    if (Pump.running(this.#pump)) {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a pump is running`));
     }
     const chunk = this.nextQueued();
@@ -396,23 +396,14 @@ class BunConn implements RuntimeConn, PumpSocket {
     return false;
   }
 
-  #pumping(): boolean {
-    if (this.#pump === undefined) return false;
-    if (!this.#pump.finished) return true;
-    this.#pump = undefined;
-    return false;
-  }
-
   pump(handler: PumpHandler): Promise<boolean> {
-    if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
-    if (this.#pumping() || this.#readResolve !== undefined) {
-      return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
-    }
-    if (this.#error !== null) return Promise.reject(this.#error);
-    const pump = new Pump(this, handler);
-    this.#pump = pump;
-    pump.start();
-    return pump.done;
+    return Pump.run(this, handler, {
+      closed: this.#closed,
+      busy: Pump.running(this.#pump) || this.#readResolve !== undefined,
+      error: this.#error,
+      remote: this.remoteAddr,
+      assign: (pump) => (this.#pump = pump),
+    });
   }
 
   stopPump(): void {

@@ -112,7 +112,7 @@ class DenoConn implements RuntimeConn, PumpSocket {
     if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
     const held = this.nextQueued();
     if (held !== undefined) return Promise.resolve(held);
-    if (this.#pumping()) {
+    if (Pump.running(this.#pump)) {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a pump is running`));
     }
     const pending = this.#pumpRead;
@@ -278,23 +278,14 @@ class DenoConn implements RuntimeConn, PumpSocket {
     this.#pump?.fail(this.#writeFailure(err));
   }
 
-  #pumping(): boolean {
-    if (this.#pump === undefined) return false;
-    if (!this.#pump.finished) return true;
-    this.#pump = undefined;
-    return false;
-  }
-
   pump(handler: PumpHandler): Promise<boolean> {
-    if (this.#closed) return Promise.reject(closedError("read from", this.#remote));
-    if (this.#pumping() || (this.#reading && this.#pumpRead === undefined)) {
-      return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
-    }
-    if (this.#readError !== null) return Promise.reject(this.#readError);
-    const pump = new Pump(this, handler);
-    this.#pump = pump;
-    pump.start();
-    return pump.done;
+    return Pump.run(this, handler, {
+      closed: this.#closed,
+      busy: Pump.running(this.#pump) || (this.#reading && this.#pumpRead === undefined),
+      error: this.#readError,
+      remote: this.remoteAddr,
+      assign: (pump) => (this.#pump = pump),
+    });
   }
 
   stopPump(): void {
