@@ -35,6 +35,12 @@ export interface PumpSocket {
    * runtime does not push them (Deno) starts a read here.
    */
   idle(): void;
+  /**
+   * Keeps `pump` where the adapter's callbacks find it. A method rather than
+   * a closure per pump: under tsx (esbuild's keepNames) a named closure costs
+   * a defineProperty per connection.
+   */
+  adopt(pump: Pump): void;
 }
 
 // What a busy pump waits for.
@@ -75,13 +81,13 @@ export class Pump {
 
   /**
    * Starts a pump on `socket` as `RuntimeConn.pump` does, or refuses as it
-   * documents; `assign` keeps the new pump where the adapter's callbacks
-   * find it before the first chunk is answered.
+   * documents; `socket.adopt` keeps the new pump where the adapter's
+   * callbacks find it before the first chunk is answered.
    */
   static run(
     socket: PumpSocket,
     handler: PumpHandler,
-    state: PumpStart & { remote: NetAddr; assign(pump: Pump): void },
+    state: PumpStart & { remote: NetAddr },
   ): Promise<boolean> {
     if (state.closed) {
       return Promise.reject(
@@ -95,7 +101,7 @@ export class Pump {
     }
     if (state.error !== null) return Promise.reject(state.error);
     const pump = new Pump(socket, handler);
-    state.assign(pump);
+    socket.adopt(pump);
     pump.start();
     return pump.done;
   }

@@ -402,8 +402,12 @@ class BunConn implements RuntimeConn, PumpSocket {
       busy: Pump.running(this.#pump) || this.#readResolve !== undefined,
       error: this.#error,
       remote: this.remoteAddr,
-      assign: (pump) => (this.#pump = pump),
     });
+  }
+
+  /** For the pump: see `PumpSocket.adopt`. */
+  adopt(pump: Pump): void {
+    this.#pump = pump;
   }
 
   stopPump(): void {

@@ -284,8 +284,12 @@ class DenoConn implements RuntimeConn, PumpSocket {
       busy: Pump.running(this.#pump) || (this.#reading && this.#pumpRead === undefined),
       error: this.#readError,
       remote: this.remoteAddr,
-      assign: (pump) => (this.#pump = pump),
     });
+  }
+
+  /** For the pump: see `PumpSocket.adopt`. */
+  adopt(pump: Pump): void {
+    this.#pump = pump;
   }
 
   stopPump(): void {

@@ -31,6 +31,7 @@ class ScriptedSocket implements PumpSocket {
   idle(): void {
     this.idles++;
   }
+  adopt(): void {}
   /** What the adapter does with a chunk from the runtime. */
   deliver(pump: Pump, chunk: string): void {
     if (!pump.offer(bytes(chunk))) this.queue.push(bytes(chunk));
