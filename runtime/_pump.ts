@@ -68,6 +68,7 @@ export class Pump {
   // handlers answer at once, and each closure is memory an idle connection
   // keeps.
   #replied: ((reply: PumpReply) => void) | undefined = undefined;
+  #written: (() => void) | undefined = undefined;
   #failed: ((reason: unknown) => void) | undefined = undefined;
 
   constructor(socket: PumpSocket, handler: PumpHandler) {
@@ -116,11 +117,6 @@ export class Pump {
     this.#run(undefined);
   }
 
-  /** Whether the pump has settled: chunks go to `read()` again. */
-  get finished(): boolean {
-    return this.#finished;
-  }
-
   /** A chunk arrived: `true` if the pump took it, `false` if it must be queued. */
   offer(chunk: Uint8Array): boolean {
     if (this.#finished || this.#waiting !== NOTHING) return false;
@@ -139,6 +135,16 @@ export class Pump {
     if (this.#finished || this.#waiting !== WRITE) return;
     this.#waiting = NOTHING;
     this.#run(undefined);
+  }
+
+  /** {@linkcode Pump.written} as a function, for an adapter's write queue; made on first use. */
+  get onWritten(): () => void {
+    return this.#written ??= () => this.written();
+  }
+
+  /** {@linkcode Pump.fail} as a function; made on first use. */
+  get onFailed(): (reason: unknown) => void {
+    return this.#failed ??= (reason) => this.fail(reason);
   }
 
   /** Ends the pump with `reason`. */
@@ -181,8 +187,7 @@ export class Pump {
           if (reply !== undefined && !this.#send(reply)) return;
           this.#run(undefined);
         };
-        this.#failed ??= (reason) => this.fail(reason);
-        reply.then(this.#replied, this.#failed);
+        reply.then(this.#replied, this.onFailed);
         return;
       }
     }

@@ -182,8 +182,6 @@ class BunConn implements RuntimeConn, PumpSocket {
   #writes: PendingWrite[] = [];
   #finished: Promise<void> | null = null;
   #pump: Pump | undefined = undefined;
-  #pumpWritten: (() => void) | undefined = undefined;
-  #pumpFailed: ((reason: unknown) => void) | undefined = undefined;
 
   constructor(socket: BunSocket) {
     this.#socket = socket;
@@ -390,9 +388,7 @@ class BunConn implements RuntimeConn, PumpSocket {
       }
       if (taken === bytes.byteLength) return true;
     }
-    this.#pumpWritten ??= () => this.#pump?.written();
-    this.#pumpFailed ??= (reason) => this.#pump?.fail(reason);
-    this.#writes.push({ data: bytes, offset: taken, fin: false, resolve: this.#pumpWritten, reject: this.#pumpFailed });
+    this.#writes.push({ data: bytes, offset: taken, fin: false, resolve: pump.onWritten, reject: pump.onFailed });
     return false;
   }
 

@@ -83,8 +83,6 @@ class DenoConn implements RuntimeConn, PumpSocket {
   #pumpReply: Uint8Array | undefined = undefined;
   // Handlers for the runtime's promises, each made on first use: closures
   // are what an idle connection keeps, and a client never pumps.
-  #pumpWritten: (() => void) | undefined = undefined;
-  #pumpFailed: ((reason: unknown) => void) | undefined = undefined;
   #pumpGot: ((n: number | null) => void) | undefined = undefined;
   #pumpLost: ((err: unknown) => void) | undefined = undefined;
   #pumpWrote: ((n: number) => void) | undefined = undefined;
@@ -120,15 +118,24 @@ class DenoConn implements RuntimeConn, PumpSocket {
       this.#pumpRead = undefined;
       return this.#settle(pending);
     }
-    // A failed read stays failed: the kernel would answer a retry with end
-    // of stream, and a reset must not pass for a clean end.
-    if (this.#readError !== null) return Promise.reject(this.#readError);
-    if (this.#reset) return Promise.reject(resetError("read from", this.#remote));
-    if (this.#eof) return Promise.resolve(null);
+    const known = this.#knownRead();
+    if (known === null) return Promise.resolve(null);
+    if (known !== undefined) return Promise.reject(known);
     if (this.#reading) {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
     }
     return this.#settle(this.#startRead());
+  }
+
+  // What a read would give without reading: its error, end of stream
+  // (`null`), or `undefined` when it must read. A failed read stays failed:
+  // the kernel would answer a retry with end of stream, and a reset must not
+  // pass for a clean end.
+  #knownRead(): SocketError | null | undefined {
+    if (this.#readError !== null) return this.#readError;
+    if (this.#reset) return resetError("read from", this.#remote);
+    if (this.#eof) return null;
+    return undefined;
   }
 
   #startRead(): Promise<number | null> {
@@ -200,11 +207,10 @@ class DenoConn implements RuntimeConn, PumpSocket {
   // reaction per read, where read() would add a second.
   idle(): void {
     if (this.#pumpRead !== undefined) return;
-    // As read() would answer, without a read.
-    if (this.#readError !== null) this.#pump?.fail(this.#readError);
-    else if (this.#reset) this.#pump?.fail(resetError("read from", this.#remote));
-    else if (this.#eof) this.#pump?.ended();
-    if (this.#readError !== null || this.#reset || this.#eof) return;
+    const known = this.#knownRead();
+    if (known === null) this.#pump?.ended();
+    else if (known !== undefined) this.#pump?.fail(known);
+    if (known !== undefined) return;
     const pending = this.#startRead();
     this.#pumpRead = pending;
     this.#pumpGot ??= (n) => this.#pumpReadDone(n);
@@ -259,9 +265,8 @@ class DenoConn implements RuntimeConn, PumpSocket {
   // A pump's reply through write(), behind other writes or for the rest of a
   // partial write: rare, so its handlers are made only then.
   #writeForPump(bytes: Uint8Array): void {
-    this.#pumpWritten ??= () => this.#pump?.written();
-    this.#pumpFailed ??= (reason) => this.#pump?.fail(reason);
-    this.write(bytes).then(this.#pumpWritten, this.#pumpFailed);
+    const pump = this.#pump!;
+    this.write(bytes).then(pump.onWritten, pump.onFailed);
   }
 
   #pumpWriteDone(n: number): void {
