@@ -88,7 +88,10 @@ export class LineDecoder {
     return this.#end - this.#start;
   }
 
-  /** Adds bytes. The decoder may keep `chunk` itself: do not change it afterwards. */
+  /**
+   * Adds bytes. The decoder may keep `chunk` itself: do not change it
+   * afterwards, unless {@linkcode LineDecoder.detach} was called since.
+   */
   push(chunk: Uint8Array): void {
     const length = chunk.byteLength;
     if (length === 0) return;
@@ -120,6 +123,22 @@ export class LineDecoder {
     this.#owned = true;
     this.#start = 0;
     this.#end = live + length;
+  }
+
+  /**
+   * Copies the buffered bytes that are still part of a pushed chunk, so the
+   * caller may reuse that chunk (a read buffer lent for one `push`). Cheap
+   * when every line was taken: nothing is left to copy.
+   */
+  detach(): void {
+    if (this.#owned || this.#start === this.#end) return;
+    // Lines decoded ahead are decoded again from the copy.
+    if (this.#queue !== NO_LINES) this.#dropQueue();
+    this.#buf = this.#buf.slice(this.#start, this.#end);
+    this.#scan = Math.max(this.#scan - this.#start, 0);
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#owned = true;
   }
 
   /**

@@ -48,7 +48,11 @@ export type PumpReply = Uint8Array | undefined;
  * holding a closure for it.
  */
 export interface PumpHandler {
-  /** Answers one chunk, which it owns, as a caller of `read()` owns what it gets. */
+  /**
+   * Answers one chunk. The chunk is lent, not given: the adapter may read
+   * into it again once the reply is made (returned, or its promise settled),
+   * so a handler copies what it keeps beyond that.
+   */
   onData(chunk: Uint8Array): PumpReply | Promise<PumpReply>;
 }
 

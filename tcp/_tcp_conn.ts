@@ -395,12 +395,29 @@ export class TcpConn implements Conn, PumpHandler {
     this.#bytesRead += chunk.byteLength;
     if (this.#trackActivity) this.#lastActivity = performance.now();
     this.#buffer.push(chunk);
-    const reply = this.#answerer!.answer();
-    return typeof reply === "string" ? this.#encodeReply(reply) : reply.then((text) => this.#encodeReply(text));
+    // The chunk is only lent until the reply is made (Deno's read buffer is
+    // reused): the decoder keeps a copy of a partial line, not the chunk. A
+    // promised reply may still take lines, so it detaches once it settles.
+    let reply: string | Promise<string>;
+    try {
+      reply = this.#answerer!.answer();
+    } catch (err) {
+      this.#buffer.detach();
+      throw err;
+    }
+    if (typeof reply === "string") return this.#encodeDetached(reply);
+    return reply.then(
+      (text) => this.#encodeDetached(text),
+      (err) => {
+        this.#buffer.detach();
+        throw err;
+      },
+    );
   }
 
   // Counted when handed over, since a pump's replies are not awaited one by one.
-  #encodeReply(text: string): Uint8Array | undefined {
+  #encodeDetached(text: string): Uint8Array | undefined {
+    this.#buffer.detach();
     if (text === "") return undefined;
     const bytes = encode(text);
     this.#bytesWritten += bytes.byteLength;

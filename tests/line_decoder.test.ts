@@ -68,6 +68,28 @@ describe("LineDecoder", () => {
     assert.equal(decoder.buffered, 0);
   });
 
+  test("detach() keeps what is left of a chunk, so the caller may reuse it", () => {
+    const decoder = new LineDecoder();
+    const reused = new Uint8Array(16);
+    const fill = (bytes: Uint8Array) => {
+      reused.fill(0x58);
+      reused.set(bytes);
+      return reused.subarray(0, bytes.byteLength);
+    };
+    const e = enc("é");
+    // "two" is decoded ahead with "one": detach() must not lose it.
+    decoder.push(fill(enc("one\ntwo\nthr")));
+    assert.equal(decoder.next(), "one");
+    decoder.detach();
+    decoder.push(fill(Uint8Array.of(...enc("ee\n"), e[0])));
+    assert.deepEqual(decoder.decode(), ["two", "three"]);
+    decoder.detach();
+    // Half of "é" was left; the chunk is overwritten with its other half.
+    decoder.push(fill(Uint8Array.of(e[1], 0x0a)));
+    assert.deepEqual(decoder.decode(), ["é"]);
+    assert.equal(decoder.buffered, 0);
+  });
+
   test("invalid maxLineBytes is EINVAL", () => {
     assert.throws(() => new LineDecoder({ maxLineBytes: 0 }), { code: "EINVAL" });
   });

@@ -362,6 +362,26 @@ describe(`push mode on ${runtimeName()}`, () => {
     }
   });
 
+  test("serveLines: a line split between reads stays whole, with sync and promised replies", async () => {
+    // Deno's pump reads into one buffer again and again: the partial line
+    // must be copied out of it before the next read overwrites it.
+    await using server = await serveLines(
+      { hostname: "127.0.0.1" },
+      (line) => line.startsWith("later") ? Promise.resolve(line.toUpperCase()) : line.toUpperCase(),
+    );
+    await using conn = await connect({ port: server.addr.port });
+    await conn.write("one\ntw");
+    assert.equal(await conn.readLine(), "ONE");
+    await conn.write("o\nlater thr");
+    assert.equal(await conn.readLine(), "TWO");
+    await conn.write("ee\nlater four\nfi");
+    assert.deepEqual([await conn.readLine(), await conn.readLine()], ["LATER THREE", "LATER FOUR"]);
+    await conn.write("ve\n");
+    assert.equal(await conn.readLine(), "FIVE");
+    await conn.closeWrite();
+    assert.equal(await conn.readLine(), null);
+  });
+
   test("serveLines: async and throwing responders on real sockets keep the documented replies", async () => {
     const errors: unknown[] = [];
     await using server = await serveLines(
