@@ -372,12 +372,18 @@ describe(`push mode on ${runtimeName()}`, () => {
     await using conn = await connect({ port: server.addr.port });
     await conn.write("one\ntw");
     assert.equal(await conn.readLine(), "ONE");
-    await conn.write("o\nlater thr");
-    assert.equal(await conn.readLine(), "TWO");
-    await conn.write("ee\nlater four\nfi");
-    assert.deepEqual([await conn.readLine(), await conn.readLine()], ["LATER THREE", "LATER FOUR"]);
-    await conn.write("ve\n");
-    assert.equal(await conn.readLine(), "FIVE");
+    // Each next chunk is at least as long as the one before, so it
+    // overwrites where the partial line was in a reused buffer.
+    await conn.write("o\nsix\n");
+    assert.deepEqual([await conn.readLine(), await conn.readLine()], ["TWO", "SIX"]);
+    await conn.write("later three\nfi");
+    assert.equal(await conn.readLine(), "LATER THREE");
+    await conn.write("ve\nlater eight\nseven\n");
+    assert.deepEqual([await conn.readLine(), await conn.readLine(), await conn.readLine()], [
+      "FIVE",
+      "LATER EIGHT",
+      "SEVEN",
+    ]);
     await conn.closeWrite();
     assert.equal(await conn.readLine(), null);
   });
