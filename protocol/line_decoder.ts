@@ -16,6 +16,22 @@ const NO_LINES: string[] = [];
 const NO_ENDS: number[] = [];
 const BOM = 0xfeff;
 const utf8 = new TextDecoder();
+// Ranges up to this long are searched for a newline byte by byte: on V8 a
+// typed array's indexOf() is a call into C++, which costs more than scanning
+// a short line (a request of a line protocol, usually) in JavaScript.
+const SHORT_SCAN = 64;
+
+// Where the first `\n` in `buf[from, end)` is, or -1.
+function indexOfLF(buf: Uint8Array, from: number, end: number): number {
+  if (end - from <= SHORT_SCAN) {
+    for (let i = from; i < end; i++) {
+      if (buf[i] === LF) return i;
+    }
+    return -1;
+  }
+  // indexOf on a view: bytes past `end` in an owned buffer are stale.
+  return (end === buf.byteLength ? buf : buf.subarray(0, end)).indexOf(LF, from);
+}
 
 /** Options for {@linkcode LineDecoder}. */
 export interface LineDecoderOptions {
@@ -134,7 +150,10 @@ export class LineDecoder {
     if (this.#owned || this.#start === this.#end) return;
     // Lines decoded ahead are decoded again from the copy.
     if (this.#queue !== NO_LINES) this.#dropQueue();
-    this.#buf = this.#buf.slice(this.#start, this.#end);
+    // A copy whatever was pushed: Node's Buffer.slice() would be a view.
+    const copy = new Uint8Array(this.#end - this.#start);
+    copy.set(this.#buf.subarray(this.#start, this.#end));
+    this.#buf = copy;
     this.#scan = Math.max(this.#scan - this.#start, 0);
     this.#end -= this.#start;
     this.#start = 0;
@@ -164,7 +183,7 @@ export class LineDecoder {
     // More complete lines behind this one (pipelined requests): decode them
     // all in one call, which costs about what decoding one line does.
     if (newline + 1 < this.#end) {
-      const second = this.#buf.subarray(0, this.#end).indexOf(LF, newline + 1);
+      const second = indexOfLF(this.#buf, newline + 1, this.#end);
       if (second >= 0) return this.#decodeAhead(newline, second);
     }
     const line = utf8.decode(this.#buf.subarray(this.#start, stop));
@@ -181,8 +200,7 @@ export class LineDecoder {
   #decodeAhead(first: number, second: number): string {
     const buf = this.#buf;
     const ends: number[] = [first + 1];
-    const view = this.#end === buf.byteLength ? buf : buf.subarray(0, this.#end);
-    for (let newline = second; newline >= 0; newline = view.indexOf(LF, newline + 1)) {
+    for (let newline = second; newline >= 0; newline = indexOfLF(buf, newline + 1, this.#end)) {
       const from = ends[ends.length - 1];
       const stop = newline > from && buf[newline - 1] === CR ? newline - 1 : newline;
       if (stop - from > this.#max) break;
@@ -249,12 +267,16 @@ export class LineDecoder {
 
   /**
    * Removes and returns up to `max` buffered bytes as they came, for a reader
-   * that switches from lines to raw bytes. The caller owns what it gets.
+   * that switches from lines to raw bytes, as a plain Uint8Array whatever
+   * was pushed. The caller owns what it gets.
    */
   take(max: number = Infinity): Uint8Array {
     if (this.#queue !== NO_LINES) this.#dropQueue();
     const stop = Math.min(this.#end, this.#start + max);
-    let bytes = this.#buf.subarray(this.#start, stop);
+    // A plain Uint8Array whatever was pushed: a subclass's subarray() (Node's
+    // Buffer) would make one of that subclass.
+    const buf = this.#buf;
+    let bytes = new Uint8Array(buf.buffer, buf.byteOffset + this.#start, stop - this.#start);
     // A partial take of an owned buffer must not alias bytes we will overwrite.
     if (this.#owned && stop < this.#end) bytes = bytes.slice();
     this.#consume(stop);
@@ -264,12 +286,7 @@ export class LineDecoder {
   #find(): number {
     const from = this.#scan > this.#start ? this.#scan : this.#start;
     if (from >= this.#end) return -1;
-    // indexOf on a view: bytes past #end in an owned buffer are stale.
-    const at = (this.#end === this.#buf.byteLength ? this.#buf : this.#buf.subarray(0, this.#end)).indexOf(
-      LF,
-      from,
-    );
-    return at;
+    return indexOfLF(this.#buf, from, this.#end);
   }
 
   #consume(upTo: number): void {

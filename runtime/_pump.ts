@@ -21,11 +21,11 @@ export interface PumpStart {
 /** What a {@linkcode Pump} needs of its adapter. */
 export interface PumpSocket {
   /**
-   * Hands a reply to the runtime: `true` when the kernel took every byte;
-   * otherwise the adapter calls {@linkcode Pump.written} once it has (or
-   * {@linkcode Pump.fail}).
+   * Hands a reply, never empty, to the runtime (text as UTF-8): `true` when
+   * the kernel took every byte; otherwise the adapter calls
+   * {@linkcode Pump.written} once it has (or {@linkcode Pump.fail}).
    */
-  sendReply(bytes: Uint8Array): boolean;
+  sendReply(reply: string | Uint8Array): boolean;
   /** A chunk that arrived while the pump was busy, oldest first, or `undefined`. */
   nextQueued(): Uint8Array | undefined;
   /** Whether the peer has ended the stream. */
@@ -177,7 +177,7 @@ export class Pump {
         return;
       }
       chunk = undefined;
-      if (reply instanceof Uint8Array) {
+      if (typeof reply === "string" || reply instanceof Uint8Array) {
         if (!this.#send(reply)) return;
       } else if (reply !== undefined) {
         this.#waiting = REPLY;
@@ -198,10 +198,10 @@ export class Pump {
   }
 
   // Sends a reply; `false` when the pump must wait for it (or has failed).
-  #send(bytes: Uint8Array): boolean {
-    if (bytes.byteLength === 0) return true;
+  #send(reply: string | Uint8Array): boolean {
+    if (reply.length === 0) return true;
     this.#waiting = WRITE;
-    if (!this.#socket.sendReply(bytes)) return false;
+    if (!this.#socket.sendReply(reply)) return false;
     this.#waiting = NOTHING;
     return !this.#finished;
   }

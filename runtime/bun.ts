@@ -10,6 +10,7 @@ import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
 import { Pump, type PumpSocket } from "./_pump.ts";
 import { ReadAhead } from "./_read_ahead.ts";
+import { encodeUtf8, utf8Length } from "./_utf8.ts";
 import type {
   NetAddr,
   PumpHandler,
@@ -33,8 +34,11 @@ interface BunSocket {
   readonly localPort: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** Writes to the kernel; returns the bytes taken (the rest is not kept), or -1 once closed. */
-  write(data: Uint8Array): number;
+  /**
+   * Writes to the kernel (text as UTF-8); returns the bytes taken (the rest
+   * is not kept), or -1 once closed.
+   */
+  write(data: string | Uint8Array): number;
   /**
    * With no argument, `shutdown(SHUT_WR)`: sends FIN and keeps reading. Older
    * docs say the opposite; `shutdown(true)` shuts the read side on 1.4.
@@ -366,8 +370,12 @@ class BunConn implements RuntimeConn, PumpSocket {
   /** For the pump: Bun pushes bytes, so there is nothing to start. */
   idle(): void {}
 
-  /** For the pump: what the kernel does not take at once waits for `drain`. */
-  sendReply(bytes: Uint8Array): boolean {
+  /**
+   * For the pump: what the kernel does not take at once waits for `drain`.
+   * Text goes as it is, encoded by Bun; only a partial write needs it as
+   * bytes, to queue the rest.
+   */
+  sendReply(reply: string | Uint8Array): boolean {
     const pump = this.#pump!;
     if (this.#finished !== null) {
       pump.fail(new SocketError("EPIPE", `Cannot write to ${this.#remote}: write side is closed`));
@@ -379,15 +387,16 @@ class BunConn implements RuntimeConn, PumpSocket {
     }
     let taken = 0;
     if (this.#writes.length === 0) {
-      taken = this.#socket.write(bytes);
+      taken = this.#socket.write(reply);
       if (taken < 0 || this.#socketClosed) {
         this.#socketClosed = true;
         this.#failWrites();
         pump.fail(this.#writeError());
         return false;
       }
-      if (taken === bytes.byteLength) return true;
+      if (taken === (typeof reply === "string" ? utf8Length(reply) : reply.byteLength)) return true;
     }
+    const bytes = typeof reply === "string" ? encodeUtf8(reply) : reply;
     this.#writes.push({ data: bytes, offset: taken, fin: false, resolve: pump.onWritten, reject: pump.onFailed });
     return false;
   }

@@ -13,6 +13,7 @@
 
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { Pump, type PumpSocket } from "./_pump.ts";
+import { encodeUtf8 } from "./_utf8.ts";
 import type {
   NetAddr,
   PumpHandler,
@@ -259,8 +260,12 @@ class DenoConn implements RuntimeConn, PumpSocket {
     }
   }
 
-  /** For the pump: Deno's writes are promises, so the pump always waits. */
-  sendReply(bytes: Uint8Array): boolean {
+  /**
+   * For the pump: Deno's writes are promises, so the pump always waits. Deno
+   * writes only bytes: text is encoded here.
+   */
+  sendReply(reply: string | Uint8Array): boolean {
+    const bytes = typeof reply === "string" ? encodeUtf8(reply) : reply;
     if (this.#unsettledWrites > 0 || this.#shutdown !== null || this.#writeError !== null || this.#closed) {
       this.#writeForPump(bytes);
       return false;

@@ -106,9 +106,11 @@ class NodeConn implements RuntimeConn, PumpSocket {
   }
 
   #onData(buffer: Uint8Array): void {
+    // The pump takes the Buffer itself (see PumpHandler.onData): a view per
+    // chunk costs more than the rest of a short request's decoding.
+    if (this.#pump?.offer(buffer)) return;
     // A plain view, not a Buffer: callers get the same type on every runtime.
     const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    if (this.#pump?.offer(chunk)) return;
     const resolve = this.#readResolve;
     if (resolve !== undefined) {
       this.#readResolve = this.#readReject = undefined;
@@ -165,14 +167,18 @@ class NodeConn implements RuntimeConn, PumpSocket {
   /** For the pump: Node pushes bytes, so there is nothing to start. */
   idle(): void {}
 
-  /** For the pump: one write, synchronous when libuv's try-write takes it all. */
-  sendReply(bytes: Uint8Array): boolean {
+  /**
+   * For the pump: one write, synchronous when libuv's try-write takes it all.
+   * Text goes as it is: Node encodes it in C++, for a short reply into stack
+   * memory, where bytes would cost a Buffer to wrap them.
+   */
+  sendReply(reply: string | Uint8Array): boolean {
     const socket = this.#socket;
     if (socket.writableEnded) {
       this.#pump?.fail(new SocketError("EPIPE", `Cannot write to ${this.#remote}: write side is closed`));
       return false;
     }
-    socket.write(bytes);
+    socket.write(reply);
     // Node counts a write as pending until libuv has handed it all to the
     // kernel, which its try-write usually does at once.
     if (socket.writableLength === 0) return true;

@@ -36,11 +36,11 @@ export interface RuntimeConnectOptions extends RuntimeAddrOptions {
 }
 
 /**
- * What a {@linkcode PumpHandler} answers one chunk with: bytes to send back
- * (the adapter may keep them until sent, so they must not be reused), or
- * nothing.
+ * What a {@linkcode PumpHandler} answers one chunk with: text to send back as
+ * UTF-8 (Node and Bun encode it natively, with no buffer of ours), bytes (the
+ * adapter may keep them until sent, so they must not be reused), or nothing.
  */
-export type PumpReply = Uint8Array | undefined;
+export type PumpReply = string | Uint8Array | undefined;
 
 /**
  * Push mode's handler (see {@linkcode RuntimeConn.pump}). An object rather
@@ -51,7 +51,9 @@ export interface PumpHandler {
   /**
    * Answers one chunk. The chunk is lent, not given: the adapter may read
    * into it again once the reply is made (returned, or its promise settled),
-   * so a handler copies what it keeps beyond that.
+   * so a handler copies what it keeps beyond that. Unlike `read()`'s, it may
+   * be of a subclass of Uint8Array (Node's Buffer): bytes handed on to users
+   * go as plain views.
    */
   onData(chunk: Uint8Array): PumpReply | Promise<PumpReply>;
 }

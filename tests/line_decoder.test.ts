@@ -88,6 +88,42 @@ describe("LineDecoder", () => {
     decoder.push(fill(Uint8Array.of(e[1], 0x0a)));
     assert.deepEqual(decoder.decode(), ["é"]);
     assert.equal(decoder.buffered, 0);
+    // Node's Buffer: its slice() is a view, not a copy.
+    class ViewSlice extends Uint8Array {
+      override slice(start?: number, end?: number): Uint8Array<ArrayBuffer> {
+        return this.subarray(start, end);
+      }
+    }
+    const node = new ViewSlice(16);
+    node.set(enc("ab\ncd"));
+    decoder.push(node.subarray(0, 5));
+    assert.equal(decoder.next(), "ab");
+    decoder.detach();
+    node.set(enc("XX\nYY"));
+    decoder.push(enc("\n"));
+    assert.deepEqual(decoder.decode(), ["cd"]);
+  });
+
+  test("take() gives a plain Uint8Array even when a subclass was pushed (Node's Buffer)", () => {
+    class Bytes extends Uint8Array {}
+    const decoder = new LineDecoder();
+    decoder.push(new Bytes(enc("line\nrest")));
+    assert.equal(decoder.next(), "line");
+    const bytes = decoder.take();
+    assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype);
+    assert.deepEqual(bytes, enc("rest"));
+  });
+
+  test("newlines are found in short and long lines alike, one chunk or many", () => {
+    const lines = [0, 1, 63, 64, 65, 200, 5].map((n) => "x".repeat(n));
+    const text = lines.join("\n") + "\n";
+    const whole = new LineDecoder();
+    assert.deepEqual(whole.decode(enc(text)), lines);
+    const pieces = new LineDecoder();
+    const got: string[] = [];
+    const bytes = enc(text);
+    for (let i = 0; i < bytes.length; i += 7) got.push(...pieces.decode(bytes.subarray(i, i + 7)));
+    assert.deepEqual(got, lines);
   });
 
   test("invalid maxLineBytes is EINVAL", () => {

@@ -4,10 +4,11 @@
 // `deno test`, `bun test` and `node --import tsx --test`.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { connect, serveLines, SocketError } from "../mod.ts";
+import { connect, listen, serveLines, SocketError } from "../mod.ts";
 import { Pump, type PumpSocket } from "../runtime/_pump.ts";
 import { currentRuntime, runtimeName } from "../runtime/runtime.ts";
 import type { PumpHandler, RuntimeConn } from "../runtime/types.ts";
+import { TcpConn } from "../tcp/_tcp_conn.ts";
 import { rejectsWithCode, startServer } from "./_helpers.ts";
 
 const text = new TextEncoder();
@@ -21,8 +22,8 @@ class ScriptedSocket implements PumpSocket {
   ended = false;
   idles = 0;
   takesAll = true;
-  sendReply(reply: Uint8Array): boolean {
-    this.sent.push(str(reply));
+  sendReply(reply: string | Uint8Array): boolean {
+    this.sent.push(typeof reply === "string" ? reply : str(reply));
     return this.takesAll;
   }
   nextQueued(): Uint8Array | undefined {
@@ -208,6 +209,20 @@ describe(`push mode on ${runtimeName()}`, () => {
     }
   });
 
+  test("a text reply goes out as UTF-8, a lone surrogate as U+FFFD", async () => {
+    const { server, client, close } = await runtimePair();
+    try {
+      const pumped = server.pump({ onData: (chunk) => str(chunk).toUpperCase() + "\ud800" });
+      await client.write(bytes("añb€c😀d"));
+      // 13 bytes of uppercase and 3 of U+FFFD.
+      assert.equal(await readExactly(client, 16), "AÑB€C😀D\ufffd");
+      server.stopPump();
+      assert.equal(await pumped, false);
+    } finally {
+      close();
+    }
+  });
+
   test("stopPump() while waiting resolves false; later bytes go to read(), byte for byte", async () => {
     const { server, client, close } = await runtimePair();
     try {
@@ -386,6 +401,36 @@ describe(`push mode on ${runtimeName()}`, () => {
     ]);
     await conn.closeWrite();
     assert.equal(await conn.readLine(), null);
+  });
+
+  test("TcpConn.pump: text replies count as UTF-8 bytes; bytes left after a stop come back as plain Uint8Arrays", async () => {
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    await using client = await connect({ port: listener.addr.port });
+    const conn = await listener.accept();
+    assert.ok(conn instanceof TcpConn);
+    const pumped = conn.pump({
+      answer() {
+        const line = conn.bufferedLine();
+        if (line === undefined) return "";
+        conn.stopPump();
+        return line.toUpperCase() + "é😀\n";
+      },
+    });
+    await client.write("one\nrest");
+    assert.equal(await pumped, false);
+    assert.equal(await client.readLine(), "ONEé😀");
+    assert.equal(conn.bytesWritten, 10);
+    const reader = conn.readable.getReader();
+    let rest = "";
+    while (rest.length < 4) {
+      const { value } = await reader.read();
+      assert.ok(value !== undefined);
+      assert.equal(Object.getPrototypeOf(value), Uint8Array.prototype);
+      rest += str(value);
+    }
+    assert.equal(rest, "rest");
+    reader.releaseLock();
+    conn.close();
   });
 
   test("serveLines: async and throwing responders on real sockets keep the documented replies", async () => {

@@ -1,0 +1,39 @@
+// The UTF-8 helpers behind text replies: a pump counts a string reply's
+// bytes without encoding it (Node and Bun encode it themselves), so the
+// count must match what an encoder makes of every kind of UTF-16 string.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { encodeUtf8, utf8Length } from "../runtime/_utf8.ts";
+
+const utf8 = new TextEncoder();
+
+describe("utf8Length and encodeUtf8", () => {
+  test("count and bytes match TextEncoder, lone surrogates included", () => {
+    const samples = [
+      "",
+      "ascii only\n",
+      "é ß ÿ",
+      "€uro ✓",
+      "😀 pair",
+      "\ud800",
+      "x\udc00y",
+      "\ud83d",
+      "\ud83d\ud83d\ude00",
+      "\ude00\ud83d",
+      "mixed é€😀\ud800 end",
+      "é".repeat(2000),
+    ];
+    for (const text of samples) {
+      const expected = utf8.encode(text);
+      assert.equal(utf8Length(text), expected.byteLength, JSON.stringify(text));
+      assert.deepEqual(encodeUtf8(text), expected, JSON.stringify(text));
+    }
+  });
+
+  test("every code unit, alone and in pairs, counts as TextEncoder encodes it", () => {
+    for (let unit = 0; unit < 0x10000; unit += 7) {
+      const text = String.fromCharCode(unit) + String.fromCharCode(0xdc00 + (unit % 0x400));
+      assert.equal(utf8Length(text), utf8.encode(text).byteLength, `unit ${unit}`);
+    }
+  });
+});
