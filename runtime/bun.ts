@@ -9,6 +9,7 @@
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
 import { Pump, type PumpSocket } from "./_pump.ts";
+import { acceptedLocalAddr } from "./_local_addr.ts";
 import { ReadAhead } from "./_read_ahead.ts";
 import { encodeUtf8, utf8Length } from "./_utf8.ts";
 import type {
@@ -187,13 +188,20 @@ class BunConn implements RuntimeConn, PumpSocket {
   #finished: Promise<void> | null = null;
   #pump: Pump | undefined = undefined;
 
-  constructor(socket: BunSocket) {
+  /**
+   * Wraps `socket`. An accepted one may come with its local address, known
+   * from the listener: Bun asks the kernel for it on each read of
+   * `localAddress` and of `localPort`, two system calls per connection.
+   */
+  constructor(socket: BunSocket, local?: NetAddr) {
     this.#socket = socket;
     socket.data = this;
     // Bun already sets TCP_NODELAY on every socket; the contract requires it,
     // so it is set here rather than trusted to a default.
     socket.setNoDelay(true);
-    this.localAddr = netAddr(socket.localAddress, socket.localPort);
+    this.localAddr = local === undefined
+      ? netAddr(socket.localAddress, socket.localPort)
+      : netAddr(local.hostname, local.port);
     this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
   }
 
@@ -455,7 +463,8 @@ class BunConn implements RuntimeConn, PumpSocket {
     if (this.#closed) return;
     this.#closed = true;
     // Before end(), which may report the close (as an end of stream) at once.
-    this.#pump?.fail(closedError("read from", this.#remote));
+    // A finished pump (the usual case) needs no error, which costs a stack trace.
+    if (Pump.running(this.#pump)) this.#pump!.fail(closedError("read from", this.#remote));
     this.#readAhead.clear();
     this.#failWrites();
     if (!this.#socketClosed) {
@@ -473,6 +482,11 @@ class BunListenerImpl implements RuntimeListener {
   // Concurrent accept() calls each wait their turn; none is overwritten.
   #waiters: Waiter<RuntimeConn | null>[] = [];
   #closed = false;
+  // Where connections go instead of accept(), and how to end that (see acceptEach).
+  #onConn: ((conn: RuntimeConn) => void) | undefined = undefined;
+  #endEach: (() => void) | undefined = undefined;
+  // Every accepted connection's local address, unless bound to a wildcard.
+  #local: NetAddr | undefined = undefined;
 
   constructor(options: RuntimeAddrOptions) {
     this.#server = bun().listen({
@@ -490,12 +504,17 @@ class BunListenerImpl implements RuntimeListener {
     const bound: BunSockName = {};
     this.#server.getsockname?.(bound);
     this.addr = netAddr(bound.address ?? this.#server.hostname, bound.port ?? this.#server.port);
+    this.#local = acceptedLocalAddr(this.addr);
   }
 
   #onOpen(socket: BunSocket): void {
-    const conn = new BunConn(socket);
+    const conn = new BunConn(socket, this.#local);
     if (this.#closed) {
       conn.close();
+      return;
+    }
+    if (this.#onConn !== undefined) {
+      this.#onConn(conn);
       return;
     }
     const waiter = this.#waiters.shift();
@@ -511,6 +530,14 @@ class BunListenerImpl implements RuntimeListener {
     });
   }
 
+  acceptEach(onConn: (conn: RuntimeConn) => void): Promise<void> | undefined {
+    if (this.#onConn !== undefined) return undefined;
+    if (this.#closed) return Promise.resolve();
+    this.#onConn = onConn;
+    for (const conn of this.#queue.splice(0)) onConn(conn);
+    return new Promise((resolve) => (this.#endEach = resolve));
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -519,6 +546,7 @@ class BunListenerImpl implements RuntimeListener {
     for (const conn of this.#queue) conn.close();
     this.#queue.length = 0;
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(null);
+    this.#endEach?.();
   }
 }
 

@@ -408,7 +408,8 @@ class DenoConn implements RuntimeConn, PumpSocket {
     } catch {
       // Already released by Deno: there is nothing left to close.
     }
-    this.#pump?.fail(closedError("read from", this.#remote));
+    // A finished pump (the usual case) needs no error, which costs a stack trace.
+    if (Pump.running(this.#pump)) this.#pump!.fail(closedError("read from", this.#remote));
   }
 }
 

@@ -12,6 +12,7 @@ import * as net from "node:net";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
 import { Pump, type PumpSocket } from "./_pump.ts";
+import { acceptedLocalAddr } from "./_local_addr.ts";
 import { ReadAhead } from "./_read_ahead.ts";
 import type {
   NetAddr,
@@ -67,10 +68,18 @@ class NodeConn implements RuntimeConn, PumpSocket {
   #pump: Pump | undefined = undefined;
   #pumpWritten: ((err?: Error | null) => void) | undefined = undefined;
 
-  constructor(socket: net.Socket) {
+  /**
+   * Wraps `socket`. An accepted one may come with its local address, known
+   * from the listener: Node asks the kernel for it, a system call per
+   * connection.
+   */
+  constructor(socket: net.Socket, local?: NetAddr) {
     this.#socket = socket;
+    // A no-op when the server's noDelay option already set it.
     socket.setNoDelay(true);
-    this.localAddr = netAddr(socket.localAddress, socket.localPort);
+    this.localAddr = local === undefined
+      ? netAddr(socket.localAddress, socket.localPort)
+      : netAddr(local.hostname, local.port);
     this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
     // The same four listeners for every socket (Node calls them with the
     // socket as `this`), rather than four closures per connection.
@@ -255,7 +264,8 @@ class NodeConn implements RuntimeConn, PumpSocket {
     this.#readAhead.clear();
     this.#socket.destroy();
     this.#settle(null);
-    this.#pump?.fail(closedError("read from", this.#remote));
+    // A finished pump (the usual case) needs no error, which costs a stack trace.
+    if (Pump.running(this.#pump)) this.#pump!.fail(closedError("read from", this.#remote));
   }
 }
 
@@ -265,18 +275,34 @@ class NodeListener implements RuntimeListener {
   #queue: RuntimeConn[] = [];
   #waiters: Waiter<RuntimeConn | null>[] = [];
   #closed = false;
+  // Where connections go instead of accept(), and how to end that (see acceptEach).
+  #onConn: ((conn: RuntimeConn) => void) | undefined = undefined;
+  #endEach: (() => void) | undefined = undefined;
 
   constructor(server: net.Server) {
     this.#server = server;
     const bound = server.address() as net.AddressInfo;
     this.addr = netAddr(bound.address, bound.port);
+    const local = acceptedLocalAddr(this.addr);
     server.on("connection", (socket: net.Socket) => {
       // Wrapping at once attaches the error listener before anything can fail.
-      const conn = new NodeConn(socket);
+      const conn = new NodeConn(socket, local);
+      if (this.#onConn !== undefined) {
+        this.#onConn(conn);
+        return;
+      }
       const waiter = this.#waiters.shift();
       if (waiter !== undefined) waiter.resolve(conn);
       else this.#queue.push(conn);
     });
+  }
+
+  acceptEach(onConn: (conn: RuntimeConn) => void): Promise<void> | undefined {
+    if (this.#onConn !== undefined) return undefined;
+    if (this.#closed) return Promise.resolve();
+    this.#onConn = onConn;
+    for (const conn of this.#queue.splice(0)) onConn(conn);
+    return new Promise((resolve) => (this.#endEach = resolve));
   }
 
   accept(): Promise<RuntimeConn | null> {
@@ -294,6 +320,7 @@ class NodeListener implements RuntimeListener {
     for (const conn of this.#queue) conn.close();
     this.#queue.length = 0;
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(null);
+    this.#endEach?.();
   }
 }
 

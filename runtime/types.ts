@@ -124,6 +124,15 @@ export interface RuntimeListener {
    * (a pending `accept()` resolves `null` when `close()` is called).
    */
   accept(): Promise<RuntimeConn | null>;
+  /**
+   * Hands every connection from now on to `onConn` as soon as it is
+   * accepted, instead of to `accept()`: a server's accept loop without a
+   * promise and a trip through the microtask queue per connection. Resolves
+   * once the listener is closed. `undefined` when connections already go to
+   * an `onConn`. Optional: adapters whose accept can fail (Deno) leave it
+   * out, so that failures reach `accept()`.
+   */
+  acceptEach?(onConn: (conn: RuntimeConn) => void): Promise<void> | undefined;
   /** Stops listening. Idempotent. Connections already accepted stay open. */
   close(): void;
 }

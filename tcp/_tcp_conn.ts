@@ -17,21 +17,70 @@ import type { Conn, ConnOptions, ReadOptions } from "./conn.ts";
 // by thousands of connections (a server's shutdown signal) has one listener,
 // not one per read: adding and removing listeners costs time linear in their
 // number, and a listener per read is several objects per read.
-const waiting = new WeakMap<AbortSignal, Set<TcpConn>>();
+const waiting = new WeakMap<AbortSignal, Waiters>();
 
-function waitersOf(signal: AbortSignal): Set<TcpConn> {
-  let conns = waiting.get(signal);
-  if (conns === undefined) {
-    const set = new Set<TcpConn>();
-    conns = set;
-    waiting.set(signal, set);
+function waitersOf(signal: AbortSignal): Waiters {
+  let waiters = waiting.get(signal);
+  if (waiters === undefined) {
+    const list = new Waiters();
+    waiters = list;
+    waiting.set(signal, list);
     signal.addEventListener("abort", () => {
       waiting.delete(signal);
-      for (const conn of set) conn[abortRead]();
-      set.clear();
+      for (const conn of list.clear()) conn[abortRead]();
     }, { once: true });
   }
-  return conns;
+  return waiters;
+}
+
+// A connection's place in a signal's Waiters. Each connection has at most
+// two (its read's and its pump's), made once and reused.
+class WaiterLink {
+  readonly conn: TcpConn;
+  list: Waiters | undefined = undefined;
+  prev: WaiterLink | undefined = undefined;
+  next: WaiterLink | undefined = undefined;
+
+  constructor(conn: TcpConn) {
+    this.conn = conn;
+  }
+}
+
+// The connections waiting on one signal: a list through links they own, not
+// a Set. A Set's table is replaced as entries come and go, and V8 leaves the
+// old one, entries and all, in the old generation until a full collection:
+// there it holds the connections it listed, and everything they hold, alive
+// through every young collection, which copies and then promotes them all.
+class Waiters {
+  #head: WaiterLink | undefined = undefined;
+
+  add(link: WaiterLink): void {
+    if (link.list === this) return;
+    link.list?.remove(link);
+    link.list = this;
+    link.next = this.#head;
+    if (this.#head !== undefined) this.#head.prev = link;
+    this.#head = link;
+  }
+
+  remove(link: WaiterLink): void {
+    if (link.list !== this) return;
+    if (link.prev === undefined) this.#head = link.next;
+    else link.prev.next = link.next;
+    if (link.next !== undefined) link.next.prev = link.prev;
+    // A link left pointing into the list would hold its neighbours alive.
+    link.list = link.prev = link.next = undefined;
+  }
+
+  // Empties the list; returns the connections it held, each once.
+  clear(): Set<TcpConn> {
+    const conns = new Set<TcpConn>();
+    while (this.#head !== undefined) {
+      conns.add(this.#head.conn);
+      this.remove(this.#head);
+    }
+    return conns;
+  }
 }
 
 const abortRead = Symbol("abortRead");
@@ -68,20 +117,22 @@ export class TcpConn implements Conn, PumpHandler {
   #writable: WritableStream<Uint8Array> | undefined;
   // A runtime read that a cancelled read left behind: the next read takes it.
   #inflight: Promise<Uint8Array | null> | undefined;
-  #lastActivity = performance.now();
+  // Set by trackActivity(): reading the clock for every connection is not free.
+  #lastActivity = 0;
   #trackActivity = false;
   // The read racing a signal (see #rawReadOrAbort): how to settle it, and
-  // the set of connections that the signal's listener aborts.
+  // its place among the connections that the signal's listener aborts.
   #raceResolve: ((chunk: Uint8Array | null) => void) | undefined;
   #raceReject: ((reason: unknown) => void) | undefined;
-  #raceWaiters: Set<TcpConn> | undefined;
+  #raceLink: WaiterLink | undefined;
   #raceSettled: ((chunk: Uint8Array | null) => void) | undefined;
   #raceFailed: ((reason: unknown) => void) | undefined;
   // Push mode (see pump()): who answers, whether the pump was asked to
-  // stop, and the set of connections that the signal's listener stops.
+  // stop, and its place among the connections that the signal's listener
+  // stops.
   #answerer: PumpAnswerer | undefined;
   #stopPump = false;
-  #pumpWaiters: Set<TcpConn> | undefined;
+  #pumpLink: WaiterLink | undefined;
 
   /** Wraps a runtime socket. */
   constructor(raw: RuntimeConn, options: ConnOptions = {}) {
@@ -143,9 +194,7 @@ export class TcpConn implements Conn, PumpHandler {
     const race = new Promise<Uint8Array | null>(capture);
     [this.#raceResolve, this.#raceReject] = captured!;
     captured = undefined;
-    const waiters = waitersOf(signal);
-    waiters.add(this);
-    this.#raceWaiters = waiters;
+    waitersOf(signal).add(this.#raceLink ??= new WaiterLink(this));
     // Called for every then() on `pending`, also one left by an aborted race:
     // whichever comes first settles the race in progress, if any.
     this.#raceSettled ??= (chunk) => {
@@ -168,8 +217,7 @@ export class TcpConn implements Conn, PumpHandler {
 
   #endRace(): void {
     this.#raceResolve = this.#raceReject = undefined;
-    this.#raceWaiters?.delete(this);
-    this.#raceWaiters = undefined;
+    this.#raceLink?.list?.remove(this.#raceLink);
   }
 
   /** Gives up the read racing an aborted signal; for the signal's listener only. */
@@ -206,7 +254,6 @@ export class TcpConn implements Conn, PumpHandler {
     if (reject === undefined) return;
     // The runtime read stays in #inflight: the next read takes what it brings.
     this.#raceResolve = this.#raceReject = undefined;
-    this.#raceWaiters = undefined;
     reject(new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`));
   }
 
@@ -354,12 +401,11 @@ export class TcpConn implements Conn, PumpHandler {
 
   #startPump(signal: AbortSignal | undefined): Promise<boolean> {
     if (this.#stopPump || signal?.aborted) return Promise.resolve(false);
-    // The signal's listener stops the pump. The set lets go of this
+    // The signal's listener stops the pump. Its list lets go of this
     // connection when it closes, not when the pump ends: that would take a
     // closure per connection, and stopping a pump that ended does nothing.
     if (signal !== undefined) {
-      this.#pumpWaiters = waitersOf(signal);
-      this.#pumpWaiters.add(this);
+      waitersOf(signal).add(this.#pumpLink ??= new WaiterLink(this));
     }
     return this.#raw.pump(this);
   }
@@ -404,6 +450,11 @@ export class TcpConn implements Conn, PumpHandler {
   stopPump(): void {
     this.#stopPump = true;
     this.#raw.stopPump();
+  }
+
+  /** Bytes received and not yet read: whether a pump's caller has pulled reads left to do. */
+  get bufferedBytes(): number {
+    return this.#buffer.buffered + (this.#frames?.buffered ?? 0);
   }
 
   /**
@@ -461,8 +512,7 @@ export class TcpConn implements Conn, PumpHandler {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#pumpWaiters?.delete(this);
-    this.#pumpWaiters = undefined;
+    this.#pumpLink?.list?.remove(this.#pumpLink);
     this.#raw.close();
   }
 

@@ -53,18 +53,49 @@ const LINGER_BYTES = 1024 * 1024;
  * ```
  */
 export async function answerLines(conn: Conn, options: LineResponder | AnswerLinesOptions): Promise<void> {
-  const { respond, signal } = typeof options === "function" ? { respond: options, signal: undefined } : options;
-  const read = signal === undefined ? undefined : { signal };
+  if (typeof options === "function") return await answer(conn, options, undefined, false);
+  return await answer(conn, options.respond, options.signal, false);
+}
+
+/**
+ * {@linkcode answerLines} for a server that closes `conn` as soon as this
+ * returns (`serveLines`). Internal.
+ */
+export function answerLinesThenClose(
+  conn: Conn,
+  respond: LineResponder,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  return answer(conn, respond, signal, true);
+}
+
+async function answer(
+  conn: Conn,
+  respond: LineResponder,
+  signal: AbortSignal | undefined,
+  closing: boolean,
+): Promise<void> {
+  // Whether the peer's end of stream has been read, so nothing is left unread.
+  let ended = false;
   try {
     // Answering as bytes arrive, with no promise per request, until the
     // stream ends or the signal fires; what is left (a last line without a
     // newline, or lines that arrived with the shutdown) is pulled below.
     if (conn instanceof TcpConn) {
       const answerer = new PushedLines(conn, respond);
-      await conn.pump(answerer, signal);
+      const pumped = await conn.pump(answerer, signal);
       if (answerer.failure !== NONE) throw answerer.failure;
+      // At the end of the stream with every line answered, pulled reads
+      // would only find that end again, for an async call and its promises.
+      ended = pumped === true && conn.bufferedBytes === 0;
     }
-    for (let lines = await conn.readLines(read); lines !== null; lines = await conn.readLines(read)) {
+    const read = ended || signal === undefined ? undefined : { signal };
+    while (!ended) {
+      const lines = await conn.readLines(read);
+      if (lines === null) {
+        ended = true;
+        break;
+      }
       let reply = "";
       try {
         for (const line of lines) {
@@ -91,7 +122,13 @@ export async function answerLines(conn: Conn, options: LineResponder | AnswerLin
       throw err;
     }
   }
-  await conn.closeWrite();
+  // Every reply has been handed to the kernel (writes and the pump resolve
+  // only then). Once the peer's end of stream has been read there is nothing
+  // unread that would turn a close into a reset, so a server about to close
+  // closes now: the kernel sends the replies, then the FIN, as a half-close
+  // would, for one system call and no promise instead of two and one.
+  if (closing && ended) conn.close();
+  else await conn.closeWrite();
 }
 
 // Answers in push mode (see TcpConn.pump). One object per connection, with

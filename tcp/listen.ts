@@ -6,9 +6,9 @@
 
 import { checkAddress, checkConnOptions, checkSignal } from "../_options.ts";
 import { currentRuntime } from "../runtime/runtime.ts";
-import type { NetAddr, RuntimeListener } from "../runtime/types.ts";
-import { formatAddress, SocketError } from "../socket_error.ts";
-import { TcpConn } from "./_tcp_conn.ts";
+import type { NetAddr } from "../runtime/types.ts";
+import { formatAddress } from "../socket_error.ts";
+import { TcpListener } from "./_tcp_listener.ts";
 import type { Conn, ConnOptions } from "./conn.ts";
 
 /** Options for {@linkcode listen}. */
@@ -34,53 +34,6 @@ export interface Listener extends AsyncIterable<Conn>, AsyncDisposable {
   accept(): Promise<Conn>;
   /** Stops listening. Idempotent. Accepted connections stay open. */
   close(): void;
-}
-
-class TcpListener implements Listener {
-  readonly addr: NetAddr;
-  #raw: RuntimeListener;
-  #options: ConnOptions;
-  #address: string;
-  #closed = false;
-  #signal: AbortSignal | undefined;
-  #onAbort = () => this.close();
-
-  constructor(raw: RuntimeListener, options: ListenOptions) {
-    this.#raw = raw;
-    this.addr = raw.addr;
-    this.#address = formatAddress(raw.addr);
-    this.#options = { maxLineBytes: options.maxLineBytes, frames: options.frames };
-    this.#signal = options.signal;
-    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
-  }
-
-  async accept(): Promise<Conn> {
-    const raw = this.#closed ? null : await this.#raw.accept();
-    if (raw === null) {
-      throw new SocketError("ECLOSED", `Cannot accept on ${this.#address}: socket is closed`);
-    }
-    return new TcpConn(raw, this.#options);
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Conn> {
-    while (!this.#closed) {
-      const raw = await this.#raw.accept();
-      if (raw === null) return;
-      yield new TcpConn(raw, this.#options);
-    }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#raw.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
-  }
 }
 
 /**

@@ -9,6 +9,7 @@ import type { NetAddr } from "../runtime/types.ts";
 import { SocketError } from "../socket_error.ts";
 import { TcpConn } from "./_tcp_conn.ts";
 import type { Conn } from "./conn.ts";
+import { TcpListener } from "./_tcp_listener.ts";
 import { listen, type Listener, type ListenOptions } from "./listen.ts";
 
 /** Options for {@linkcode serve}. */
@@ -91,11 +92,15 @@ export interface Server extends AsyncDisposable {
   close(options?: CloseOptions): Promise<void>;
 }
 
+// A connection being served, linked into the server's list of them.
 interface Served {
+  conn: Conn;
   timer: ReturnType<typeof setTimeout> | undefined;
   // Set when the server itself closed the connection (idle, or forced):
   // the handler's resulting ECLOSED is no fault worth reporting.
   closedByServer: boolean;
+  prev: Served | undefined;
+  next: Served | undefined;
 }
 
 function reportToStderr(error: unknown): void {
@@ -126,7 +131,14 @@ class TcpServer implements Server {
   #gracefulTimeout: number;
   #onError: (error: unknown, conn?: Conn) => void;
   #signal: AbortSignal | undefined;
-  #conns = new Map<Conn, Served>();
+  // The connections being served: a list through their Served records, not
+  // a Map. A Map's table is replaced as entries come and go, and V8 leaves
+  // the old one, entries and all, in the old generation until a full
+  // collection: there it holds the connections it listed, and everything
+  // they hold, alive through every young collection, which copies and then
+  // promotes them all.
+  #served: Served | undefined = undefined;
+  #open = 0;
   #shutdown = new AbortController();
   #context: ServeContext = { signal: this.#shutdown.signal };
   #accepting: Promise<void>;
@@ -148,7 +160,9 @@ class TcpServer implements Server {
     this.#gracefulTimeout = options.gracefulTimeout;
     this.#onError = options.onError ?? reportToStderr;
     this.#signal = options.signal;
-    this.#accepting = this.#acceptLoop();
+    // Pushed connections when the runtime can, for no promise per connection.
+    const pushed = listener instanceof TcpListener ? listener.acceptEach(this.#admit) : undefined;
+    this.#accepting = pushed ?? this.#acceptLoop();
     const drained = new Promise<void>((resolve) => (this.#drained = resolve));
     this.finished = Promise.all([this.#accepting, drained]).then(() => {
       clearTimeout(this.#graceTimer);
@@ -161,11 +175,11 @@ class TcpServer implements Server {
   get stats(): ServerStats {
     let bytesIn = this.#bytesIn;
     let bytesOut = this.#bytesOut;
-    for (const conn of this.#conns.keys()) {
-      bytesIn += conn.bytesRead;
-      bytesOut += conn.bytesWritten;
+    for (let served = this.#served; served !== undefined; served = served.next) {
+      bytesIn += served.conn.bytesRead;
+      bytesOut += served.conn.bytesWritten;
     }
-    return { open: this.#conns.size, accepted: this.#accepted, rejected: this.#rejected, bytesIn, bytesOut };
+    return { open: this.#open, accepted: this.#accepted, rejected: this.#rejected, bytesIn, bytesOut };
   }
 
   async #acceptLoop(): Promise<void> {
@@ -183,19 +197,28 @@ class TcpServer implements Server {
         continue;
       }
       this.#acceptDelay = 0;
-      this.#accepted++;
-      if (this.#conns.size >= this.#maxConnections || this.#shutdown.signal.aborted) {
-        this.#rejected++;
-        conn.close();
-        continue;
-      }
-      this.#serve(conn);
+      this.#admit(conn);
     }
   }
 
+  // Serves a connection just accepted, or turns it away. An arrow function,
+  // so that a listener can call it: it is made once per server.
+  #admit = (conn: Conn): void => {
+    this.#accepted++;
+    if (this.#open >= this.#maxConnections || this.#shutdown.signal.aborted) {
+      this.#rejected++;
+      conn.close();
+      return;
+    }
+    this.#serve(conn);
+  };
+
   #serve(conn: Conn): void {
-    const served: Served = { timer: undefined, closedByServer: false };
-    this.#conns.set(conn, served);
+    const head = this.#served;
+    const served: Served = { conn, timer: undefined, closedByServer: false, prev: undefined, next: head };
+    if (head !== undefined) head.prev = served;
+    this.#served = served;
+    this.#open++;
     if (this.#idleTimeout > 0 && conn instanceof TcpConn) this.#watchIdle(conn, served, this.#idleTimeout);
     let running: Promise<void>;
     try {
@@ -225,8 +248,13 @@ class TcpServer implements Server {
     conn.close();
     this.#bytesIn += conn.bytesRead;
     this.#bytesOut += conn.bytesWritten;
-    this.#conns.delete(conn);
-    if (this.#conns.size === 0 && this.#shutdown.signal.aborted) this.#drained();
+    if (served.prev === undefined) this.#served = served.next;
+    else served.prev.next = served.next;
+    if (served.next !== undefined) served.next.prev = served.prev;
+    // A record left pointing into the list would hold its neighbours alive.
+    served.prev = served.next = undefined;
+    this.#open--;
+    if (this.#open === 0 && this.#shutdown.signal.aborted) this.#drained();
   }
 
   // A user's onError that throws must not take the server down.
@@ -257,7 +285,7 @@ class TcpServer implements Server {
     if (!this.#shutdown.signal.aborted) {
       this.#listener.close();
       this.#shutdown.abort();
-      if (this.#conns.size === 0) this.#drained();
+      if (this.#open === 0) this.#drained();
       else this.#graceTimer = setTimeout(() => this.#closeAll(), this.#gracefulTimeout);
     }
     if (options?.force) this.#closeAll();
@@ -265,9 +293,12 @@ class TcpServer implements Server {
   }
 
   #closeAll(): void {
-    for (const [conn, served] of this.#conns) {
+    // The next record first: a close that ends its handler at once would
+    // unlink this one.
+    for (let served = this.#served, next; served !== undefined; served = next) {
+      next = served.next;
       served.closedByServer = true;
-      conn.close();
+      served.conn.close();
     }
   }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { answerLines, type LineResponder } from "./answer_lines.ts";
+import { answerLinesThenClose, type LineResponder } from "./answer_lines.ts";
 import { serve, type ServeOptions, type Server } from "./serve.ts";
 
 /**
@@ -25,5 +25,5 @@ import { serve, type ServeOptions, type Server } from "./serve.ts";
  * ```
  */
 export function serveLines(options: ServeOptions, respond: LineResponder): Promise<Server> {
-  return serve(options, (conn, { signal }) => answerLines(conn, { respond, signal }));
+  return serve(options, (conn, { signal }) => answerLinesThenClose(conn, respond, signal));
 }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import {
+  answerLines,
   type Conn,
   connect,
   LineClient,
@@ -381,5 +382,78 @@ describe(`serve on ${runtimeName()}`, () => {
     client.close();
     await assert.rejects(client.request("closed"), { code: "ECLOSED" });
     await server.close();
+  });
+
+  test("serveLines: replies still on their way when the client's end arrives all reach it, then the end", async () => {
+    const server = await serveLines({ hostname: "127.0.0.1" }, uppercase);
+    await using conn = await connect({ port: server.addr.port });
+    // About 2 MB of replies, more than the socket buffers hold: the server
+    // sees the client's end while most of them are still being sent.
+    const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i} `.padEnd(100, "x"));
+    const sending = conn.write(lines.join("\n") + "\nlast line, no newline").then(() => conn.closeWrite());
+    const received: string[] = [];
+    for (let line = await conn.readLine(); line !== null; line = await conn.readLine()) received.push(line);
+    await sending;
+    assert.deepEqual(received, [...lines.map((line) => line.toUpperCase()), "LAST LINE, NO NEWLINE"]);
+    await server.close();
+    assert.deepEqual({ ...server.stats, bytesIn: 0, bytesOut: 0 }, {
+      open: 0,
+      accepted: 1,
+      rejected: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+    });
+    assert.equal(server.stats.bytesIn, 20_000 * 101 + 21);
+    assert.equal(server.stats.bytesOut, 20_000 * 101 + 22);
+  });
+
+  test("shutdown lets go of every idle connection, whichever closed before", async () => {
+    const ended = counter(3);
+    const server = await serve({ hostname: "127.0.0.1" }, async (conn, { signal }) => {
+      await answerLines(conn, { respond: uppercase, signal });
+      if (!signal.aborted) ended.hit();
+    });
+    const clients = await Promise.all([0, 1, 2, 3, 4, 5].map(() => connect({ port: server.addr.port })));
+    for (const [i, conn] of clients.entries()) assert.equal(await roundTrip(conn, `c${i}`), `C${i}`);
+    // The first, a middle and the last connection served end first.
+    for (const i of [0, 2, 5]) {
+      await clients[i].closeWrite();
+      assert.equal(await clients[i].readLine(), null);
+      clients[i].close();
+    }
+    await ended.reached;
+    // The server lets go of a connection once its handler's promise settles.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.equal(server.stats.open, 3);
+    await server.close();
+    for (const i of [1, 3, 4]) {
+      assert.equal(await clients[i].readLine(), null);
+      clients[i].close();
+    }
+    assert.equal(server.stats.open, 0);
+  });
+
+  test("serve() on a listener serves a connection accepted before it started", async () => {
+    await using listener = await listen({ hostname: "127.0.0.1" });
+    await using conn = await connect({ port: listener.addr.port });
+    await conn.write("early\n");
+    const server = await serveLines({ listener }, uppercase);
+    assert.equal(await conn.readLine(), "EARLY");
+    await server.close();
+  });
+
+  test("accepted connections report their local address, on a wildcard listener too", async () => {
+    for (const hostname of ["127.0.0.1", "0.0.0.0"]) {
+      const seen: Conn[] = [];
+      const server = await serve({ hostname }, (conn) => {
+        seen.push(conn);
+      });
+      const client = await connect({ hostname: "127.0.0.1", port: server.addr.port });
+      assert.equal(await client.readLine(), null);
+      client.close();
+      await server.close();
+      assert.deepEqual(seen[0].localAddr, { transport: "tcp", hostname: "127.0.0.1", port: server.addr.port });
+      assert.deepEqual(seen[0].remoteAddr, client.localAddr);
+    }
   });
 });
