@@ -433,6 +433,22 @@ describe(`push mode on ${runtimeName()}`, () => {
     conn.close();
   });
 
+  test("serveLines: a long reply goes out whole and counts as its UTF-8 bytes", async () => {
+    // Long replies are encoded by doorway, short ones by the runtime: both are counted.
+    await using server = await serveLines(
+      { hostname: "127.0.0.1" },
+      (line) => line === "long" ? "é😀".repeat(500) : "ok",
+    );
+    await using conn = await connect({ port: server.addr.port });
+    await conn.write("long\nshort\n");
+    assert.equal(await conn.readLine(), "é😀".repeat(500));
+    assert.equal(await conn.readLine(), "ok");
+    await conn.closeWrite();
+    assert.equal(await conn.readLine(), null);
+    await server.close();
+    assert.equal(server.stats.bytesOut, 500 * 6 + 1 + 3);
+  });
+
   test("serveLines: async and throwing responders on real sockets keep the documented replies", async () => {
     const errors: unknown[] = [];
     await using server = await serveLines(
