@@ -9,6 +9,7 @@
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
 import { Pump, type PumpSocket } from "./_pump.ts";
+import { AcceptQueue } from "./_accept_queue.ts";
 import { acceptedLocalAddr } from "./_local_addr.ts";
 import { ReadAhead } from "./_read_ahead.ts";
 import { encodeUtf8, utf8Length } from "./_utf8.ts";
@@ -132,11 +133,6 @@ interface BunApi {
 
 function bun(): BunApi {
   return (globalThis as unknown as { Bun: BunApi }).Bun;
-}
-
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(reason: unknown): void;
 }
 
 // A write waiting for the kernel to take its bytes, or the FIN that follows
@@ -478,13 +474,8 @@ class BunConn implements RuntimeConn, PumpSocket {
 class BunListenerImpl implements RuntimeListener {
   readonly addr: NetAddr;
   #server: BunListener;
-  #queue: RuntimeConn[] = [];
-  // Concurrent accept() calls each wait their turn; none is overwritten.
-  #waiters: Waiter<RuntimeConn | null>[] = [];
+  #accepted = new AcceptQueue();
   #closed = false;
-  // Where connections go instead of accept(), and how to end that (see acceptEach).
-  #onConn: ((conn: RuntimeConn) => void) | undefined = undefined;
-  #endEach: (() => void) | undefined = undefined;
   // Every accepted connection's local address, unless bound to a wildcard.
   #local: NetAddr | undefined = undefined;
 
@@ -508,34 +499,15 @@ class BunListenerImpl implements RuntimeListener {
   }
 
   #onOpen(socket: BunSocket): void {
-    const conn = new BunConn(socket, this.#local);
-    if (this.#closed) {
-      conn.close();
-      return;
-    }
-    if (this.#onConn !== undefined) {
-      this.#onConn(conn);
-      return;
-    }
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) waiter.resolve(conn);
-    else this.#queue.push(conn);
+    this.#accepted.offer(new BunConn(socket, this.#local));
   }
 
   accept(): Promise<RuntimeConn | null> {
-    if (this.#queue.length > 0) return Promise.resolve(this.#queue.shift()!);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
-    });
+    return this.#accepted.accept();
   }
 
   acceptEach(onConn: (conn: RuntimeConn) => void): Promise<void> | undefined {
-    if (this.#onConn !== undefined) return undefined;
-    if (this.#closed) return Promise.resolve();
-    this.#onConn = onConn;
-    for (const conn of this.#queue.splice(0)) onConn(conn);
-    return new Promise((resolve) => (this.#endEach = resolve));
+    return this.#accepted.acceptEach(onConn);
   }
 
   close(): void {
@@ -543,10 +515,7 @@ class BunListenerImpl implements RuntimeListener {
     this.#closed = true;
     // false: connections already accepted stay open.
     this.#server.stop(false);
-    for (const conn of this.#queue) conn.close();
-    this.#queue.length = 0;
-    for (const waiter of this.#waiters.splice(0)) waiter.resolve(null);
-    this.#endEach?.();
+    this.#accepted.close();
   }
 }
 

@@ -12,6 +12,7 @@ import * as net from "node:net";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
 import { Pump, type PumpSocket } from "./_pump.ts";
+import { AcceptQueue } from "./_accept_queue.ts";
 import { acceptedLocalAddr } from "./_local_addr.ts";
 import { ReadAhead } from "./_read_ahead.ts";
 import type {
@@ -25,11 +26,6 @@ import type {
   RuntimeDatagramSocket,
   RuntimeListener,
 } from "./types.ts";
-
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(reason: unknown): void;
-}
 
 function closedError(action: string, address: string): SocketError {
   return new SocketError("ECLOSED", `Cannot ${action} ${address}: socket is closed`);
@@ -272,12 +268,8 @@ class NodeConn implements RuntimeConn, PumpSocket {
 class NodeListener implements RuntimeListener {
   readonly addr: NetAddr;
   #server: net.Server;
-  #queue: RuntimeConn[] = [];
-  #waiters: Waiter<RuntimeConn | null>[] = [];
+  #accepted = new AcceptQueue();
   #closed = false;
-  // Where connections go instead of accept(), and how to end that (see acceptEach).
-  #onConn: ((conn: RuntimeConn) => void) | undefined = undefined;
-  #endEach: (() => void) | undefined = undefined;
 
   constructor(server: net.Server) {
     this.#server = server;
@@ -286,41 +278,23 @@ class NodeListener implements RuntimeListener {
     const local = acceptedLocalAddr(this.addr);
     server.on("connection", (socket: net.Socket) => {
       // Wrapping at once attaches the error listener before anything can fail.
-      const conn = new NodeConn(socket, local);
-      if (this.#onConn !== undefined) {
-        this.#onConn(conn);
-        return;
-      }
-      const waiter = this.#waiters.shift();
-      if (waiter !== undefined) waiter.resolve(conn);
-      else this.#queue.push(conn);
+      this.#accepted.offer(new NodeConn(socket, local));
     });
   }
 
   acceptEach(onConn: (conn: RuntimeConn) => void): Promise<void> | undefined {
-    if (this.#onConn !== undefined) return undefined;
-    if (this.#closed) return Promise.resolve();
-    this.#onConn = onConn;
-    for (const conn of this.#queue.splice(0)) onConn(conn);
-    return new Promise((resolve) => (this.#endEach = resolve));
+    return this.#accepted.acceptEach(onConn);
   }
 
   accept(): Promise<RuntimeConn | null> {
-    if (this.#queue.length > 0) return Promise.resolve(this.#queue.shift()!);
-    if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
-    });
+    return this.#accepted.accept();
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#server.close();
-    for (const conn of this.#queue) conn.close();
-    this.#queue.length = 0;
-    for (const waiter of this.#waiters.splice(0)) waiter.resolve(null);
-    this.#endEach?.();
+    this.#accepted.close();
   }
 }
 

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_LINE_BYTES, LineDecoder } from "../protocol/line_decoder.ts
 import { encodeUtf8, utf8Length } from "../runtime/_utf8.ts";
 import type { NetAddr, PumpHandler, PumpReply, RuntimeConn } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
+import { Link, LinkList } from "./_link_list.ts";
 import type { Conn, ConnOptions, ReadOptions } from "./conn.ts";
 
 // Replies longer than this (in UTF-16 code units) go to the runtime as bytes.
@@ -20,70 +21,28 @@ const LONG_REPLY = 1024;
 // by thousands of connections (a server's shutdown signal) has one listener,
 // not one per read: adding and removing listeners costs time linear in their
 // number, and a listener per read is several objects per read.
-const waiting = new WeakMap<AbortSignal, Waiters>();
+// A list (see _link_list.ts), not a Set: each connection owns at most two
+// links, its read's and its pump's, made once and reused.
+const waiting = new WeakMap<AbortSignal, LinkList<TcpConn>>();
 
-function waitersOf(signal: AbortSignal): Waiters {
+function waitersOf(signal: AbortSignal): LinkList<TcpConn> {
   let waiters = waiting.get(signal);
   if (waiters === undefined) {
-    const list = new Waiters();
+    const list = new LinkList<TcpConn>();
     waiters = list;
     waiting.set(signal, list);
     signal.addEventListener("abort", () => {
       waiting.delete(signal);
-      for (const conn of list.clear()) conn[abortRead]();
+      // Each connection once, though it may wait with both its links.
+      const conns = new Set<TcpConn>();
+      for (let link = list.first; link !== undefined; link = list.first) {
+        conns.add(link.value);
+        list.remove(link);
+      }
+      for (const conn of conns) conn[abortRead]();
     }, { once: true });
   }
   return waiters;
-}
-
-// A connection's place in a signal's Waiters. Each connection has at most
-// two (its read's and its pump's), made once and reused.
-class WaiterLink {
-  readonly conn: TcpConn;
-  list: Waiters | undefined = undefined;
-  prev: WaiterLink | undefined = undefined;
-  next: WaiterLink | undefined = undefined;
-
-  constructor(conn: TcpConn) {
-    this.conn = conn;
-  }
-}
-
-// The connections waiting on one signal: a list through links they own, not
-// a Set. A Set's table is replaced as entries come and go, and V8 leaves the
-// old one, entries and all, in the old generation until a full collection:
-// there it holds the connections it listed, and everything they hold, alive
-// through every young collection, which copies and then promotes them all.
-class Waiters {
-  #head: WaiterLink | undefined = undefined;
-
-  add(link: WaiterLink): void {
-    if (link.list === this) return;
-    link.list?.remove(link);
-    link.list = this;
-    link.next = this.#head;
-    if (this.#head !== undefined) this.#head.prev = link;
-    this.#head = link;
-  }
-
-  remove(link: WaiterLink): void {
-    if (link.list !== this) return;
-    if (link.prev === undefined) this.#head = link.next;
-    else link.prev.next = link.next;
-    if (link.next !== undefined) link.next.prev = link.prev;
-    // A link left pointing into the list would hold its neighbours alive.
-    link.list = link.prev = link.next = undefined;
-  }
-
-  // Empties the list; returns the connections it held, each once.
-  clear(): Set<TcpConn> {
-    const conns = new Set<TcpConn>();
-    while (this.#head !== undefined) {
-      conns.add(this.#head.conn);
-      this.remove(this.#head);
-    }
-    return conns;
-  }
 }
 
 const abortRead = Symbol("abortRead");
@@ -127,7 +86,7 @@ export class TcpConn implements Conn, PumpHandler {
   // its place among the connections that the signal's listener aborts.
   #raceResolve: ((chunk: Uint8Array | null) => void) | undefined;
   #raceReject: ((reason: unknown) => void) | undefined;
-  #raceLink: WaiterLink | undefined;
+  #raceLink: Link<TcpConn> | undefined;
   #raceSettled: ((chunk: Uint8Array | null) => void) | undefined;
   #raceFailed: ((reason: unknown) => void) | undefined;
   // Push mode (see pump()): who answers, whether the pump was asked to
@@ -135,7 +94,7 @@ export class TcpConn implements Conn, PumpHandler {
   // stops.
   #answerer: PumpAnswerer | undefined;
   #stopPump = false;
-  #pumpLink: WaiterLink | undefined;
+  #pumpLink: Link<TcpConn> | undefined;
 
   /** Wraps a runtime socket. */
   constructor(raw: RuntimeConn, options: ConnOptions = {}) {
@@ -197,7 +156,7 @@ export class TcpConn implements Conn, PumpHandler {
     const race = new Promise<Uint8Array | null>(capture);
     [this.#raceResolve, this.#raceReject] = captured!;
     captured = undefined;
-    waitersOf(signal).add(this.#raceLink ??= new WaiterLink(this));
+    waitersOf(signal).add(this.#raceLink ??= new Link(this));
     // Called for every then() on `pending`, also one left by an aborted race:
     // whichever comes first settles the race in progress, if any.
     this.#raceSettled ??= (chunk) => {
@@ -408,7 +367,7 @@ export class TcpConn implements Conn, PumpHandler {
     // connection when it closes, not when the pump ends: that would take a
     // closure per connection, and stopping a pump that ended does nothing.
     if (signal !== undefined) {
-      waitersOf(signal).add(this.#pumpLink ??= new WaiterLink(this));
+      waitersOf(signal).add(this.#pumpLink ??= new Link(this));
     }
     return this.#raw.pump(this);
   }

@@ -9,6 +9,7 @@ import type { NetAddr } from "../runtime/types.ts";
 import { SocketError } from "../socket_error.ts";
 import { TcpConn } from "./_tcp_conn.ts";
 import type { Conn } from "./conn.ts";
+import { Link, LinkList } from "./_link_list.ts";
 import { TcpListener } from "./_tcp_listener.ts";
 import { listen, type Listener, type ListenOptions } from "./listen.ts";
 
@@ -92,15 +93,12 @@ export interface Server extends AsyncDisposable {
   close(options?: CloseOptions): Promise<void>;
 }
 
-// A connection being served, linked into the server's list of them.
-interface Served {
-  conn: Conn;
-  timer: ReturnType<typeof setTimeout> | undefined;
+// A connection being served: its place in the server's list of them.
+class Served extends Link<Conn> {
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
   // Set when the server itself closed the connection (idle, or forced):
   // the handler's resulting ECLOSED is no fault worth reporting.
-  closedByServer: boolean;
-  prev: Served | undefined;
-  next: Served | undefined;
+  closedByServer = false;
 }
 
 function reportToStderr(error: unknown): void {
@@ -131,14 +129,8 @@ class TcpServer implements Server {
   #gracefulTimeout: number;
   #onError: (error: unknown, conn?: Conn) => void;
   #signal: AbortSignal | undefined;
-  // The connections being served: a list through their Served records, not
-  // a Map. A Map's table is replaced as entries come and go, and V8 leaves
-  // the old one, entries and all, in the old generation until a full
-  // collection: there it holds the connections it listed, and everything
-  // they hold, alive through every young collection, which copies and then
-  // promotes them all.
-  #served: Served | undefined = undefined;
-  #open = 0;
+  // The connections being served: a list (see _link_list.ts), not a Map.
+  #served = new LinkList<Conn>();
   #shutdown = new AbortController();
   #context: ServeContext = { signal: this.#shutdown.signal };
   #accepting: Promise<void>;
@@ -175,11 +167,11 @@ class TcpServer implements Server {
   get stats(): ServerStats {
     let bytesIn = this.#bytesIn;
     let bytesOut = this.#bytesOut;
-    for (let served = this.#served; served !== undefined; served = served.next) {
-      bytesIn += served.conn.bytesRead;
-      bytesOut += served.conn.bytesWritten;
+    for (let served = this.#served.first; served !== undefined; served = served.next) {
+      bytesIn += served.value.bytesRead;
+      bytesOut += served.value.bytesWritten;
     }
-    return { open: this.#open, accepted: this.#accepted, rejected: this.#rejected, bytesIn, bytesOut };
+    return { open: this.#served.size, accepted: this.#accepted, rejected: this.#rejected, bytesIn, bytesOut };
   }
 
   async #acceptLoop(): Promise<void> {
@@ -205,7 +197,7 @@ class TcpServer implements Server {
   // so that a listener can call it: it is made once per server.
   #admit = (conn: Conn): void => {
     this.#accepted++;
-    if (this.#open >= this.#maxConnections || this.#shutdown.signal.aborted) {
+    if (this.#served.size >= this.#maxConnections || this.#shutdown.signal.aborted) {
       this.#rejected++;
       conn.close();
       return;
@@ -214,11 +206,8 @@ class TcpServer implements Server {
   };
 
   #serve(conn: Conn): void {
-    const head = this.#served;
-    const served: Served = { conn, timer: undefined, closedByServer: false, prev: undefined, next: head };
-    if (head !== undefined) head.prev = served;
-    this.#served = served;
-    this.#open++;
+    const served = new Served(conn);
+    this.#served.add(served);
     if (this.#idleTimeout > 0 && conn instanceof TcpConn) this.#watchIdle(conn, served, this.#idleTimeout);
     let running: Promise<void>;
     try {
@@ -248,13 +237,8 @@ class TcpServer implements Server {
     conn.close();
     this.#bytesIn += conn.bytesRead;
     this.#bytesOut += conn.bytesWritten;
-    if (served.prev === undefined) this.#served = served.next;
-    else served.prev.next = served.next;
-    if (served.next !== undefined) served.next.prev = served.prev;
-    // A record left pointing into the list would hold its neighbours alive.
-    served.prev = served.next = undefined;
-    this.#open--;
-    if (this.#open === 0 && this.#shutdown.signal.aborted) this.#drained();
+    this.#served.remove(served);
+    if (this.#served.size === 0 && this.#shutdown.signal.aborted) this.#drained();
   }
 
   // A user's onError that throws must not take the server down.
@@ -285,7 +269,7 @@ class TcpServer implements Server {
     if (!this.#shutdown.signal.aborted) {
       this.#listener.close();
       this.#shutdown.abort();
-      if (this.#open === 0) this.#drained();
+      if (this.#served.size === 0) this.#drained();
       else this.#graceTimer = setTimeout(() => this.#closeAll(), this.#gracefulTimeout);
     }
     if (options?.force) this.#closeAll();
@@ -295,10 +279,10 @@ class TcpServer implements Server {
   #closeAll(): void {
     // The next record first: a close that ends its handler at once would
     // unlink this one.
-    for (let served = this.#served, next; served !== undefined; served = next) {
+    for (let served = this.#served.first, next; served !== undefined; served = next) {
       next = served.next;
-      served.closedByServer = true;
-      served.conn.close();
+      (served as Served).closedByServer = true;
+      served.value.close();
     }
   }
 
