@@ -150,6 +150,21 @@ export const SERVERS: ServerDef[] = [
   udp("bun", "raw", "bun_udp.ts", "Bun.udpSocket, raw bytes"),
   udp("node", "doorway", "doorway_udp.ts", "doorway serveDatagrams"),
   udp("node", "raw", "node_udp.ts", "node:dgram, raw bytes"),
+  // Probes for PROFILES.md: the raw servers' byte handler under serveDatagrams().
+  ...(["deno", "bun", "node"] as const).map((runtime) =>
+    udp(
+      runtime,
+      "doorway",
+      "../experiments/doorway_udp_bytes.ts",
+      "doorway serveDatagrams, byte handler (experiment)",
+      {
+        id: `${runtime}-doorway-udp-bytes`,
+        experiment: true,
+        info: true,
+        ...(runtime === "deno" ? { denoFlags: UNSTABLE_NET } : {}),
+      },
+    )
+  ),
   udp("python", "python", "py_udp.py", "the textbook's UDPServer.py", { id: "python-udp" }),
   udp("c", "ceiling", "c_raw", "C recvfrom/sendto (load generator ceiling)"),
 ];

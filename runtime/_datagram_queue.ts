@@ -56,8 +56,13 @@ export class DatagramQueue {
     this.#queuedBytes += bytes;
   }
 
-  /** The next datagram, or `null` once closed; `address` names the socket in errors. */
-  receive(address: string): Promise<RuntimeDatagram | null> {
+  /** How many datagrams wait. */
+  get length(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /** The next datagram if one waits, without a promise. */
+  take(): RuntimeDatagram | undefined {
     if (this.#head < this.#queue.length) {
       const datagram = this.#queue[this.#head];
       this.#queue[this.#head++] = EMPTY_DATAGRAM;
@@ -71,8 +76,15 @@ export class DatagramQueue {
         this.#head = 0;
       }
       this.#queuedBytes -= datagram.data.byteLength;
-      return Promise.resolve(datagram);
+      return datagram;
     }
+    return undefined;
+  }
+
+  /** The next datagram, or `null` once closed; `address` names the socket in errors. */
+  receive(address: string): Promise<RuntimeDatagram | null> {
+    const datagram = this.take();
+    if (datagram !== undefined) return Promise.resolve(datagram);
     if (this.#closed) return Promise.resolve(null);
     if (this.#waiter !== null) {
       return Promise.reject(new SocketError("EINVAL", `Cannot receive on ${address}: a receive is already pending`));

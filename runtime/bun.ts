@@ -7,6 +7,7 @@
  */
 
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
+import { AnswerLoop } from "./_answer_loop.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
 import { Pump, type PumpSocket } from "./_pump.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
@@ -14,6 +15,7 @@ import { acceptedLocalAddr } from "./_local_addr.ts";
 import { ReadAhead } from "./_read_ahead.ts";
 import { encodeUtf8, utf8Length } from "./_utf8.ts";
 import type {
+  DatagramAnswerer,
   NetAddr,
   PumpHandler,
   Runtime,
@@ -99,7 +101,7 @@ interface BunUdpSocket {
    * failure (EMSGSIZE), including an ICMP error left over from an earlier
    * datagram (ECONNREFUSED), since Bun sets IP_RECVERR.
    */
-  send(data: Uint8Array, port: number, address: string): boolean;
+  send(data: string | Uint8Array, port: number, address: string): boolean;
   close(): void;
 }
 
@@ -587,7 +589,7 @@ const STALE_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EH
 const MAX_STALE_RETRIES = 16;
 
 interface PendingSend {
-  data: Uint8Array;
+  data: string | Uint8Array;
   to: RuntimeAddrOptions;
   resolve(): void;
   reject(reason: unknown): void;
@@ -595,7 +597,7 @@ interface PendingSend {
 
 // Sends one datagram; false if the kernel's buffer is full. Retries past
 // errors left over from earlier datagrams (see STALE_ERRORS).
-function sendNow(socket: BunUdpSocket, data: Uint8Array, to: RuntimeAddrOptions): boolean {
+function sendNow(socket: BunUdpSocket, data: string | Uint8Array, to: RuntimeAddrOptions): boolean {
   for (let stale = 0;; stale++) {
     try {
       return socket.send(data, to.port, to.hostname);
@@ -614,6 +616,7 @@ class BunDatagramSocket implements RuntimeDatagramSocket {
   #received = new DatagramQueue();
   #closed = false;
   #sends: PendingSend[] = [];
+  #loop: AnswerLoop | null = null;
 
   /** Handlers bound to this socket, for `Bun.udpSocket`. */
   handlers(): BunUdpHandler {
@@ -648,12 +651,45 @@ class BunDatagramSocket implements RuntimeDatagramSocket {
       return;
     }
     // Bun gives each datagram a fresh buffer of its exact size: no copy.
-    const datagram: RuntimeDatagram = { data, remote: { transport: "udp", hostname: address, port } };
-    this.#received.push(datagram);
+    const remote: NetAddr = { transport: "udp", hostname: address, port };
+    if (this.#loop !== null) this.#loop.offer(data, remote);
+    else this.#received.push({ data, remote });
   }
 
   receive(): Promise<RuntimeDatagram | null> {
     return this.#received.receive(this.#address);
+  }
+
+  answerEach(answerer: DatagramAnswerer): Promise<void> {
+    if (this.#loop !== null) {
+      return Promise.reject(new SocketError("EINVAL", `Cannot answer on ${this.#address}: already answering`));
+    }
+    const loop = new AnswerLoop(answerer, this.#received, (reply, data, remote) => {
+      const socket = this.#socket!;
+      if (this.#sends.length === 0) {
+        try {
+          if (sendNow(socket, reply, remote)) return true;
+        } catch (err) {
+          throw socketError(err, { action: "send to", address: formatAddress(remote) });
+        }
+      }
+      // The kernel's buffer is full: `drain` sends the reply, then answering
+      // goes on.
+      this.#sends.push({
+        data: reply,
+        to: remote,
+        resolve: () => loop.resume(),
+        reject: (err) => {
+          answerer.fail(err, data, remote);
+          loop.resume();
+        },
+      });
+      return false;
+    });
+    this.#loop = loop;
+    if (this.#closed) loop.close();
+    else loop.resume();
+    return loop.finished;
   }
 
   send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void> {
@@ -708,8 +744,12 @@ class BunDatagramSocket implements RuntimeDatagramSocket {
     } catch {
       // Already closed by Bun: there is nothing left to close.
     }
-    for (const item of this.#sends.splice(0)) item.reject(closedError("send to", formatAddress(item.to)));
+    const sends = this.#sends.splice(0);
+    // Replies push mode could not send are dropped silently, as after
+    // close() in any runtime.
+    if (this.#loop === null) { for (const item of sends) item.reject(closedError("send to", formatAddress(item.to))); }
     this.#received.close();
+    this.#loop?.close();
   }
 }
 

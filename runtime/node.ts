@@ -10,12 +10,14 @@
 import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
+import { AnswerLoop } from "./_answer_loop.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
 import { Pump, type PumpSocket } from "./_pump.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
 import { acceptedLocalAddr } from "./_local_addr.ts";
 import { ReadAhead } from "./_read_ahead.ts";
 import type {
+  DatagramAnswerer,
   NetAddr,
   PumpHandler,
   Runtime,
@@ -347,12 +349,21 @@ function ownedBytes(msg: Uint8Array): Uint8Array {
   return new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
 }
 
+// Replies push mode leaves with Node before it stops answering: each waits
+// for its callback (a tick after the send at best), and holds its bytes.
+const MAX_UNSENT_REPLIES = 64;
+
 class NodeDatagramSocket implements RuntimeDatagramSocket {
   readonly addr: NetAddr;
   #socket: dgram.Socket;
   #address: string;
   #received = new DatagramQueue();
   #closed = false;
+  #loop: AnswerLoop | null = null;
+  #answerer: DatagramAnswerer | null = null;
+  // What each unsent reply answered, two entries a reply (data, remote), in
+  // send order: Node calls back in that order, with no closure per send.
+  #unsent: (Uint8Array | NetAddr)[] = [];
 
   constructor(socket: dgram.Socket) {
     this.#socket = socket;
@@ -372,16 +383,51 @@ class NodeDatagramSocket implements RuntimeDatagramSocket {
 
   #onMessage(msg: Uint8Array, rinfo: dgram.RemoteInfo): void {
     if (this.#closed) return;
-    const datagram: RuntimeDatagram = {
-      data: ownedBytes(msg),
-      remote: { transport: "udp", hostname: rinfo.address, port: rinfo.port },
-    };
-    this.#received.push(datagram);
+    const data = ownedBytes(msg);
+    const remote: NetAddr = { transport: "udp", hostname: rinfo.address, port: rinfo.port };
+    if (this.#loop !== null) this.#loop.offer(data, remote);
+    else this.#received.push({ data, remote });
   }
 
   receive(): Promise<RuntimeDatagram | null> {
     return this.#received.receive(this.#address);
   }
+
+  answerEach(answerer: DatagramAnswerer): Promise<void> {
+    if (this.#loop !== null) {
+      return Promise.reject(new SocketError("EINVAL", `Cannot answer on ${this.#address}: already answering`));
+    }
+    this.#answerer = answerer;
+    const loop = new AnswerLoop(
+      answerer,
+      this.#received,
+      (reply, data, remote) => this.#sendReply(reply, data, remote),
+    );
+    this.#loop = loop;
+    if (this.#closed) loop.close();
+    else loop.resume();
+    return loop.finished;
+  }
+
+  #sendReply(reply: string | Uint8Array, data: Uint8Array, remote: NetAddr): boolean {
+    this.#unsent.push(data, remote);
+    try {
+      // A string goes as it is: Node encodes it in C++.
+      this.#socket.send(reply, remote.port, remote.hostname, this.#onSent);
+    } catch (err) {
+      this.#unsent.length -= 2;
+      throw this.#sendError(err instanceof Error ? err : new Error(String(err)), remote);
+    }
+    return this.#unsent.length < 2 * MAX_UNSENT_REPLIES;
+  }
+
+  // Not named: see send().
+  #onSent = (err: Error | null) => {
+    const data = this.#unsent.shift() as Uint8Array;
+    const remote = this.#unsent.shift() as NetAddr;
+    if (err != null && !this.#closed) this.#answerer!.fail(this.#sendError(err, remote), data, remote);
+    if (this.#unsent.length === 2 * (MAX_UNSENT_REPLIES - 1)) this.#loop!.resume();
+  };
 
   send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void> {
     if (this.#closed) return Promise.reject(closedError("send to", formatAddress(to)));
@@ -416,6 +462,7 @@ class NodeDatagramSocket implements RuntimeDatagramSocket {
       // Already closed by Node: there is nothing left to close.
     }
     this.#received.close();
+    this.#loop?.close();
   }
 }
 

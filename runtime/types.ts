@@ -146,6 +146,23 @@ export interface RuntimeDatagram {
 }
 
 /**
+ * Push mode's datagram handler (see {@linkcode RuntimeDatagramSocket.answerEach}).
+ * An object rather than two functions, so that a server can be its own.
+ */
+export interface DatagramAnswerer {
+  /**
+   * Answers one datagram, whose bytes it owns: what it returns goes back to
+   * `remote` as it is (the answerer checks that it fits in one datagram).
+   */
+  answer(data: Uint8Array, remote: NetAddr): PumpReply | Promise<PumpReply>;
+  /**
+   * Told what `answer` threw or rejected with, or why its reply could not be
+   * sent; never of sends cut short by `close()`.
+   */
+  fail(error: unknown, data: Uint8Array, remote: NetAddr): void;
+}
+
+/**
  * A bound UDP socket as a runtime gives it. Unconnected: it can send to and
  * receive from any address. Nothing a peer does (a malformed datagram, an
  * ICMP port unreachable for an earlier send) ever closes it.
@@ -166,6 +183,18 @@ export interface RuntimeDatagramSocket {
    * `EMSGSIZE`, never truncated. Rejects with `ECLOSED` after `close()`.
    */
   send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void>;
+  /**
+   * Push mode, for servers: hands every datagram from now on to
+   * `answerer.answer`, inside the runtime's receive callback, and sends what
+   * it returns, with no promise per datagram while answers are synchronous.
+   * One datagram at a time, in arrival order: those that arrive while a
+   * promised answer is pending, or while the runtime still holds too many
+   * unsent replies, wait in the bounded queue `receive()` uses. Resolves once
+   * the socket is closed and no answer is pending. `receive()` is not for use
+   * meanwhile. Optional: Deno's `listenDatagram` socket, whose receive is
+   * pulled from the kernel anyway, leaves it out.
+   */
+  answerEach?(answerer: DatagramAnswerer): Promise<void>;
   /** Closes the socket. Idempotent. */
   close(): void;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { NetAddr, RuntimeDatagram } from "../runtime/types.ts";
+import type { DatagramAnswerer, NetAddr, PumpReply, RuntimeDatagramSocket } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
 import { rawSockets } from "./_raw_socket.ts";
 import { bind, type BindOptions, type Datagram, type DatagramSocket } from "./datagram_socket.ts";
@@ -55,64 +55,103 @@ async function serve(
   onError: (error: unknown, datagram: Datagram) => void,
 ): Promise<void> {
   const { raw, maxPayload } = rawSockets.get(socket)!;
-  let scratch: Uint8Array | undefined;
   try {
-    for (;;) {
-      const datagram = await raw.receive();
-      if (datagram === null) return;
-      let reply: DatagramReply | Promise<DatagramReply>;
-      try {
-        reply = handler(datagram.data, datagram.remote);
-        // Awaiting a plain value would cost a turn of the microtask queue.
-        if (typeof reply === "object" && !(reply instanceof Uint8Array)) reply = await reply;
-      } catch (err) {
-        onError(err, datagram);
-        continue;
-      }
-      if (reply === undefined) continue;
-      try {
-        // Awaited before the next receive: the runtime may still be reading
-        // `scratch`, and a server that never waits could queue sends without
-        // bound.
-        await raw.send(
-          replyBytes(reply, datagram, maxPayload, scratch ??= new Uint8Array(SCRATCH_BYTES)),
-          datagram.remote,
-        );
-      } catch (err) {
-        // Closed while the handler ran: the loop ends at the next receive.
-        if (!(err instanceof SocketError && err.code === "ECLOSED")) onError(err, datagram);
-      }
-    }
+    // Push mode where the runtime pushes datagrams (Node, Bun): no promise
+    // per datagram, as in a raw server's receive callback.
+    if (raw.answerEach !== undefined) await raw.answerEach(new Answers(handler, onError, maxPayload));
+    else await pull(raw, new Answers(handler, onError, maxPayload));
   } finally {
     socket.close();
   }
 }
 
-// Large enough for any payload: a string that does not fit is too long.
+// The receive loop for runtimes whose receive is pulled (Deno's
+// `listenDatagram`).
+async function pull(raw: RuntimeDatagramSocket, answers: Answers): Promise<void> {
+  let scratch: Uint8Array | undefined;
+  for (;;) {
+    const datagram = await raw.receive();
+    if (datagram === null) return;
+    const { data, remote } = datagram;
+    let reply: PumpReply;
+    try {
+      const answer = answers.answer(data, remote);
+      // Awaiting a plain value would cost a turn of the microtask queue.
+      reply = typeof answer === "object" && !(answer instanceof Uint8Array) ? await answer : answer;
+    } catch (err) {
+      answers.fail(err, data, remote);
+      continue;
+    }
+    if (reply === undefined) continue;
+    let bytes: Uint8Array;
+    if (typeof reply === "string") {
+      // Encoded into `scratch`, reused once the previous send has resolved:
+      // a fresh buffer per reply cost Deno ~250 ns more.
+      scratch ??= new Uint8Array(SCRATCH_BYTES);
+      bytes = scratch.subarray(0, utf8.encodeInto(reply, scratch).written);
+    } else {
+      bytes = reply;
+    }
+    try {
+      // Awaited before the next receive: the runtime may still be reading
+      // `scratch`, and a server that never waits could queue sends without
+      // bound.
+      await raw.send(bytes, remote);
+    } catch (err) {
+      // Closed while the handler ran: the loop ends at the next receive.
+      if (!(err instanceof SocketError && err.code === "ECLOSED")) answers.fail(err, data, remote);
+    }
+  }
+}
+
+// Large enough for any text reply `Answers` lets through as a string.
 const SCRATCH_BYTES = 65_536;
 
-// A reply as one datagram's payload; throws what `send()` would. Strings
-// are encoded into `scratch`, reused once the previous send has resolved:
-// a fresh buffer per reply (`encode()`) cost Node and Deno ~250 ns more.
-function replyBytes(reply: unknown, datagram: RuntimeDatagram, maxPayload: number, scratch: Uint8Array): Uint8Array {
-  let bytes: Uint8Array;
-  if (typeof reply === "string") {
-    const { read, written } = utf8.encodeInto(reply, scratch);
-    bytes = read === reply.length ? scratch.subarray(0, written) : utf8.encode(reply);
-  } else if (reply instanceof Uint8Array) {
-    bytes = reply;
-  } else {
-    throw new TypeError(`A datagram handler must return a Uint8Array, a string or undefined, not ${typeof reply}`);
+// The user's handler, with its replies checked: what comes out fits in one
+// datagram, as a string (of at most a third as many UTF-16 units as the
+// payload may have bytes) or as bytes.
+class Answers implements DatagramAnswerer {
+  #handler: DatagramHandler;
+  #onError: (error: unknown, datagram: Datagram) => void;
+  #maxPayload: number;
+
+  constructor(handler: DatagramHandler, onError: (error: unknown, datagram: Datagram) => void, maxPayload: number) {
+    this.#handler = handler;
+    this.#onError = onError;
+    this.#maxPayload = maxPayload;
   }
-  if (bytes.byteLength > maxPayload) {
-    throw new SocketError(
-      "EMSGSIZE",
-      `Cannot send to ${
-        formatAddress(datagram.remote)
-      }: message too long (${bytes.byteLength} bytes; one datagram holds at most ${maxPayload})`,
-    );
+
+  answer(data: Uint8Array, remote: NetAddr): PumpReply | Promise<PumpReply> {
+    const reply = this.#handler(data, remote);
+    if (typeof reply === "object" && !(reply instanceof Uint8Array)) {
+      return Promise.resolve(reply).then((settled) => this.#checked(settled, remote));
+    }
+    return this.#checked(reply, remote);
   }
-  return bytes;
+
+  fail(error: unknown, data: Uint8Array, remote: NetAddr): void {
+    this.#onError(error, { data, remote });
+  }
+
+  // Throws what `send()` would.
+  #checked(reply: unknown, remote: NetAddr): PumpReply {
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit: a short string fits.
+    if (typeof reply === "string" && reply.length * 3 <= this.#maxPayload) return reply;
+    if (reply === undefined) return undefined;
+    const bytes = typeof reply === "string" ? utf8.encode(reply) : reply;
+    if (!(bytes instanceof Uint8Array)) {
+      throw new TypeError(`A datagram handler must return a Uint8Array, a string or undefined, not ${typeof reply}`);
+    }
+    if (bytes.byteLength > this.#maxPayload) {
+      throw new SocketError(
+        "EMSGSIZE",
+        `Cannot send to ${
+          formatAddress(remote)
+        }: message too long (${bytes.byteLength} bytes; one datagram holds at most ${this.#maxPayload})`,
+      );
+    }
+    return bytes;
+  }
 }
 
 /**
