@@ -14,6 +14,21 @@ describe("LineDecoder", () => {
     assert.equal(decoder.end(), undefined);
   });
 
+  test("a chunk that is exactly one line decodes as that line alone would", () => {
+    const decoder = new LineDecoder();
+    const one = (bytes: Uint8Array) => decoder.decode(bytes);
+    assert.deepEqual(one(enc("héllo\n")), ["héllo"]);
+    assert.deepEqual(one(enc("crlf\r\n")), ["crlf"]);
+    assert.deepEqual(one(enc("\n")), [""]);
+    assert.deepEqual(one(enc("\r\n")), [""]);
+    // A lone decode drops a leading BOM and turns a cut character into U+FFFD.
+    assert.deepEqual(one(Uint8Array.of(0xef, 0xbb, 0xbf, 0x41, 0x0a)), ["A"]);
+    assert.deepEqual(one(Uint8Array.of(0x41, 0xe2, 0x82, 0x0d, 0x0a)), ["A\ufffd"]);
+    // Two lines whose chunk is the whole buffer: the second's BOM is dropped too.
+    assert.deepEqual(one(Uint8Array.of(0x41, 0x0a, 0xef, 0xbb, 0xbf, 0x42, 0x0d, 0x0a)), ["A", "B"]);
+    assert.equal(decoder.buffered, 0);
+  });
+
   test("a line split over many chunks; a character split between chunks stays whole", () => {
     const decoder = new LineDecoder();
     const bytes = enc("€uro 😀\r\n");
