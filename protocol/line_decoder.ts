@@ -33,6 +33,18 @@ function indexOfLF(buf: Uint8Array, from: number, end: number): number {
   return (end === buf.byteLength ? buf : buf.subarray(0, end)).indexOf(LF, from);
 }
 
+// Where the last `\n` in `buf[from, end)` is, or -1.
+function lastIndexOfLF(buf: Uint8Array, from: number, end: number): number {
+  if (end - from <= SHORT_SCAN) {
+    for (let i = end - 1; i >= from; i--) {
+      if (buf[i] === LF) return i;
+    }
+    return -1;
+  }
+  const i = buf.lastIndexOf(LF, end - 1);
+  return i >= from ? i : -1;
+}
+
 /** Options for {@linkcode LineDecoder}. */
 export interface LineDecoderOptions {
   /**
@@ -76,8 +88,9 @@ export class LineDecoder {
   #owned = false;
   #failed: SocketError | null = null;
   // Lines decoded ahead, all in one call, and not yet returned: #queue[i]
-  // ends just before byte #ends[i] of #buf. Their bytes stay buffered until
-  // returned, so `buffered` and `take()` see them as before.
+  // ends just before byte #ends[i] of #buf (without #ends: ASCII lines that
+  // keep their `\r`, each followed by its `\n`). Their bytes stay buffered
+  // until returned, so `buffered` and `take()` see them as before.
   #queue: string[] = NO_LINES;
   #ends: number[] = NO_ENDS;
   #head = 0;
@@ -212,6 +225,20 @@ export class LineDecoder {
   // that a lone decode would drop at the start of a line is dropped here.
   #decodeAhead(first: number, second: number): string {
     const buf = this.#buf;
+    // ASCII only, as most line protocols are: a character per byte, so the
+    // text splits at its newlines and each line's bytes are its length. One
+    // decode and one split, with no byte scan past the second newline.
+    const last = lastIndexOfLF(buf, second, this.#end);
+    const text = this.#decode(this.#start, last + 1, 0);
+    if (text.length === last + 1 - this.#start) {
+      const lines = text.split("\n");
+      lines.pop();
+      this.#scan = last + 1;
+      this.#queue = lines;
+      this.#ends = NO_ENDS;
+      this.#head = 0;
+      return this.#dequeue();
+    }
     const ends: number[] = [first + 1];
     for (let newline = second; newline >= 0; newline = indexOfLF(buf, newline + 1, this.#end)) {
       const from = ends[ends.length - 1];
@@ -220,8 +247,9 @@ export class LineDecoder {
       ends.push(newline + 1);
     }
     this.#scan = ends[ends.length - 1];
-    const text = this.#decode(this.#start, ends[ends.length - 1], 0);
-    const lines = text.split("\n");
+    const upTo = ends[ends.length - 1];
+    // Decoded again only when a line over the limit cut the batch short.
+    const lines = (upTo === last + 1 ? text : this.#decode(this.#start, upTo, 0)).split("\n");
     lines.length = ends.length;
     for (let i = 0; i < lines.length; i++) {
       let line = lines[i];
@@ -236,6 +264,17 @@ export class LineDecoder {
   }
 
   #dequeue(): string {
+    if (this.#ends === NO_ENDS) {
+      // An ASCII queue (see #decodeAhead): lines keep their `\r`, and one
+      // over the limit fails only when its turn comes.
+      let line = this.#queue[this.#head++];
+      const end = this.#start + line.length + 1;
+      if (line.length > 0 && line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
+      if (line.length > this.#max) this.#fail();
+      if (this.#head === this.#queue.length) this.#dropQueue();
+      this.#consume(end);
+      return line;
+    }
     const line = this.#queue[this.#head];
     const end = this.#ends[this.#head++];
     if (this.#head === this.#queue.length) this.#dropQueue();

@@ -72,6 +72,25 @@ describe("LineDecoder", () => {
     assert.throws(() => decoder.decode(enc("ok\ntoo long\n")), { code: "ELINETOOLONG" });
   });
 
+  test("in a batch of lines, those before an over-long one are returned first; bytes stay counted", () => {
+    for (const [batch, mixed] of [["ok\r\nfine\ntoo long\nnever\n", false], ["ok\r\nfiné\ntoo long\nnever\n", true]]) {
+      const decoder = new LineDecoder({ maxLineBytes: 5 });
+      decoder.push(enc(batch as string));
+      const total = enc(batch as string).byteLength;
+      assert.equal(decoder.next(), "ok", `mixed: ${mixed}`);
+      assert.equal(decoder.buffered, total - 4);
+      assert.equal(decoder.next(), mixed ? "finé" : "fine");
+      assert.throws(() => decoder.next(), { code: "ELINETOOLONG" });
+      assert.equal(decoder.buffered, 0);
+    }
+    // Mid-batch, take() gets the bytes of the lines not yet returned.
+    const decoder = new LineDecoder();
+    decoder.push(enc("a\r\nb\nc\npartial"));
+    assert.equal(decoder.next(), "a");
+    assert.deepEqual(decoder.take(), enc("b\nc\npartial"));
+    assert.equal(decoder.next(), undefined);
+  });
+
   test("take() hands back raw bytes in order, leaving the rest", () => {
     const decoder = new LineDecoder();
     decoder.push(enc("line\nab"));
