@@ -6,7 +6,7 @@
  */
 
 import { formatAddress, SocketError } from "../socket_error.ts";
-import type { NetAddr, PumpHandler, PumpReply } from "./types.ts";
+import type { NetAddr, PumpEnd, PumpHandler, PumpReply } from "./types.ts";
 
 /** What an adapter knows when `RuntimeConn.pump` is called: whether it may start. */
 export interface PumpStart {
@@ -43,10 +43,35 @@ export interface PumpSocket {
   adopt(pump: Pump): void;
 }
 
+/** A {@linkcode PumpSocket} as `RuntimeConn.pump` starts it: with a peer to name in refusals. */
+export type PumpConn = PumpSocket & { readonly remoteAddr: NetAddr };
+
 // What a busy pump waits for.
 const NOTHING = 0;
 const REPLY = 1;
 const WRITE = 2;
+
+// The end of a pump whose caller wants a promise (`RuntimeConn.pump`).
+class Settling implements PumpEnd {
+  readonly promise: Promise<boolean>;
+  #resolve!: (ended: boolean) => void;
+  #reject!: (reason: unknown) => void;
+
+  constructor() {
+    this.promise = new Promise<boolean>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  pumpEnded(ended: boolean): void {
+    this.#resolve(ended);
+  }
+
+  pumpFailed(reason: unknown): void {
+    this.#reject(reason);
+  }
+}
 
 /**
  * One run of push mode on one connection. The adapter offers it each chunk
@@ -55,15 +80,12 @@ const WRITE = 2;
  * written replies and failures.
  */
 export class Pump {
-  /** Settles as `RuntimeConn.pump` does. */
-  readonly done: Promise<boolean>;
   #socket: PumpSocket;
   #handler: PumpHandler;
+  #end: PumpEnd;
   #waiting = NOTHING;
   #stopping = false;
   #finished = false;
-  #resolve!: (ended: boolean) => void;
-  #reject!: (reason: unknown) => void;
   // Made on the first promised reply, not per reply nor per pump: most
   // handlers answer at once, and each closure is memory an idle connection
   // keeps.
@@ -71,13 +93,16 @@ export class Pump {
   #written: (() => void) | undefined = undefined;
   #failed: ((reason: unknown) => void) | undefined = undefined;
 
-  constructor(socket: PumpSocket, handler: PumpHandler) {
+  /** A pump that reports to `end`; without one, to {@linkcode Pump.done}. */
+  constructor(socket: PumpSocket, handler: PumpHandler, end: PumpEnd = new Settling()) {
     this.#socket = socket;
     this.#handler = handler;
-    this.done = new Promise<boolean>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
+    this.#end = end;
+  }
+
+  /** Settles as `RuntimeConn.pump` does; only for a pump made without an `end`. */
+  get done(): Promise<boolean> {
+    return (this.#end as Settling).promise;
   }
 
   /**
@@ -85,26 +110,29 @@ export class Pump {
    * documents; `socket.adopt` keeps the new pump where the adapter's
    * callbacks find it before the first chunk is answered.
    */
-  static run(
-    socket: PumpSocket,
-    handler: PumpHandler,
-    state: PumpStart & { remote: NetAddr },
-  ): Promise<boolean> {
+  static run(socket: PumpConn, handler: PumpHandler, state: PumpStart): Promise<boolean> {
+    const settling = new Settling();
+    Pump.runTo(socket, handler, state, settling);
+    return settling.promise;
+  }
+
+  /** {@linkcode Pump.run} for `RuntimeConn.pumpTo`: no promise, `end` hears instead. */
+  static runTo(socket: PumpConn, handler: PumpHandler, state: PumpStart, end: PumpEnd): void {
     if (state.closed) {
-      return Promise.reject(
-        new SocketError("ECLOSED", `Cannot read from ${formatAddress(state.remote)}: socket is closed`),
+      end.pumpFailed(
+        new SocketError("ECLOSED", `Cannot read from ${formatAddress(socket.remoteAddr)}: socket is closed`),
       );
-    }
-    if (state.busy) {
-      return Promise.reject(
-        new SocketError("EINVAL", `Cannot read from ${formatAddress(state.remote)}: a read is already pending`),
+    } else if (state.busy) {
+      end.pumpFailed(
+        new SocketError("EINVAL", `Cannot read from ${formatAddress(socket.remoteAddr)}: a read is already pending`),
       );
+    } else if (state.error !== null) {
+      end.pumpFailed(state.error);
+    } else {
+      const pump = new Pump(socket, handler, end);
+      socket.adopt(pump);
+      pump.start();
     }
-    if (state.error !== null) return Promise.reject(state.error);
-    const pump = new Pump(socket, handler);
-    socket.adopt(pump);
-    pump.start();
-    return pump.done;
   }
 
   /** Whether `pump` exists and has not settled. */
@@ -151,7 +179,7 @@ export class Pump {
   fail(reason: unknown): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#reject(reason);
+    this.#end.pumpFailed(reason);
   }
 
   /** See `RuntimeConn.stopPump`. */
@@ -208,6 +236,6 @@ export class Pump {
 
   #finish(ended: boolean): void {
     this.#finished = true;
-    this.#resolve(ended);
+    this.#end.pumpEnded(ended);
   }
 }

@@ -12,10 +12,11 @@
  */
 
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
-import { Pump, type PumpSocket } from "./_pump.ts";
+import { Pump, type PumpSocket, type PumpStart } from "./_pump.ts";
 import { encodeUtf8 } from "./_utf8.ts";
 import type {
   NetAddr,
+  PumpEnd,
   PumpHandler,
   Runtime,
   RuntimeAddrOptions,
@@ -54,12 +55,13 @@ function netAddr(addr: Deno.NetAddr): NetAddr {
 }
 
 class DenoConn implements RuntimeConn, PumpSocket {
-  readonly localAddr: NetAddr;
-  readonly remoteAddr: NetAddr;
   #conn: Deno.TcpConn;
+  // Copied from Deno's on first use: an idle connection never asks, and
+  // Deno keeps its own after a close or a reset.
+  #localAddr: NetAddr | undefined = undefined;
+  #remoteAddr: NetAddr | undefined = undefined;
   #readSize = MIN_READ;
-  #reading = false;
-  // The buffer the pending read fills.
+  // The buffer the pending read fills; set exactly while one is pending.
   #readBuffer: Uint8Array | undefined = undefined;
   // The pump's read buffer, reused from read to read: a pump handler only
   // borrows its chunk (see PumpHandler.onData), where read() gives a fresh
@@ -86,12 +88,11 @@ class DenoConn implements RuntimeConn, PumpSocket {
   #held: Uint8Array | undefined = undefined;
   // The reply a pump's write is sending.
   #pumpReply: Uint8Array | undefined = undefined;
-  // Handlers for the runtime's promises, each made on first use: closures
-  // are what an idle connection keeps, and a client never pumps.
-  #pumpGot: ((n: number | null) => void) | undefined = undefined;
-  #pumpLost: ((err: unknown) => void) | undefined = undefined;
-  #pumpWrote: ((n: number) => void) | undefined = undefined;
-  #pumpWriteLost: ((err: unknown) => void) | undefined = undefined;
+  // #pumpSettle, bound on a pump's first read or write: what an idle
+  // connection keeps for the runtime's promises, so one function, not a
+  // closure per outcome and per direction with the context they share. A
+  // client never pumps.
+  #pumpSettled: ((result: unknown) => void) | undefined = undefined;
   #settledWrite: (() => void) | undefined = undefined;
 
   constructor(conn: Deno.TcpConn) {
@@ -102,8 +103,14 @@ class DenoConn implements RuntimeConn, PumpSocket {
       // Only a socket that is already dead refuses the option, and then the
       // first read or write reports the real fault.
     }
-    this.localAddr = netAddr(conn.localAddr);
-    this.remoteAddr = netAddr(conn.remoteAddr);
+  }
+
+  get localAddr(): NetAddr {
+    return this.#localAddr ??= netAddr(this.#conn.localAddr);
+  }
+
+  get remoteAddr(): NetAddr {
+    return this.#remoteAddr ??= netAddr(this.#conn.remoteAddr);
   }
 
   // Error messages name the peer; formatted only when one is made.
@@ -128,7 +135,7 @@ class DenoConn implements RuntimeConn, PumpSocket {
     const known = this.#knownRead();
     if (known === null) return Promise.resolve(null);
     if (known !== undefined) return Promise.reject(known);
-    if (this.#reading) {
+    if (this.#readBuffer !== undefined) {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
     }
     return this.#settle(this.#startRead(false));
@@ -148,7 +155,6 @@ class DenoConn implements RuntimeConn, PumpSocket {
   // A fresh buffer for `read()`, whose caller owns what it returns; the
   // pump's own one, when it is the right size, for the pump.
   #startRead(lend: boolean): Promise<number | null> {
-    this.#reading = true;
     let buffer = lend ? this.#lent : undefined;
     if (buffer === undefined || buffer.byteLength !== this.#readSize) {
       buffer = new Uint8Array(this.#readSize);
@@ -160,7 +166,6 @@ class DenoConn implements RuntimeConn, PumpSocket {
 
   // Settles a read.
   #readDone(n: number | null): Uint8Array | null {
-    this.#reading = false;
     const buf = this.#readBuffer!;
     this.#readBuffer = undefined;
     if (this.#closed) throw closedError("read from", this.#remote);
@@ -185,7 +190,6 @@ class DenoConn implements RuntimeConn, PumpSocket {
   }
 
   #readFailed(err: unknown): never {
-    this.#reading = false;
     this.#readBuffer = undefined;
     // Closing interrupts the pending read (Interrupted, or BadResource).
     if (this.#closed) throw closedError("read from", this.#remote);
@@ -194,15 +198,19 @@ class DenoConn implements RuntimeConn, PumpSocket {
     throw this.#readError;
   }
 
-  // read()'s handlers, made once per connection on its first read() (a pump
-  // has its own): closures are what an idle connection keeps.
-  #onRead: ((n: number | null) => Uint8Array | null) | undefined = undefined;
-  #onReadError: ((err: unknown) => never) | undefined = undefined;
+  // #readSettle, bound on the first read() (a pump has its own): one
+  // function per connection for both outcomes, as for the pump.
+  #readSettled: ((result: unknown) => Uint8Array | null) | undefined = undefined;
 
   #settle(pending: Promise<number | null>): Promise<Uint8Array | null> {
-    this.#onRead ??= (n) => this.#readDone(n);
-    this.#onReadError ??= (err) => this.#readFailed(err);
-    return pending.then(this.#onRead, this.#onReadError);
+    this.#readSettled ??= this.#readSettle.bind(this);
+    return pending.then(this.#readSettled, this.#readSettled);
+  }
+
+  // Either outcome of a read: a count or null, or Deno's error.
+  #readSettle(result: unknown): Uint8Array | null {
+    if (result !== null && typeof result !== "number") this.#readFailed(result);
+    return this.#readDone(result as number | null);
   }
 
   /** For the pump and `read()`: a chunk that came after its pump stopped. */
@@ -228,9 +236,23 @@ class DenoConn implements RuntimeConn, PumpSocket {
     if (known !== undefined) return;
     const pending = this.#startRead(true);
     this.#pumpRead = pending;
-    this.#pumpGot ??= (n) => this.#pumpReadDone(n);
-    this.#pumpLost ??= (err) => this.#pumpReadFailed(err);
-    pending.then(this.#pumpGot, this.#pumpLost);
+    this.#pumpSettled ??= this.#pumpSettle.bind(this);
+    pending.then(this.#pumpSettled, this.#pumpSettled);
+  }
+
+  // Either outcome of a pump's read or write: reads resolve with a count or
+  // null, writes with a count, and Deno rejects with errors. A pump never
+  // has both in flight, so #pumpReply, set while it writes, tells which.
+  #pumpSettle(result: unknown): void {
+    const failed = result !== null && typeof result !== "number";
+    if (this.#pumpReply === undefined) {
+      if (failed) this.#pumpReadFailed(result);
+      else this.#pumpReadDone(result as number | null);
+    } else if (failed) {
+      this.#pumpWriteFailed(result);
+    } else {
+      this.#pumpWriteDone(result as number);
+    }
   }
 
   #pumpReadDone(n: number | null): void {
@@ -276,9 +298,8 @@ class DenoConn implements RuntimeConn, PumpSocket {
     const pending = this.#conn.write(bytes);
     this.#unsettledWrites++;
     this.#writes = pending;
-    this.#pumpWrote ??= (n) => this.#pumpWriteDone(n);
-    this.#pumpWriteLost ??= (err) => this.#pumpWriteFailed(err);
-    pending.then(this.#pumpWrote, this.#pumpWriteLost);
+    this.#pumpSettled ??= this.#pumpSettle.bind(this);
+    pending.then(this.#pumpSettled, this.#pumpSettled);
     return false;
   }
 
@@ -290,7 +311,7 @@ class DenoConn implements RuntimeConn, PumpSocket {
   }
 
   #pumpWriteDone(n: number): void {
-    this.#unsettledWrites--;
+    this.#writeSettled();
     const bytes = this.#pumpReply!;
     this.#pumpReply = undefined;
     if (n >= bytes.byteLength) this.#pump?.written();
@@ -298,18 +319,25 @@ class DenoConn implements RuntimeConn, PumpSocket {
   }
 
   #pumpWriteFailed(err: unknown): void {
-    this.#unsettledWrites--;
+    this.#writeSettled();
     this.#pumpReply = undefined;
     this.#pump?.fail(this.#writeFailure(err));
   }
 
   pump(handler: PumpHandler): Promise<boolean> {
-    return Pump.run(this, handler, {
+    return Pump.run(this, handler, this.#pumpStart());
+  }
+
+  pumpTo(handler: PumpHandler, end: PumpEnd): void {
+    Pump.runTo(this, handler, this.#pumpStart(), end);
+  }
+
+  #pumpStart(): PumpStart {
+    return {
       closed: this.#closed,
-      busy: Pump.running(this.#pump) || (this.#reading && this.#pumpRead === undefined),
+      busy: Pump.running(this.#pump) || (this.#readBuffer !== undefined && this.#pumpRead === undefined),
       error: this.#readError,
-      remote: this.remoteAddr,
-    });
+    };
   }
 
   /** For the pump: see `PumpSocket.adopt`. */
@@ -350,7 +378,9 @@ class DenoConn implements RuntimeConn, PumpSocket {
   }
 
   #writeSettled(): void {
-    this.#unsettledWrites--;
+    // The last write settled: its promise need not be kept for the next to
+    // follow, and an idle connection would keep it.
+    if (--this.#unsettledWrites === 0) this.#writes = RESOLVED;
   }
 
   async #writeAll(data: Uint8Array): Promise<void> {

@@ -59,6 +59,20 @@ export interface PumpHandler {
 }
 
 /**
+ * Hears how a pump ended (see {@linkcode RuntimeConn.pumpTo}) in place of a
+ * promise, which an idle connection would hold with its resolving functions
+ * and whoever waits on it. Called at once, possibly from inside `onData`,
+ * `stopPump()` or `close()`, and before the reply being handled is sent:
+ * defer whatever reads or writes.
+ */
+export interface PumpEnd {
+  /** The pump ended: `true` at end of stream, `false` once stopped. */
+  pumpEnded(ended: boolean): void;
+  /** The pump failed, or could not start, with `reason`. */
+  pumpFailed(reason: unknown): void;
+}
+
+/**
  * A connected TCP socket as a runtime gives it, with three faults of the
  * runtimes hidden: Bun's partial writes, Node's unbounded write buffering and
  * Deno's `readable` closing the whole connection at end of stream.
@@ -107,6 +121,11 @@ export interface RuntimeConn {
    * stopped are read next. Not while a read is pending.
    */
   pump(handler: PumpHandler): Promise<boolean>;
+  /**
+   * {@linkcode pump}, reporting to `end` what the promise would settle with:
+   * how it ended, how it failed, or why it could not start.
+   */
+  pumpTo(handler: PumpHandler, end: PumpEnd): void;
   /**
    * Stops a running pump: at once if it is waiting for bytes, otherwise
    * after the reply to the chunk it is handling. May be called from

@@ -9,7 +9,7 @@ import { FrameDecoder, type FrameOptions } from "../protocol/frame_decoder.ts";
 import { encodeFrame } from "../protocol/frame_encoder.ts";
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder } from "../protocol/line_decoder.ts";
 import { encodeUtf8, utf8Length } from "../runtime/_utf8.ts";
-import type { NetAddr, PumpHandler, PumpReply, RuntimeConn } from "../runtime/types.ts";
+import type { NetAddr, PumpEnd, PumpHandler, PumpReply, RuntimeConn } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
 import { Link, LinkList } from "./_link_list.ts";
 import type { Conn, ConnOptions, ReadOptions } from "./conn.ts";
@@ -64,8 +64,6 @@ function capture(resolve: (chunk: Uint8Array | null) => void, reject: (reason: u
  * Made by `connect()` and `listen()`; users never construct it.
  */
 export class TcpConn implements Conn, PumpHandler {
-  readonly localAddr: NetAddr;
-  readonly remoteAddr: NetAddr;
   #raw: RuntimeConn;
   // Received bytes not yet returned live in #buffer, or in #frames while
   // frames are being read: never in both, so order is kept.
@@ -99,10 +97,17 @@ export class TcpConn implements Conn, PumpHandler {
   /** Wraps a runtime socket. */
   constructor(raw: RuntimeConn, options: ConnOptions = {}) {
     this.#raw = raw;
-    this.localAddr = raw.localAddr;
-    this.remoteAddr = raw.remoteAddr;
     this.#buffer = new LineDecoder({ maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
     this.#frameOptions = options.frames;
+  }
+
+  // The runtime's, not copies: an adapter may make its own only when asked.
+  get localAddr(): NetAddr {
+    return this.#raw.localAddr;
+  }
+
+  get remoteAddr(): NetAddr {
+    return this.#raw.remoteAddr;
   }
 
   get bytesRead(): number {
@@ -363,13 +368,37 @@ export class TcpConn implements Conn, PumpHandler {
 
   #startPump(signal: AbortSignal | undefined): Promise<boolean> {
     if (this.#stopPump || signal?.aborted) return Promise.resolve(false);
-    // The signal's listener stops the pump. Its list lets go of this
-    // connection when it closes, not when the pump ends: that would take a
-    // closure per connection, and stopping a pump that ended does nothing.
-    if (signal !== undefined) {
-      waitersOf(signal).add(this.#pumpLink ??= new Link(this));
-    }
+    this.#stopPumpOn(signal);
     return this.#raw.pump(this);
+  }
+
+  // The signal's listener stops the pump. Its list lets go of this
+  // connection when it closes, not when the pump ends: that would take a
+  // closure per connection, and stopping a pump that ended does nothing.
+  #stopPumpOn(signal: AbortSignal | undefined): void {
+    if (signal !== undefined) waitersOf(signal).add(this.#pumpLink ??= new Link(this));
+  }
+
+  /**
+   * {@linkcode TcpConn.pump}, reporting to `end` (see `PumpEnd`) what its
+   * promise would settle with: an idle connection then holds no promise for
+   * it, nor anyone waiting on one. `false` when push mode cannot start, where
+   * `pump()` gives `undefined`: pull instead.
+   */
+  pumpTo(answerer: PumpAnswerer, end: PumpEnd, signal?: AbortSignal): boolean {
+    // Anything but a fresh start, rare in a server, goes the way pump() does.
+    if (this.#closed || signal?.aborted || this.bufferedBytes > 0) {
+      const pumped = this.pump(answerer, signal);
+      if (pumped === undefined) return false;
+      pumped.then((ended) => end.pumpEnded(ended), (err) => end.pumpFailed(err));
+      return true;
+    }
+    if (this.#inflight !== undefined || this.#raceResolve !== undefined) return false;
+    this.#answerer = answerer;
+    this.#stopPump = false;
+    this.#stopPumpOn(signal);
+    this.#raw.pumpTo(this, end);
+    return true;
   }
 
   /** For the runtime's pump: a chunk arrived. Internal. */

@@ -4,8 +4,10 @@
  * @module
  */
 
-import { answerLinesThenClose, type LineResponder } from "./answer_lines.ts";
-import { serve, type ServeOptions, type Server } from "./serve.ts";
+import { answerEnding } from "./_answer_lines.ts";
+import { startServer } from "./_tcp_server.ts";
+import type { LineResponder } from "./answer_lines.ts";
+import type { ServeOptions, Server } from "./serve.ts";
 
 /**
  * Serves a line protocol: each line a client sends is answered with
@@ -25,5 +27,5 @@ import { serve, type ServeOptions, type Server } from "./serve.ts";
  * ```
  */
 export function serveLines(options: ServeOptions, respond: LineResponder): Promise<Server> {
-  return serve(options, (conn, { signal }) => answerLinesThenClose(conn, respond, signal));
+  return startServer(options, undefined, (conn, { signal }, end) => answerEnding(conn, respond, signal, end));
 }

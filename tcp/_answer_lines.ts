@@ -1,0 +1,226 @@
+/**
+ * The request/reply loop behind `answerLines` and `serveLines`. Internal.
+ *
+ * @module
+ */
+
+import type { PumpEnd } from "../runtime/types.ts";
+import { SocketError } from "../socket_error.ts";
+import type { ConnEnd } from "./_tcp_server.ts";
+import { type PumpAnswerer, TcpConn } from "./_tcp_conn.ts";
+import type { LineResponder } from "./answer_lines.ts";
+import type { Conn } from "./conn.ts";
+
+// How long, at most, to keep reading (and discarding) after refusing an
+// over-long line, so that the refusal reaches the peer instead of a reset.
+const LINGER_MS = 2000;
+const LINGER_BYTES = 1024 * 1024;
+
+/** Answers `conn`'s lines until the peer ends the stream or `signal` fires: see `answerLines`. */
+export async function answer(conn: Conn, respond: LineResponder, signal: AbortSignal | undefined): Promise<void> {
+  // Whether the peer's end of stream has been read, so nothing is left unread.
+  let ended = false;
+  // Answering as bytes arrive, with no promise per request, until the
+  // stream ends or the signal fires; what is left (a last line without a
+  // newline, or lines that arrived with the shutdown) is pulled after.
+  if (conn instanceof TcpConn) {
+    const answerer = new PushedLines(conn, respond);
+    try {
+      const pumped = await conn.pump(answerer, signal);
+      if (answerer.failure !== NONE) throw answerer.failure;
+      // At the end of the stream with every line answered, pulled reads
+      // would only find that end again, for an async call and its promises.
+      ended = pumped === true && conn.bufferedBytes === 0;
+    } catch (err) {
+      return await answerFailed(conn, signal, err);
+    }
+  }
+  return await answerPulled(conn, respond, signal, false, ended);
+}
+
+/**
+ * `answer()` for a server's handler that reports its end to `end` (see
+ * `EndingHandler`) and whose server closes `conn` then: while it waits for
+ * bytes, a connection holds no promise, generator or closure for it.
+ */
+export function answerEnding(
+  conn: Conn,
+  respond: LineResponder,
+  signal: AbortSignal | undefined,
+  end: ConnEnd,
+): void {
+  if (conn instanceof TcpConn) {
+    const answerer = new ServedLines(conn, respond, signal, end);
+    if (conn.pumpTo(answerer, answerer, signal)) return;
+  }
+  reportTo(end, answerPulled(conn, respond, signal, true, false));
+}
+
+// The pulled loop, after push mode or instead of it; `closing` when the
+// caller closes `conn` once this resolves, `ended` when the peer's end of
+// stream has been read already.
+async function answerPulled(
+  conn: Conn,
+  respond: LineResponder,
+  signal: AbortSignal | undefined,
+  closing: boolean,
+  ended: boolean,
+): Promise<void> {
+  try {
+    const read = ended || signal === undefined ? undefined : { signal };
+    while (!ended) {
+      const lines = await conn.readLines(read);
+      if (lines === null) {
+        ended = true;
+        break;
+      }
+      let reply = "";
+      try {
+        for (const line of lines) {
+          // A responder that answers at once is not awaited: an await costs
+          // a trip through the microtask queue per line.
+          const answer = respond(line);
+          reply += (typeof answer === "string" ? answer : await answer) + "\n";
+        }
+      } catch (err) {
+        // The lines before the failing one are owed their replies.
+        if (reply !== "") await conn.write(reply).catch(() => {});
+        throw err;
+      }
+      await conn.write(reply);
+    }
+  } catch (err) {
+    return await answerFailed(conn, signal, err);
+  }
+  // Every reply has been handed to the kernel (writes and the pump resolve
+  // only then). Once the peer's end of stream has been read there is nothing
+  // unread that would turn a close into a reset, so a server about to close
+  // closes now: the kernel sends the replies, then the FIN, as a half-close
+  // would, for one system call and no promise instead of two and one.
+  if (closing && ended) conn.close();
+  else await conn.closeWrite();
+}
+
+// What is still owed to the peer once answering failed with `err`; rejects
+// with `err` for a failure the caller must hear of.
+async function answerFailed(conn: Conn, signal: AbortSignal | undefined, err: unknown): Promise<void> {
+  if (!(err instanceof SocketError)) throw err;
+  if (err.code === "EABORTED" && signal?.aborted) {
+    // Shutting down between requests: nothing is owed but the end of stream.
+    await conn.closeWrite();
+  } else if (err.code === "ELINETOOLONG") {
+    await refuseLongLine(conn, err);
+  } else {
+    throw err;
+  }
+}
+
+function reportTo(end: ConnEnd, done: Promise<void>): void {
+  done.then(() => end.done(), (err) => end.failed(err));
+}
+
+// Answers in push mode (see TcpConn.pump). One object per connection, with
+// no closures: it is what an idle connection keeps.
+class PushedLines implements PumpAnswerer {
+  // What answering failed with, thrown once the pump has sent the replies to
+  // the lines before the failing one; `NONE` while nothing failed.
+  failure: unknown = NONE;
+  readonly conn: TcpConn;
+  readonly respond: LineResponder;
+
+  constructor(conn: TcpConn, respond: LineResponder) {
+    this.conn = conn;
+    this.respond = respond;
+  }
+
+  answer(): string | Promise<string> {
+    const conn = this.conn;
+    let reply = "";
+    try {
+      for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
+        const answer = this.respond(line);
+        if (typeof answer !== "string") return this.#finish(reply, answer);
+        reply += answer + "\n";
+      }
+    } catch (err) {
+      return this.#fail(err, reply);
+    }
+    return reply;
+  }
+
+  // The rest of a batch once a responder answered with a promise.
+  async #finish(reply: string, pending: Promise<string>): Promise<string> {
+    const conn = this.conn;
+    try {
+      reply += (await pending) + "\n";
+      for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
+        reply += (await this.respond(line)) + "\n";
+      }
+    } catch (err) {
+      return this.#fail(err, reply);
+    }
+    return reply;
+  }
+
+  #fail(err: unknown, reply: string): string {
+    this.failure = err;
+    this.conn.stopPump();
+    return reply;
+  }
+}
+
+// PushedLines for answerEnding(): the pump's end goes on to the pulled loop,
+// if anything is left for it, and then to the server.
+class ServedLines extends PushedLines implements PumpEnd {
+  #signal: AbortSignal | undefined;
+  #end: ConnEnd;
+
+  constructor(conn: TcpConn, respond: LineResponder, signal: AbortSignal | undefined, end: ConnEnd) {
+    super(conn, respond);
+    this.#signal = signal;
+    this.#end = end;
+  }
+
+  // Both come at once, maybe from inside answer() before its reply is sent:
+  // what follows waits for a microtask, as it would for the pump's promise.
+  pumpEnded(ended: boolean): void {
+    queueMicrotask(() => this.#pumped(ended));
+  }
+
+  pumpFailed(reason: unknown): void {
+    queueMicrotask(() => reportTo(this.#end, answerFailed(this.conn, this.#signal, reason)));
+  }
+
+  #pumped(ended: boolean): void {
+    const conn = this.conn;
+    if (this.failure !== NONE) {
+      reportTo(this.#end, answerFailed(conn, this.#signal, this.failure));
+    } else if (ended && conn.bufferedBytes === 0) {
+      // Nothing left unread: the server closes the connection at once, as
+      // answerPulled() would.
+      this.#end.done();
+    } else {
+      reportTo(this.#end, answerPulled(conn, this.respond, this.#signal, true, false));
+    }
+  }
+}
+
+const NONE = Symbol("none");
+
+async function refuseLongLine(conn: Conn, err: SocketError): Promise<void> {
+  const limit = /longer than (\d+) bytes/.exec(err.message)?.[1] ?? "the limit";
+  await conn.write(`ERROR line too long (over ${limit} bytes)\n`);
+  await conn.closeWrite();
+  const buffer = new Uint8Array(64 * 1024);
+  const signal = AbortSignal.timeout(LINGER_MS);
+  let dropped = 0;
+  try {
+    while (dropped < LINGER_BYTES) {
+      const n = await conn.read(buffer, { signal });
+      if (n === null) break;
+      dropped += n;
+    }
+  } catch {
+    // The peer reset or lingered too long: the refusal was sent either way.
+  }
+}

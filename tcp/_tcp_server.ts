@@ -1,0 +1,284 @@
+/**
+ * The server behind `serve()` and `serveLines()`. Internal.
+ *
+ * @module
+ */
+
+import type { NetAddr } from "../runtime/types.ts";
+import { SocketError } from "../socket_error.ts";
+import { TcpConn } from "./_tcp_conn.ts";
+import type { Conn } from "./conn.ts";
+import { Link, LinkList } from "./_link_list.ts";
+import { TcpListener } from "./_tcp_listener.ts";
+import { listen, type Listener } from "./listen.ts";
+import type { CloseOptions, ConnHandler, ServeContext, ServeOptions, Server, ServerStats } from "./serve.ts";
+
+/** How a handler that reports its own end (an {@linkcode EndingHandler}) tells the server. */
+export interface ConnEnd {
+  /** The handler is done: the server closes the connection. */
+  done(): void;
+  /** The handler failed with `error`: as if a `ConnHandler` had thrown it. */
+  failed(error: unknown): void;
+}
+
+/**
+ * A handler that reports its end to `end` instead of returning a promise:
+ * the server then holds no promise, reaction or closures per connection.
+ */
+export type EndingHandler = (conn: Conn, context: ServeContext, end: ConnEnd) => void;
+
+// The server's side of ConnEnd, for Served.
+const settle = Symbol("settle");
+
+// A connection being served: its place in the server's list of them, and
+// what its handler reports its end to.
+class Served extends Link<Conn> implements ConnEnd {
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  // Set when the server itself closed the connection (idle, or forced):
+  // the handler's resulting ECLOSED is no fault worth reporting.
+  closedByServer = false;
+  #server: TcpServer;
+
+  constructor(conn: Conn, server: TcpServer) {
+    super(conn);
+    this.#server = server;
+  }
+
+  done(): void {
+    this.#server[settle](this, false, undefined);
+  }
+
+  failed(error: unknown): void {
+    this.#server[settle](this, true, error);
+  }
+}
+
+function reportToStderr(error: unknown): void {
+  console.error(error instanceof Error ? error.message : String(error));
+}
+
+interface ServeLimits {
+  maxConnections: number;
+  idleTimeout: number;
+  gracefulTimeout: number;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new SocketError("EINVAL", `Cannot serve: ${name} must be a non-negative integer, got ${value}`);
+  }
+  return value;
+}
+
+class TcpServer implements Server {
+  readonly addr: NetAddr;
+  readonly finished: Promise<void>;
+  #listener: Listener;
+  // One of the two.
+  #handler: ConnHandler | undefined;
+  #ending: EndingHandler | undefined;
+  #maxConnections: number;
+  #idleTimeout: number;
+  #gracefulTimeout: number;
+  #onError: (error: unknown, conn?: Conn) => void;
+  #signal: AbortSignal | undefined;
+  // The connections being served: a list (see _link_list.ts), not a Map.
+  #served = new LinkList<Conn>();
+  #shutdown = new AbortController();
+  #context: ServeContext = { signal: this.#shutdown.signal };
+  #accepting: Promise<void>;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #drained: () => void = () => {};
+  #accepted = 0;
+  #acceptDelay = 0;
+  #rejected = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #onAbort = () => void this.close();
+
+  constructor(
+    listener: Listener,
+    options: ServeOptions & ServeLimits,
+    handler: ConnHandler | undefined,
+    ending: EndingHandler | undefined,
+  ) {
+    this.#listener = listener;
+    this.addr = listener.addr;
+    this.#handler = handler;
+    this.#ending = ending;
+    this.#maxConnections = options.maxConnections;
+    this.#idleTimeout = options.idleTimeout;
+    this.#gracefulTimeout = options.gracefulTimeout;
+    this.#onError = options.onError ?? reportToStderr;
+    this.#signal = options.signal;
+    // Pushed connections when the runtime can, for no promise per connection.
+    const pushed = listener instanceof TcpListener ? listener.acceptEach(this.#admit) : undefined;
+    this.#accepting = pushed ?? this.#acceptLoop();
+    const drained = new Promise<void>((resolve) => (this.#drained = resolve));
+    this.finished = Promise.all([this.#accepting, drained]).then(() => {
+      clearTimeout(this.#graceTimer);
+      this.#signal?.removeEventListener("abort", this.#onAbort);
+    });
+    if (this.#signal?.aborted) void this.close();
+    else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  get stats(): ServerStats {
+    let bytesIn = this.#bytesIn;
+    let bytesOut = this.#bytesOut;
+    for (let served = this.#served.first; served !== undefined; served = served.next) {
+      bytesIn += served.value.bytesRead;
+      bytesOut += served.value.bytesWritten;
+    }
+    return { open: this.#served.size, accepted: this.#accepted, rejected: this.#rejected, bytesIn, bytesOut };
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      let conn: Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (err) {
+        if (err instanceof SocketError && err.code === "ECLOSED") return;
+        // A failed accept (EMFILE, ECONNABORTED) is no reason to stop
+        // serving: report it and back off, as Go's net/http does.
+        this.#report(err, undefined);
+        this.#acceptDelay = Math.min(Math.max(this.#acceptDelay * 2, 5), 1000);
+        await new Promise((resolve) => setTimeout(resolve, this.#acceptDelay));
+        continue;
+      }
+      this.#acceptDelay = 0;
+      this.#admit(conn);
+    }
+  }
+
+  // Serves a connection just accepted, or turns it away. An arrow function,
+  // so that a listener can call it: it is made once per server.
+  #admit = (conn: Conn): void => {
+    this.#accepted++;
+    if (this.#served.size >= this.#maxConnections || this.#shutdown.signal.aborted) {
+      this.#rejected++;
+      conn.close();
+      return;
+    }
+    this.#serve(conn);
+  };
+
+  #serve(conn: Conn): void {
+    const served = new Served(conn, this);
+    this.#served.add(served);
+    if (this.#idleTimeout > 0 && conn instanceof TcpConn) this.#watchIdle(conn, served, this.#idleTimeout);
+    let running: Promise<void>;
+    try {
+      if (this.#ending !== undefined) {
+        this.#ending(conn, this.#context, served);
+        return;
+      }
+      running = Promise.resolve(this.#handler!(conn, this.#context));
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    // One reaction, not a catch() and a finally() chain: this is held for as
+    // long as the connection is open, and there may be many thousands.
+    running.then(() => served.done(), (err) => served.failed(err));
+  }
+
+  /** For Served: its handler is done, or failed with `err`. Once per connection. */
+  [settle](served: Served, failed: boolean, err: unknown): void {
+    if (served.list !== this.#served) return;
+    try {
+      if (failed) this.#handlerFailed(served, err);
+    } finally {
+      this.#finish(served);
+    }
+  }
+
+  #handlerFailed(served: Served, err: unknown): void {
+    if (served.closedByServer) {
+      // The server closed it (idle, or forced): its ECLOSED is no fault.
+    } else if (err instanceof SocketError && err.code === "EABORTED" && this.#shutdown.signal.aborted) {
+      // Shutting down between requests: nothing is owed.
+    } else {
+      this.#report(err, served.value);
+    }
+  }
+
+  #finish(served: Served): void {
+    const conn = served.value;
+    clearTimeout(served.timer);
+    conn.close();
+    this.#bytesIn += conn.bytesRead;
+    this.#bytesOut += conn.bytesWritten;
+    this.#served.remove(served);
+    if (this.#served.size === 0 && this.#shutdown.signal.aborted) this.#drained();
+  }
+
+  // A user's onError that throws must not take the server down.
+  #report(err: unknown, conn: Conn | undefined): void {
+    try {
+      this.#onError(err, conn);
+    } catch (thrown) {
+      reportToStderr(thrown);
+    }
+  }
+
+  // One timer per connection, re-armed lazily: activity only stamps a time.
+  #watchIdle(conn: TcpConn, served: Served, idle: number): void {
+    conn.trackActivity();
+    const check = () => {
+      const quiet = performance.now() - conn.lastActivity;
+      if (quiet >= idle) {
+        served.closedByServer = true;
+        conn.close();
+      } else {
+        served.timer = setTimeout(check, idle - quiet);
+      }
+    };
+    served.timer = setTimeout(check, idle);
+  }
+
+  close(options?: CloseOptions): Promise<void> {
+    if (!this.#shutdown.signal.aborted) {
+      this.#listener.close();
+      this.#shutdown.abort();
+      if (this.#served.size === 0) this.#drained();
+      else this.#graceTimer = setTimeout(() => this.#closeAll(), this.#gracefulTimeout);
+    }
+    if (options?.force) this.#closeAll();
+    return this.finished;
+  }
+
+  #closeAll(): void {
+    // The next record first: a close that ends its handler at once would
+    // unlink this one.
+    for (let served = this.#served.first, next; served !== undefined; served = next) {
+      next = served.next;
+      (served as Served).closedByServer = true;
+      served.value.close();
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Listens unless given a listener, and serves with `handler`, or with
+ * `ending` when given one.
+ */
+export async function startServer(
+  options: ServeOptions,
+  handler: ConnHandler | undefined,
+  ending: EndingHandler | undefined,
+): Promise<Server> {
+  // Checked before listening, so that bad limits leave no socket bound.
+  const limits: ServeLimits = {
+    maxConnections: positiveInteger("maxConnections", options.maxConnections, 16384),
+    idleTimeout: positiveInteger("idleTimeout", options.idleTimeout, 0),
+    gracefulTimeout: positiveInteger("gracefulTimeout", options.gracefulTimeout, 10_000),
+  };
+  const listener = options.listener ?? await listen({ ...options, signal: undefined });
+  return new TcpServer(listener, { ...options, ...limits }, handler, ending);
+}
