@@ -2,7 +2,7 @@
 // Bun and Node, with a C load generator. Writes bench/RESULTS.md and
 // bench/ratios.svg from this run only; raw logs go to bench/out/.
 //
-//   node --import tsx bench/run.ts            the full run (about 15 minutes)
+//   node --import tsx bench/run.ts            the full run (about 20 minutes)
 //   node --import tsx bench/run.ts --quick    a subset for CI (under 2 minutes)
 //   node --import tsx bench/run.ts --only 'deno|c-raw' --scenario 'rr-32'
 //                                              a filtered run, for profiling;
@@ -378,7 +378,9 @@ async function main(): Promise<void> {
   const only = args.only === undefined ? undefined : new RegExp(args.only);
   const onlyScenario = args.scenario === undefined ? undefined : new RegExp(args.scenario);
   const scenarios = SCENARIOS.filter((s) => (quick ? s.quick : s.full) && (!onlyScenario || onlyScenario.test(s.id)));
-  const rounds = Number(args.rounds ?? (quick ? 1 : 2));
+  // Three rounds: on a shared 2-vCPU machine one disturbed round in two was
+  // common enough to decide a ratio.
+  const rounds = Number(args.rounds ?? (quick ? 1 : 3));
   const info = runInfo(mode, started);
   log(`doorway bench, ${mode} mode, ${rounds} round(s); load ${info.load}`);
 
