@@ -135,6 +135,13 @@ export const SERVERS: ServerDef[] = [
       info: true,
     })
   ),
+  ...(["deno", "bun", "node"] as const).map((runtime) =>
+    tcp(runtime, "native", `../experiments/batched_lines_${runtime}.ts`, "strings, one write per chunk (experiment)", {
+      id: `${runtime}-batched-lines`,
+      experiment: true,
+      info: true,
+    })
+  ),
   tcp("deno", "native", "../experiments/deno_idle_floor.ts", "Deno.listen, 512-byte buffer (experiment)", {
     id: "deno-idle-floor",
     experiment: true,

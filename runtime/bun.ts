@@ -597,6 +597,8 @@ const STALE_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EH
 const MAX_STALE_RETRIES = 16;
 
 interface PendingSend {
+  // A reply of push mode's, dropped silently at close() as any unsent reply is.
+  pushed: boolean;
   data: string | Uint8Array;
   to: RuntimeAddrOptions;
   resolve(): void;
@@ -684,6 +686,7 @@ class BunDatagramSocket implements RuntimeDatagramSocket {
       // The kernel's buffer is full: `drain` sends the reply, then answering
       // goes on.
       this.#sends.push({
+        pushed: true,
         data: reply,
         to: remote,
         resolve: () => loop.resume(),
@@ -715,11 +718,11 @@ class BunDatagramSocket implements RuntimeDatagramSocket {
       if (sent) return RESOLVED;
       // The kernel's buffer is full: wait for `drain`, which flushes.
       return new Promise((resolve, reject) => {
-        this.#sends.push({ data, to, resolve, reject });
+        this.#sends.push({ pushed: false, data, to, resolve, reject });
       });
     }
     return new Promise((resolve, reject) => {
-      this.#sends.push({ data, to, resolve, reject });
+      this.#sends.push({ pushed: false, data, to, resolve, reject });
       if (this.#sends.length === 1) this.#flush();
     });
   }
@@ -752,10 +755,9 @@ class BunDatagramSocket implements RuntimeDatagramSocket {
     } catch {
       // Already closed by Bun: there is nothing left to close.
     }
-    const sends = this.#sends.splice(0);
-    // Replies push mode could not send are dropped silently, as after
-    // close() in any runtime.
-    if (this.#loop === null) { for (const item of sends) item.reject(closedError("send to", formatAddress(item.to))); }
+    for (const item of this.#sends.splice(0)) {
+      if (!item.pushed) item.reject(closedError("send to", formatAddress(item.to)));
+    }
     this.#received.close();
     this.#loop?.close();
   }

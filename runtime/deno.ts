@@ -335,7 +335,10 @@ class DenoConn implements RuntimeConn, PumpSocket {
   #pumpStart(): PumpStart {
     return {
       closed: this.#closed,
-      busy: Pump.running(this.#pump) || (this.#readBuffer !== undefined && this.#pumpRead === undefined),
+      // A stopped pump's last reply still being written counts too: the new
+      // pump's read and that write would share #pumpSettle.
+      busy: Pump.running(this.#pump) || this.#pumpReply !== undefined ||
+        (this.#readBuffer !== undefined && this.#pumpRead === undefined),
       error: this.#readError,
     };
   }

@@ -115,7 +115,10 @@ export interface RuntimeConn {
    * kernel has not taken yet), so memory stays bounded as with `read()`.
    *
    * Resolves `true` at end of stream, `false` once {@linkcode stopPump} took
-   * effect; either way after every reply was handed to the kernel. Rejects
+   * effect; either way after every reply was handed to the kernel, except
+   * that of an `onData` that stopped the pump itself, which may still be
+   * being written: until it is, Deno refuses a new pump with `EINVAL`
+   * (Node's and Bun's write queues keep it in order). Rejects
    * with what `onData` threw, or as `read()` and `write()` would. Afterwards
    * `read()` and `write()` work as before: bytes that arrived after the pump
    * stopped are read next. Not while a read is pending.

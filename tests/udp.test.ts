@@ -338,6 +338,29 @@ describe(`udp on ${runtimeName()}`, () => {
     assert.equal(notBytes.message, "A datagram handler must return a Uint8Array, a string or undefined, not number");
   });
 
+  test("an onError that throws stops the server: finished rejects with what it threw", async () => {
+    for (
+      const handler of [() => {
+        throw new Error("boom");
+      }, () => Promise.reject(new Error("boom"))]
+    ) {
+      const seen: string[] = [];
+      const server = await serveDatagrams({
+        hostname: "127.0.0.1",
+        port: 0,
+        onError: (err) => {
+          seen.push((err as Error).message);
+          throw new Error("onError failed");
+        },
+      }, handler);
+      const stopped = server.finished.then(() => "resolved", (err) => (err as Error).message);
+      await using client = await bind({ hostname: "127.0.0.1" });
+      await client.send("x", server.addr);
+      assert.equal(await stopped, "onError failed");
+      assert.deepEqual(seen, ["boom"]);
+    }
+  });
+
   test("the server stops on its signal, its last handler done", async () => {
     const controller = new AbortController();
     const inHandler = deferred();

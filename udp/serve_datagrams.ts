@@ -13,7 +13,12 @@ import { bind, type BindOptions, type Datagram, type DatagramSocket } from "./da
 /** What a {@linkcode DatagramHandler} answers: bytes or text to send back, or nothing. */
 export type DatagramReply = Uint8Array | string | undefined | void;
 
-/** Handles one datagram; what it returns, if anything, goes back to the sender. */
+/**
+ * Handles one datagram; what it returns, if anything, goes back to the
+ * sender. Returned bytes are the server's from then on: it may still be
+ * sending them when the handler next runs, so return a fresh array (or the
+ * datagram's own `data`), not one the handler will change again.
+ */
 export type DatagramHandler = (data: Uint8Array, remote: NetAddr) => DatagramReply | Promise<DatagramReply>;
 
 /** Options for {@linkcode serveDatagrams}. */
@@ -55,11 +60,13 @@ async function serve(
   onError: (error: unknown, datagram: Datagram) => void,
 ): Promise<void> {
   const { raw, maxPayload } = rawSockets.get(socket)!;
+  const answers = new Answers(handler, onError, maxPayload, () => socket.close());
   try {
     // Push mode where the runtime pushes datagrams (Node, Bun): no promise
     // per datagram, as in a raw server's receive callback.
-    if (raw.answerEach !== undefined) await raw.answerEach(new Answers(handler, onError, maxPayload));
-    else await pull(raw, new Answers(handler, onError, maxPayload));
+    if (raw.answerEach !== undefined) await raw.answerEach(answers);
+    else await pull(raw, answers);
+    if (answers.failure !== NONE) throw answers.failure;
   } finally {
     socket.close();
   }
@@ -104,6 +111,8 @@ async function pull(raw: RuntimeDatagramSocket, answers: Answers): Promise<void>
   }
 }
 
+const NONE = Symbol("none");
+
 // Large enough for any text reply `Answers` lets through as a string.
 const SCRATCH_BYTES = 65_536;
 
@@ -111,14 +120,24 @@ const SCRATCH_BYTES = 65_536;
 // datagram, as a string (of at most a third as many UTF-16 units as the
 // payload may have bytes) or as bytes.
 class Answers implements DatagramAnswerer {
+  // What `onError` itself threw: the server stops, and `finished` rejects
+  // with it. `NONE` while nothing did.
+  failure: unknown = NONE;
   #handler: DatagramHandler;
   #onError: (error: unknown, datagram: Datagram) => void;
   #maxPayload: number;
+  #stop: () => void;
 
-  constructor(handler: DatagramHandler, onError: (error: unknown, datagram: Datagram) => void, maxPayload: number) {
+  constructor(
+    handler: DatagramHandler,
+    onError: (error: unknown, datagram: Datagram) => void,
+    maxPayload: number,
+    stop: () => void,
+  ) {
     this.#handler = handler;
     this.#onError = onError;
     this.#maxPayload = maxPayload;
+    this.#stop = stop;
   }
 
   answer(data: Uint8Array, remote: NetAddr): PumpReply | Promise<PumpReply> {
@@ -130,7 +149,14 @@ class Answers implements DatagramAnswerer {
   }
 
   fail(error: unknown, data: Uint8Array, remote: NetAddr): void {
-    this.#onError(error, { data, remote });
+    try {
+      this.#onError(error, { data, remote });
+    } catch (err) {
+      // Not thrown on: in push mode that would be into the runtime's receive
+      // callback, an uncaught exception.
+      if (this.failure === NONE) this.failure = err;
+      this.#stop();
+    }
   }
 
   // Throws what `send()` would.
