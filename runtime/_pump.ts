@@ -1,14 +1,14 @@
 /**
- * Push mode's state machine (see `RuntimeConn.pump`), shared by the three
+ * Push mode's state machine (see `RuntimeConn.pumpTo`), shared by the three
  * adapters: what to do with a chunk, when a reply waits, when to stop.
  *
  * @module
  */
 
 import { formatAddress, SocketError } from "../socket_error.ts";
-import type { NetAddr, PumpEnd, PumpHandler, PumpReply } from "./types.ts";
+import type { NetAddr, PumpEnd, PumpHandler, PumpReply, RuntimeConn } from "./types.ts";
 
-/** What an adapter knows when `RuntimeConn.pump` is called: whether it may start. */
+/** What an adapter knows when `RuntimeConn.pumpTo` is called: whether it may start. */
 export interface PumpStart {
   /** `close()` was called. */
   closed: boolean;
@@ -43,7 +43,7 @@ export interface PumpSocket {
   adopt(pump: Pump): void;
 }
 
-/** A {@linkcode PumpSocket} as `RuntimeConn.pump` starts it: with a peer to name in refusals. */
+/** A {@linkcode PumpSocket} as `RuntimeConn.pumpTo` starts it: with a peer to name in refusals. */
 export type PumpConn = PumpSocket & { readonly remoteAddr: NetAddr };
 
 // What a busy pump waits for.
@@ -51,7 +51,7 @@ const NOTHING = 0;
 const REPLY = 1;
 const WRITE = 2;
 
-// The end of a pump whose caller wants a promise (`RuntimeConn.pump`).
+// The end of a pump whose caller wants a promise (see runPump()).
 class Settling implements PumpEnd {
   readonly promise: Promise<boolean>;
   #resolve!: (ended: boolean) => void;
@@ -71,6 +71,17 @@ class Settling implements PumpEnd {
   pumpFailed(reason: unknown): void {
     this.#reject(reason);
   }
+}
+
+/**
+ * `conn.pumpTo(handler, …)` as a promise: resolves with how the pump ended
+ * (`true` at end of stream, `false` once stopped), rejects with why it
+ * failed or could not start.
+ */
+export function runPump(conn: RuntimeConn, handler: PumpHandler): Promise<boolean> {
+  const settling = new Settling();
+  conn.pumpTo(handler, settling);
+  return settling.promise;
 }
 
 /**
@@ -100,24 +111,17 @@ export class Pump {
     this.#end = end;
   }
 
-  /** Settles as `RuntimeConn.pump` does; only for a pump made without an `end`. */
+  /** Settles as {@linkcode runPump} does; only for a pump made without an `end`. */
   get done(): Promise<boolean> {
     return (this.#end as Settling).promise;
   }
 
   /**
-   * Starts a pump on `socket` as `RuntimeConn.pump` does, or refuses as it
+   * Starts a pump on `socket` as `RuntimeConn.pumpTo` does, or refuses as it
    * documents; `socket.adopt` keeps the new pump where the adapter's
    * callbacks find it before the first chunk is answered.
    */
-  static run(socket: PumpConn, handler: PumpHandler, state: PumpStart): Promise<boolean> {
-    const settling = new Settling();
-    Pump.runTo(socket, handler, state, settling);
-    return settling.promise;
-  }
-
-  /** {@linkcode Pump.run} for `RuntimeConn.pumpTo`: no promise, `end` hears instead. */
-  static runTo(socket: PumpConn, handler: PumpHandler, state: PumpStart, end: PumpEnd): void {
+  static run(socket: PumpConn, handler: PumpHandler, state: PumpStart, end: PumpEnd): void {
     if (state.closed) {
       end.pumpFailed(
         new SocketError("ECLOSED", `Cannot read from ${formatAddress(socket.remoteAddr)}: socket is closed`),

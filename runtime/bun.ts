@@ -9,7 +9,7 @@
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { AnswerLoop } from "./_answer_loop.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
-import { Pump, type PumpSocket, type PumpStart } from "./_pump.ts";
+import { Pump, type PumpSocket } from "./_pump.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
 import { acceptedLocalAddr } from "./_local_addr.ts";
 import { ReadAhead } from "./_read_ahead.ts";
@@ -408,20 +408,12 @@ class BunConn implements RuntimeConn, PumpSocket {
     return false;
   }
 
-  pump(handler: PumpHandler): Promise<boolean> {
-    return Pump.run(this, handler, this.#pumpStart());
-  }
-
   pumpTo(handler: PumpHandler, end: PumpEnd): void {
-    Pump.runTo(this, handler, this.#pumpStart(), end);
-  }
-
-  #pumpStart(): PumpStart {
-    return {
+    Pump.run(this, handler, {
       closed: this.#closed,
       busy: Pump.running(this.#pump) || this.#readResolve !== undefined,
       error: this.#error,
-    };
+    }, end);
   }
 
   /** For the pump: see `PumpSocket.adopt`. */

@@ -12,7 +12,7 @@
  */
 
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
-import { Pump, type PumpSocket, type PumpStart } from "./_pump.ts";
+import { Pump, type PumpSocket } from "./_pump.ts";
 import { encodeUtf8 } from "./_utf8.ts";
 import type {
   NetAddr,
@@ -324,23 +324,15 @@ class DenoConn implements RuntimeConn, PumpSocket {
     this.#pump?.fail(this.#writeFailure(err));
   }
 
-  pump(handler: PumpHandler): Promise<boolean> {
-    return Pump.run(this, handler, this.#pumpStart());
-  }
-
   pumpTo(handler: PumpHandler, end: PumpEnd): void {
-    Pump.runTo(this, handler, this.#pumpStart(), end);
-  }
-
-  #pumpStart(): PumpStart {
-    return {
+    Pump.run(this, handler, {
       closed: this.#closed,
       // A stopped pump's last reply still being written counts too: the new
       // pump's read and that write would share #pumpSettle.
       busy: Pump.running(this.#pump) || this.#pumpReply !== undefined ||
         (this.#readBuffer !== undefined && this.#pumpRead === undefined),
       error: this.#readError,
-    };
+    }, end);
   }
 
   /** For the pump: see `PumpSocket.adopt`. */

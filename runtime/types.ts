@@ -43,7 +43,7 @@ export interface RuntimeConnectOptions extends RuntimeAddrOptions {
 export type PumpReply = string | Uint8Array | undefined;
 
 /**
- * Push mode's handler (see {@linkcode RuntimeConn.pump}). An object rather
+ * Push mode's handler (see {@linkcode RuntimeConn.pumpTo}). An object rather
  * than a function, so that a connection can be its own handler instead of
  * holding a closure for it.
  */
@@ -114,19 +114,16 @@ export interface RuntimeConn {
    * Reading waits while a reply does (a promise from `onData`, or bytes the
    * kernel has not taken yet), so memory stays bounded as with `read()`.
    *
-   * Resolves `true` at end of stream, `false` once {@linkcode stopPump} took
-   * effect; either way after every reply was handed to the kernel, except
+   * Reports to `end` (`pumpEnded(true)` at end of stream, `pumpEnded(false)`
+   * once {@linkcode stopPump} took effect) after every reply was handed to
+   * the kernel, except
    * that of an `onData` that stopped the pump itself, which may still be
    * being written: until it is, Deno refuses a new pump with `EINVAL`
-   * (Node's and Bun's write queues keep it in order). Rejects
-   * with what `onData` threw, or as `read()` and `write()` would. Afterwards
+   * (Node's and Bun's write queues keep it in order). `pumpFailed` hears
+   * what `onData` threw, or what `read()` and `write()` would reject with,
+   * or why the pump could not start. Afterwards
    * `read()` and `write()` work as before: bytes that arrived after the pump
    * stopped are read next. Not while a read is pending.
-   */
-  pump(handler: PumpHandler): Promise<boolean>;
-  /**
-   * {@linkcode pump}, reporting to `end` what the promise would settle with:
-   * how it ended, how it failed, or why it could not start.
    */
   pumpTo(handler: PumpHandler, end: PumpEnd): void;
   /**

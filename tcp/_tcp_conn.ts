@@ -8,6 +8,7 @@
 import { FrameDecoder, type FrameOptions } from "../protocol/frame_decoder.ts";
 import { encodeFrame } from "../protocol/frame_encoder.ts";
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder } from "../protocol/line_decoder.ts";
+import { runPump } from "../runtime/_pump.ts";
 import { encodeUtf8, utf8Length } from "../runtime/_utf8.ts";
 import type { NetAddr, PumpEnd, PumpHandler, PumpReply, RuntimeConn } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
@@ -369,7 +370,7 @@ export class TcpConn implements Conn, PumpHandler {
   #startPump(signal: AbortSignal | undefined): Promise<boolean> {
     if (this.#stopPump || signal?.aborted) return Promise.resolve(false);
     this.#stopPumpOn(signal);
-    return this.#raw.pump(this);
+    return runPump(this.#raw, this);
   }
 
   // The signal's listener stops the pump. Its list lets go of this

@@ -1,11 +1,11 @@
-// Push mode (`RuntimeConn.pump`, which serveLines answers through): the
+// Push mode (`RuntimeConn.pumpTo`, which serveLines answers through): the
 // state machine against a scripted socket, where every step is exact, then
 // each runtime's adapter on real loopback sockets. Runs unchanged under
 // `deno test`, `bun test` and `node --import tsx --test`.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { connect, listen, serveLines, SocketError } from "../mod.ts";
-import { Pump, type PumpSocket } from "../runtime/_pump.ts";
+import { Pump, type PumpSocket, runPump } from "../runtime/_pump.ts";
 import { currentRuntime, runtimeName } from "../runtime/runtime.ts";
 import type { PumpHandler, RuntimeConn } from "../runtime/types.ts";
 import { TcpConn } from "../tcp/_tcp_conn.ts";
@@ -193,10 +193,10 @@ async function readExactly(conn: RuntimeConn, length: number): Promise<string> {
 }
 
 describe(`push mode on ${runtimeName()}`, () => {
-  test("pump() answers what arrives and resolves true at end of stream; read() then gives null", async () => {
+  test("pumpTo() answers what arrives and resolves true at end of stream; read() then gives null", async () => {
     const { server, client, close } = await runtimePair();
     try {
-      const pumped = server.pump(upper);
+      const pumped = runPump(server, upper);
       await client.write(bytes("abc"));
       assert.equal(await readExactly(client, 3), "ABC");
       await client.write(bytes("déf"));
@@ -212,7 +212,7 @@ describe(`push mode on ${runtimeName()}`, () => {
   test("a text reply goes out as UTF-8, a lone surrogate as U+FFFD", async () => {
     const { server, client, close } = await runtimePair();
     try {
-      const pumped = server.pump({ onData: (chunk) => str(chunk).toUpperCase() + "\ud800" });
+      const pumped = runPump(server, { onData: (chunk) => str(chunk).toUpperCase() + "\ud800" });
       await client.write(bytes("añb€c😀d"));
       // 13 bytes of uppercase and 3 of U+FFFD.
       assert.equal(await readExactly(client, 16), "AÑB€C😀D\ufffd");
@@ -226,7 +226,7 @@ describe(`push mode on ${runtimeName()}`, () => {
   test("stopPump() while waiting resolves false; later bytes go to read(), byte for byte", async () => {
     const { server, client, close } = await runtimePair();
     try {
-      const pumped = server.pump(upper);
+      const pumped = runPump(server, upper);
       await client.write(bytes("x"));
       assert.equal(await readExactly(client, 1), "X");
       server.stopPump();
@@ -234,7 +234,7 @@ describe(`push mode on ${runtimeName()}`, () => {
       await client.write(bytes("later"));
       assert.equal(await readExactly(server, 5), "later");
       // And a second pump takes over where the reads left off.
-      const again = server.pump(upper);
+      const again = runPump(server, upper);
       await client.write(bytes("more"));
       assert.equal(await readExactly(client, 4), "MORE");
       server.stopPump();
@@ -247,7 +247,7 @@ describe(`push mode on ${runtimeName()}`, () => {
   test("stopPump() from the handler sends that chunk's reply first", async () => {
     const { server, client, close } = await runtimePair();
     try {
-      const pumped = server.pump({
+      const pumped = runPump(server, {
         onData(chunk) {
           server.stopPump();
           return upper.onData(chunk);
@@ -270,7 +270,7 @@ describe(`push mode on ${runtimeName()}`, () => {
       const firstCall = new Promise<void>((resolve) => (called = resolve));
       let release!: (reply: Uint8Array) => void;
       let calls = 0;
-      const pumped = server.pump({
+      const pumped = runPump(server, {
         onData(chunk) {
           if (calls++ > 0) return upper.onData(chunk);
           called();
@@ -293,7 +293,7 @@ describe(`push mode on ${runtimeName()}`, () => {
     const first = await runtimePair();
     try {
       const thrown = new Error("Handler exploded");
-      const pumped = first.server.pump({
+      const pumped = runPump(first.server, {
         onData() {
           throw thrown;
         },
@@ -305,7 +305,7 @@ describe(`push mode on ${runtimeName()}`, () => {
     }
     const second = await runtimePair();
     try {
-      const pumped = second.server.pump(upper);
+      const pumped = runPump(second.server, upper);
       await second.client.write(bytes("y"));
       assert.equal(await readExactly(second.client, 1), "Y");
       second.server.close();
@@ -318,7 +318,7 @@ describe(`push mode on ${runtimeName()}`, () => {
   test("a read while a pump runs fails with EINVAL", async () => {
     const { server, close } = await runtimePair();
     try {
-      const pumped = server.pump(upper);
+      const pumped = runPump(server, upper);
       await rejectsWithCode(server.read(), "EINVAL");
       server.stopPump();
       assert.equal(await pumped, false);
@@ -336,7 +336,7 @@ describe(`push mode on ${runtimeName()}`, () => {
       const answered: string[] = [];
       let firstAnswered!: () => void;
       const first = new Promise<void>((resolve) => (firstAnswered = resolve));
-      const pumped = server.pump({
+      const pumped = runPump(server, {
         onData(chunk) {
           answered.push(str(chunk));
           if (answered.length === 1) {
