@@ -184,6 +184,7 @@ class BunConn implements RuntimeConn, PumpSocket {
   #readResolve: ((chunk: Uint8Array | null) => void) | undefined = undefined;
   #readReject: ((reason: unknown) => void) | undefined = undefined;
   #writes: PendingWrite[] = [];
+  #repliedBytes = 0;
   #finished: Promise<void> | null = null;
   #pump: Pump | undefined = undefined;
 
@@ -202,6 +203,10 @@ class BunConn implements RuntimeConn, PumpSocket {
       ? netAddr(socket.localAddress, socket.localPort)
       : netAddr(local.hostname, local.port);
     this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
+  }
+
+  get repliedBytes(): number {
+    return this.#repliedBytes;
   }
 
   // Error messages name the peer; formatted only when one is made.
@@ -393,6 +398,8 @@ class BunConn implements RuntimeConn, PumpSocket {
       return false;
     }
     let taken = 0;
+    // The reply's length in bytes once counted: it is known only after a try.
+    let length = -1;
     if (this.#writes.length === 0) {
       taken = this.#socket.write(reply);
       if (taken < 0 || this.#socketClosed) {
@@ -401,9 +408,12 @@ class BunConn implements RuntimeConn, PumpSocket {
         pump.fail(this.#writeError());
         return false;
       }
-      if (taken === (typeof reply === "string" ? utf8Length(reply) : reply.byteLength)) return true;
+      length = typeof reply === "string" ? utf8Length(reply) : reply.byteLength;
+      this.#repliedBytes += length;
+      if (taken === length) return true;
     }
     const bytes = typeof reply === "string" ? encodeUtf8(reply) : reply;
+    if (length < 0) this.#repliedBytes += bytes.byteLength;
     this.#writes.push({ data: bytes, offset: taken, fin: false, resolve: pump.onWritten, reject: pump.onFailed });
     return false;
   }

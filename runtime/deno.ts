@@ -78,6 +78,7 @@ class DenoConn implements RuntimeConn, PumpSocket {
   // The last write or FIN queued, and how many have not settled: a write
   // with none before it starts at once, without a link in the chain.
   #writes: Promise<unknown> = RESOLVED;
+  #repliedBytes = 0;
   #unsettledWrites = 0;
   #shutdown: Promise<void> | null = null;
   #pump: Pump | undefined = undefined;
@@ -111,6 +112,10 @@ class DenoConn implements RuntimeConn, PumpSocket {
 
   get remoteAddr(): NetAddr {
     return this.#remoteAddr ??= netAddr(this.#conn.remoteAddr);
+  }
+
+  get repliedBytes(): number {
+    return this.#repliedBytes;
   }
 
   // Error messages name the peer; formatted only when one is made.
@@ -288,6 +293,7 @@ class DenoConn implements RuntimeConn, PumpSocket {
    */
   sendReply(reply: string | Uint8Array): boolean {
     const bytes = typeof reply === "string" ? encodeUtf8(reply) : reply;
+    this.#repliedBytes += bytes.byteLength;
     if (this.#unsettledWrites > 0 || this.#shutdown !== null || this.#writeError !== null || this.#closed) {
       this.#writeForPump(bytes);
       return false;

@@ -83,6 +83,14 @@ export interface RuntimeConn {
   /** The peer's address. */
   readonly remoteAddr: NetAddr;
   /**
+   * Bytes of a pump's replies handed to the runtime so far (text as its
+   * UTF-8 bytes), counted when taken or queued; not `write()`'s, which its
+   * caller counts once they are written. Counted here because Node and Bun
+   * encode text natively: counting its bytes above would cost a scan of
+   * every reply (and the flattening of a concatenated one).
+   */
+  readonly repliedBytes: number;
+  /**
    * Resolves with the next bytes the peer sent, which the caller owns from
    * then on (the adapter never reuses them), or `null` at end of stream.
    * Reading is pulled: while nobody calls `read()`, at most a small bounded

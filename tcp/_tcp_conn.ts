@@ -9,7 +9,7 @@ import { FrameDecoder, type FrameOptions } from "../protocol/frame_decoder.ts";
 import { encodeFrame } from "../protocol/frame_encoder.ts";
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder } from "../protocol/line_decoder.ts";
 import { runPump } from "../runtime/_pump.ts";
-import { encodeUtf8, utf8Length } from "../runtime/_utf8.ts";
+import { encodeUtf8 } from "../runtime/_utf8.ts";
 import type { NetAddr, PumpEnd, PumpHandler, PumpReply, RuntimeConn } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
 import { Link, LinkList } from "./_link_list.ts";
@@ -73,6 +73,7 @@ export class TcpConn implements Conn, PumpHandler {
   #frameOptions: FrameOptions | undefined;
   #closed = false;
   #bytesRead = 0;
+  // Bytes of write(); a pump's replies are counted by the runtime adapter.
   #bytesWritten = 0;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
@@ -116,7 +117,7 @@ export class TcpConn implements Conn, PumpHandler {
   }
 
   get bytesWritten(): number {
-    return this.#bytesWritten;
+    return this.#bytesWritten + this.#raw.repliedBytes;
   }
 
   /**
@@ -404,7 +405,10 @@ export class TcpConn implements Conn, PumpHandler {
 
   /** For the runtime's pump: a chunk arrived. Internal. */
   onData(chunk: Uint8Array): PumpReply | Promise<PumpReply> {
-    this.#bytesRead += chunk.byteLength;
+    // `length`, the same as `byteLength` for bytes: on Node 20 a Buffer's
+    // `byteLength` here cost 40 bytes of garbage per chunk (measured with
+    // --trace-gc), about 3% of what a request allocates.
+    this.#bytesRead += chunk.length;
     if (this.#trackActivity) this.#lastActivity = performance.now();
     this.#buffer.push(chunk);
     // The chunk is only lent until the reply is made (Deno's read buffer is
@@ -417,9 +421,9 @@ export class TcpConn implements Conn, PumpHandler {
       this.#buffer.detach();
       throw err;
     }
-    if (typeof reply === "string") return this.#countDetached(reply);
+    if (typeof reply === "string") return this.#detached(reply);
     return reply.then(
-      (text) => this.#countDetached(text),
+      (text) => this.#detached(text),
       (err) => {
         this.#buffer.detach();
         throw err;
@@ -427,23 +431,16 @@ export class TcpConn implements Conn, PumpHandler {
     );
   }
 
-  // Counted when handed over, since a pump's replies are not awaited one by
-  // one. Left as text: Node and Bun encode a string natively, faster than a
-  // TextEncoder into a buffer that their write then has to wrap.
-  // A long reply (bulk) is encoded instead: counting its bytes in JavaScript
-  // costs more than TextEncoder's encoding (1 ms more per MB in `bulk`).
-  #countDetached(text: string): string | Uint8Array {
+  // Left as text: Node and Bun encode a string natively, faster than a
+  // TextEncoder into a buffer that their write then has to wrap. A long
+  // reply (bulk) is encoded instead: Bun's adapter counts a string's bytes
+  // in JavaScript, which costs more than TextEncoder's encoding (1 ms more
+  // per MB in `bulk`).
+  #detached(text: string): string | Uint8Array {
     this.#buffer.detach();
     if (text === "") return text;
-    let reply: string | Uint8Array = text;
-    if (text.length > LONG_REPLY) {
-      reply = encodeUtf8(text);
-      this.#bytesWritten += reply.byteLength;
-    } else {
-      this.#bytesWritten += utf8Length(text);
-    }
     if (this.#trackActivity) this.#lastActivity = performance.now();
-    return reply;
+    return text.length > LONG_REPLY ? encodeUtf8(text) : text;
   }
 
   /** Stops a running {@linkcode TcpConn.pump} after the reply it is sending; may be called from `answer`. */

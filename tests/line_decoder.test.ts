@@ -70,6 +70,13 @@ describe("LineDecoder", () => {
   test("an over-long line that arrives whole in one chunk fails too", () => {
     const decoder = new LineDecoder({ maxLineBytes: 4 });
     assert.throws(() => decoder.decode(enc("ok\ntoo long\n")), { code: "ELINETOOLONG" });
+    // A chunk that is one line, as a request usually is: the limit counts
+    // bytes, not characters, and not the terminator.
+    assert.deepEqual(new LineDecoder({ maxLineBytes: 4 }).decode(enc("1234\r\n")), ["1234"]);
+    assert.deepEqual(new LineDecoder({ maxLineBytes: 4 }).decode(enc("éé\n")), ["éé"]);
+    for (const line of ["12345\n", "1234\r\r\n", "é€\n"]) {
+      assert.throws(() => new LineDecoder({ maxLineBytes: 4 }).decode(enc(line)), { code: "ELINETOOLONG" }, line);
+    }
   });
 
   test("in a batch of lines, those before an over-long one are returned first; bytes stay counted", () => {
