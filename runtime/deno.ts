@@ -293,8 +293,11 @@ class DenoConn implements RuntimeConn, PumpSocket {
    */
   sendReply(reply: string | Uint8Array): boolean {
     const bytes = typeof reply === "string" ? encodeUtf8(reply) : reply;
-    this.#repliedBytes += bytes.byteLength;
-    if (this.#unsettledWrites > 0 || this.#shutdown !== null || this.#writeError !== null || this.#closed) {
+    const refused = this.#shutdown !== null || this.#writeError !== null || this.#closed;
+    // Counted when taken or queued, as Node and Bun count: not when write()
+    // is about to refuse it.
+    if (!refused) this.#repliedBytes += bytes.byteLength;
+    if (this.#unsettledWrites > 0 || refused) {
       this.#writeForPump(bytes);
       return false;
     }

@@ -192,8 +192,14 @@ class NodeConn implements RuntimeConn, PumpSocket {
       this.#pump?.fail(new SocketError("EPIPE", `Cannot write to ${this.#remote}: write side is closed`));
       return false;
     }
+    // Node would take the reply and drop it later, with writableLength 0 as
+    // if it had been written.
+    if (socket.destroyed) {
+      this.#pump?.fail(this.#failure("write to", null));
+      return false;
+    }
     socket.write(reply);
-    // Counted once written: Node has flattened a concatenated string by
+    // Counted after write(): Node has flattened a concatenated string by
     // then, which counting it first would have done in JavaScript, slower.
     this.#repliedBytes += typeof reply === "string" ? utf8Length(reply) : reply.byteLength;
     // Node counts a write as pending until libuv has handed it all to the

@@ -403,6 +403,28 @@ describe(`push mode on ${runtimeName()}`, () => {
     assert.equal(await conn.readLine(), null);
   });
 
+  test("TcpConn.pump: a reply after closeWrite() fails the pump with EPIPE and is not counted", async () => {
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    await using client = await connect({ port: listener.addr.port });
+    const conn = await listener.accept();
+    assert.ok(conn instanceof TcpConn);
+    let closing: Promise<void> | undefined;
+    const pumped = conn.pump({
+      answer() {
+        if (conn.bufferedLine() === undefined) return "";
+        closing = conn.closeWrite();
+        return "BYE\n";
+      },
+    });
+    assert.ok(pumped !== undefined);
+    await client.write("one\n");
+    await rejectsWithCode(pumped, "EPIPE");
+    await closing;
+    assert.equal(conn.bytesWritten, 0);
+    assert.equal(await client.readLine(), null);
+    conn.close();
+  });
+
   test("TcpConn.pump: text replies count as UTF-8 bytes; bytes left after a stop come back as plain Uint8Arrays", async () => {
     await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
     await using client = await connect({ port: listener.addr.port });
