@@ -225,11 +225,17 @@ export class LineDecoder {
       this.#consume(end);
       return text.slice(0, text.length - (cr ? 2 : 1));
     }
-    if (text.length !== end) return undefined;
-    // ASCII lines, queued as #decodeAhead() queues them.
+    return text.length === end ? this.#queueAscii(text, end) : undefined;
+  }
+
+  // Queues the ASCII lines of `text`, the decoded bytes from #start up to
+  // `upTo` (just past a newline), and returns the first: a character per
+  // byte, so the text splits at its newlines and each line's bytes are its
+  // length (see #dequeue).
+  #queueAscii(text: string, upTo: number): string {
     const lines = text.split("\n");
     lines.pop();
-    this.#scan = end;
+    this.#scan = upTo;
     this.#queue = lines;
     this.#ends = NO_ENDS;
     this.#head = 0;
@@ -257,20 +263,11 @@ export class LineDecoder {
   // that a lone decode would drop at the start of a line is dropped here.
   #decodeAhead(first: number, second: number): string {
     const buf = this.#buf;
-    // ASCII only, as most line protocols are: a character per byte, so the
-    // text splits at its newlines and each line's bytes are its length. One
+    // ASCII, as most line protocols are, is queued by #queueAscii(): one
     // decode and one split, with no byte scan past the second newline.
     const last = lastIndexOfLF(buf, second, this.#end);
     const text = this.#decode(this.#start, last + 1, 0);
-    if (text.length === last + 1 - this.#start) {
-      const lines = text.split("\n");
-      lines.pop();
-      this.#scan = last + 1;
-      this.#queue = lines;
-      this.#ends = NO_ENDS;
-      this.#head = 0;
-      return this.#dequeue();
-    }
+    if (text.length === last + 1 - this.#start) return this.#queueAscii(text, last + 1);
     const ends: number[] = [first + 1];
     for (let newline = second; newline >= 0; newline = indexOfLF(buf, newline + 1, this.#end)) {
       const from = ends[ends.length - 1];
