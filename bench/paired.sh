@@ -1,10 +1,10 @@
 #!/bin/bash
-# Two servers side by side, measured in turns one second apart, for ratios
-# near 1 that the full run cannot settle: on this shared VM throughput drifts
-# by ±15% over tens of seconds, longer than the full run's gap between two
-# servers of one scenario. Both servers stay up; each round measures them in
-# turn (A then B, then B then A), and the median of the per-round ratios A/B
-# is printed with the ratio of the means.
+# Two servers side by side, measured in turns one second apart, for a ratio
+# near 1 that needs more rounds than the full run gives it: on this shared VM
+# throughput drifts by ±15% over tens of seconds. Both servers stay up; each
+# round measures them in turn (A then B, then B then A), and the median of the
+# per-round ratios A/B is printed with the ratio of the means, as run.ts does
+# for every scenario with five rounds.
 #
 #   bench/paired.sh "SERVER A COMMAND" "SERVER B COMMAND" ROUNDS LOADGEN ARGS...
 #   bench/paired.sh "node --import tsx bench/servers/doorway_lines.ts 0" \

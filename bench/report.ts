@@ -7,32 +7,47 @@ type Runtime = typeof RUNTIMES[number];
 const RUNTIME_NAME: Record<Runtime, string> = { deno: "Deno", bun: "Bun", node: "Node" };
 
 /**
- * The value of each (scenario, server): the best round. The machine is
- * shared, and other work only ever makes a server look slower (or, for
- * memory, bigger), so the best of the rounds is the least disturbed one.
- * Latency and CPU figures are medians over the rounds.
+ * The figures of one run. Within a scenario the servers of a runtime were
+ * measured in turns, round after round, so a ratio is taken per round, from
+ * two measurements seconds apart, and the median of those ratios is reported:
+ * on a shared machine whose speed drifts by 15–40% over tens of seconds, the
+ * best (or median) of each server's rounds taken apart would compare moments
+ * up to a minute apart. A value is the median of its rounds; latency and CPU
+ * figures too.
  */
 export class Table {
   #values = new Map<string, number>();
   #rows = new Map<string, Measurement[]>();
 
-  constructor(measurements: Measurement[], scenarios: Scenario[]) {
+  constructor(measurements: Measurement[]) {
     for (const m of measurements) {
       const key = `${m.scenario}|${m.server}`;
       const rows = this.#rows.get(key) ?? [];
       rows.push(m);
       this.#rows.set(key, rows);
     }
-    const higher = new Map(scenarios.map((s) => [s.id, s.higherIsBetter]));
-    for (const [key, rows] of this.#rows) {
-      const values = rows.map((r) => r.value);
-      const best = higher.get(key.slice(0, key.indexOf("|"))) === false ? Math.min(...values) : Math.max(...values);
-      this.#values.set(key, best);
-    }
+    for (const [key, rows] of this.#rows) this.#values.set(key, median(rows.map((r) => r.value)));
   }
 
   value(scenario: string, server: string): number | undefined {
     return this.#values.get(`${scenario}|${server}`);
+  }
+
+  /** a / b in each round where both were measured. */
+  roundRatios(scenario: string, a: string, b: string): number[] {
+    const bs = new Map((this.#rows.get(`${scenario}|${b}`) ?? []).map((m) => [m.round ?? 0, m.value]));
+    const ratios: number[] = [];
+    for (const m of this.#rows.get(`${scenario}|${a}`) ?? []) {
+      const y = bs.get(m.round ?? 0);
+      if (y !== undefined && y > 0) ratios.push(m.value / y);
+    }
+    return ratios;
+  }
+
+  /** The median of the per-round ratios a / b. */
+  ratio(scenario: string, a: string, b: string): number | undefined {
+    const ratios = this.roundRatios(scenario, a, b);
+    return ratios.length > 0 ? median(ratios) : undefined;
   }
 
   field(
@@ -109,11 +124,7 @@ const UDP_ALTERNATIVES: Alternative[] = [
 ];
 
 function ratio(table: Table, s: Scenario, a: string, b: string | undefined): number | undefined {
-  if (b === undefined) return undefined;
-  const x = table.value(s.id, a);
-  const y = table.value(s.id, b);
-  if (x === undefined || y === undefined || y === 0) return undefined;
-  return x / y;
+  return b === undefined ? undefined : table.ratio(s.id, a, b);
 }
 
 // ---- targets ----------------------------------------------------------------
@@ -131,10 +142,15 @@ interface TargetDef {
   name: string;
   /** Scenarios covered. */
   scenarios: (s: Scenario) => boolean;
-  /** The figure per scenario, and whether it passes. */
-  figure: (table: Table, s: Scenario, r: Runtime) => number | undefined;
+  /**
+   * For a ratio target, the two servers: the figure is the median of the
+   * per-round ratios, and their range is shown with it.
+   */
+  pair?: (s: Scenario, r: Runtime) => [string, string];
+  /** The figure per scenario, for a target that is not a ratio. */
+  figure?: (table: Table, s: Scenario, r: Runtime) => number | undefined;
   pass: (x: number) => boolean;
-  /** Which figure is the worst. */
+  /** Whether the figure passes, and which figure is the worst. */
   worse: (a: number, b: number) => boolean;
   show: (x: number) => string;
 }
@@ -143,7 +159,7 @@ const TARGETS: TargetDef[] = [
   {
     name: "doorway ≥ 1.0× the native line server by hand, 1 in flight",
     scenarios: (s) => s.kind === "rr" && s.depth === 1,
-    figure: (t, s, r) => ratio(t, s, doorwayId(r, "tcp"), `${r}-native`),
+    pair: (_s, r) => [doorwayId(r, "tcp"), `${r}-native`],
     pass: (x) => x >= 1.0,
     worse: (a, b) => a < b,
     show: fmtTargetRatio,
@@ -151,7 +167,7 @@ const TARGETS: TargetDef[] = [
   {
     name: "doorway ≥ 5× the native line server by hand, 16 in flight",
     scenarios: (s) => s.kind === "rr" && s.depth === 16,
-    figure: (t, s, r) => ratio(t, s, doorwayId(r, "tcp"), `${r}-native`),
+    pair: (_s, r) => [doorwayId(r, "tcp"), `${r}-native`],
     pass: (x) => x >= 5,
     worse: (a, b) => a < b,
     show: fmtTargetRatio,
@@ -159,7 +175,7 @@ const TARGETS: TargetDef[] = [
   {
     name: "doorway ≥ 0.7× the raw byte server, 16 in flight",
     scenarios: (s) => s.kind === "rr" && s.depth === 16,
-    figure: (t, s, r) => ratio(t, s, doorwayId(r, "tcp"), `${r}-raw`),
+    pair: (_s, r) => [doorwayId(r, "tcp"), `${r}-raw`],
     pass: (x) => x >= 0.7,
     worse: (a, b) => a < b,
     show: fmtTargetRatio,
@@ -167,7 +183,7 @@ const TARGETS: TargetDef[] = [
   {
     name: "doorway ≥ 1.0× node:net by hand on the same runtime (every TCP throughput scenario)",
     scenarios: (s) => s.kind === "rr" || s.kind === "bulk" || s.kind === "cps",
-    figure: (t, s, r) => ratio(t, s, doorwayId(r, "tcp"), r === "node" ? "node-native" : `${r}-nodenet`),
+    pair: (_s, r) => [doorwayId(r, "tcp"), r === "node" ? "node-native" : `${r}-nodenet`],
     pass: (x) => x >= 1.0,
     worse: (a, b) => a < b,
     show: fmtTargetRatio,
@@ -183,7 +199,7 @@ const TARGETS: TargetDef[] = [
   {
     name: "doorway UDP ≥ 0.9× the raw native datagram server",
     scenarios: (s) => s.kind === "udp",
-    figure: (t, s, r) => ratio(t, s, doorwayId(r, "udp"), `${r}-raw-udp`),
+    pair: (_s, r) => [doorwayId(r, "udp"), `${r}-raw-udp`],
     pass: (x) => x >= 0.9,
     worse: (a, b) => a < b,
     show: fmtTargetRatio,
@@ -191,27 +207,34 @@ const TARGETS: TargetDef[] = [
 ];
 
 export function evaluateTargets(catalog: Catalog): TargetResult[] {
-  const table = new Table(catalog.measurements, catalog.scenarios);
+  const table = new Table(catalog.measurements);
   const results: TargetResult[] = [];
   for (const target of TARGETS) {
     for (const r of RUNTIMES) {
       let worst: number | undefined;
       let worstScenario = "";
       const misses: string[] = [];
+      let worstRounds = "";
       for (const s of catalog.scenarios.filter(target.scenarios)) {
-        const x = target.figure(table, s, r);
+        const pair = target.pair?.(s, r);
+        const x = pair ? table.ratio(s.id, ...pair) : target.figure!(table, s, r);
         if (x === undefined) continue;
-        if (!target.pass(x)) misses.push(`${s.id} ${target.show(x)}`);
+        const ratios = pair ? table.roundRatios(s.id, ...pair) : [];
+        const rounds = ratios.length > 1
+          ? `; rounds ${fmtTargetRatio(Math.min(...ratios))}–${fmtTargetRatio(Math.max(...ratios))}`
+          : "";
+        if (!target.pass(x)) misses.push(`${s.id} ${target.show(x)}${rounds ? ` (${rounds.slice(2)})` : ""}`);
         if (worst === undefined || target.worse(x, worst)) {
           worst = x;
           worstScenario = s.id;
+          worstRounds = rounds;
         }
       }
       const met = worst === undefined ? undefined : target.pass(worst);
       const detail = worst === undefined
         ? "not measured"
         : met
-        ? `worst ${target.show(worst)} (${worstScenario})`
+        ? `worst ${target.show(worst)} (${worstScenario}${worstRounds})`
         : misses.join(", ");
       results.push({ name: target.name, runtime: r, met, worst, detail });
     }
@@ -228,7 +251,7 @@ function serverLabel(d: ServerDef): string {
 
 export function renderResults(catalog: Catalog): string {
   const { info, scenarios, servers } = catalog;
-  const table = new Table(catalog.measurements, catalog.scenarios);
+  const table = new Table(catalog.measurements);
   const measured = (d: ServerDef) => scenarios.some((s) => table.value(s.id, d.id) !== undefined);
   const out: string[] = [];
   const rounds = Math.max(0, ...catalog.measurements.map((m) => (m.round ?? 0) + 1));
@@ -273,7 +296,9 @@ export function renderResults(catalog: Catalog): string {
   const judged = targets.filter((t) => t.met !== undefined).length;
   out.push("");
   out.push(
-    `${met} of ${judged} (target, runtime) pairs met. The worst case over the scenarios a target covers decides it; ` +
+    `${met} of ${judged} (target, runtime) pairs met. A ratio is the median of the per-round ratios (doorway and ` +
+      "the other server measured seconds apart in each round), with their range. " +
+      "The worst case over the scenarios a target covers decides it; " +
       "a miss lists every scenario that missed. What was fixed, and the profiles behind each miss: " +
       "[PROFILES.md](PROFILES.md).",
   );
@@ -311,7 +336,7 @@ export function renderResults(catalog: Catalog): string {
   out.push("## Figures");
   out.push("");
   out.push(
-    `Best of ${rounds} round(s) per figure (idle memory: one round); latency and CPU: median. req/s and conn/s ` +
+    `Median of ${rounds} round(s) per figure (idle memory: one round), latency and CPU too. req/s and conn/s ` +
       "are completed, checked " +
       "replies per second; MB/s counts reply bytes; memory is the server's RSS growth over the idle connections " +
       "divided by their number.",
@@ -410,15 +435,18 @@ export function renderResults(catalog: Catalog): string {
   out.push("## Method");
   out.push("");
   out.push(
-    "- Each server is its own process on 127.0.0.1, started fresh for every measurement and stopped after it. " +
-      "Within a scenario the servers take turns, and every other round runs them in reverse order.",
+    "- Each server is its own process on 127.0.0.1. For each scenario the servers of one runtime are started " +
+      "together, each is warmed up with the scenario's own load (not measured), then they are " +
+      "measured in turns, round after round, every other round in reverse order, and stopped. doorway and the " +
+      "servers it is compared with are thus measured seconds apart, and a ratio is taken per round; the tables " +
+      "give the median of those ratios. Idle memory is measured on a server started for it alone.",
   );
   const t = scenarios.find((s) => s.kind === "rr");
   if (t) {
     const timing = info.mode === "quick" ? t.quickTiming : t.timing;
     out.push(
-      `- Each measurement: ${timing.warmup} s of warm-up (replies checked, not counted), then ${timing.duration} s ` +
-        "measured.",
+      `- Warm-up of a freshly started server: ${timing.settle} s. Each measurement (a turn): ${timing.warmup} s of ` +
+        `warm-up on new connections (replies checked, not counted), then ${timing.duration} s measured.`,
     );
   }
   out.push(
@@ -461,8 +489,9 @@ export function renderResults(catalog: Catalog): string {
     );
   }
   out.push(
-    "- The machine is shared: other work running at the same time lowers some rounds, hence best of the rounds. " +
-      "It shows in the load averages above and in how far the two rounds of a server differ, " +
+    "- The machine is shared: other work running at the same time lowers some rounds, and its speed drifts by " +
+      "15–40% over tens of seconds, hence ratios per round and medians. " +
+      "It shows in the load averages above and in how far the rounds of a server differ, " +
       "(best − worst) / best, median over the servers: " +
       (spreads.length > 0 ? spreads.join(", ") : "one round only") + ".",
   );
@@ -484,7 +513,7 @@ function esc(s: string): string {
  * so that longer is better everywhere).
  */
 export function renderSvg(catalog: Catalog): string {
-  const table = new Table(catalog.measurements, catalog.scenarios);
+  const table = new Table(catalog.measurements);
   const alts = [
     { label: "vs native by hand", color: "#3b7dd8", server: (r: Runtime) => `${r}-native` },
     {

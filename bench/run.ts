@@ -10,10 +10,13 @@
 //   ... --experiments                          adds the probes of
 //                                              bench/experiments/ (PROFILES.md)
 //
-// Every server is its own process on 127.0.0.1, started fresh for each
-// measurement and stopped after it; servers alternate within each scenario
-// (the order is reversed every other round). Every reply is checked by the
-// load generator; a wrong or missing one fails the run.
+// Every server is its own process on 127.0.0.1. For each scenario the servers
+// of one runtime are started together, warmed up, and measured in turns, round
+// after round (the order reversed every other round), then stopped: doorway
+// and the servers it is compared with are measured seconds apart, so the
+// machine's drift over tens of seconds cancels in the per-round ratios that
+// report.ts takes the median of. Idle memory starts each server fresh. Every
+// reply is checked by the load generator; a wrong or missing one fails the run.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -30,6 +33,7 @@ import {
   SCENARIOS,
   type ServerDef,
   SERVERS,
+  type Timing,
 } from "./plan.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -141,9 +145,7 @@ async function startServer(def: ServerDef): Promise<RunningServer> {
 }
 
 async function stopServer(server: RunningServer): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) {
-    throw new Error(`${server.def.id} died during the measurement: ${server.stderr.join("").slice(0, 2000)}`);
-  }
+  assertAlive(server);
   server.child.kill("SIGTERM");
   const timer = setTimeout(() => server.child.kill("SIGKILL"), 3000);
   await server.exited;
@@ -164,7 +166,7 @@ interface LoadgenResult {
   error?: string;
 }
 
-function loadgenArgs(s: Scenario, port: number, timing: { warmup: number; duration: number }): string[] {
+function loadgenArgs(s: Scenario, port: number, timing: Timing): string[] {
   const common = ["--port", String(port), "--warmup", String(timing.warmup), "--duration", String(timing.duration)];
   switch (s.kind) {
     case "rr":
@@ -248,14 +250,10 @@ async function runLoadgen(argv: string[], what: string, pid?: number): Promise<L
 const MAX_FOREIGN_LOAD = 0.25;
 const MAX_ATTEMPTS = 3;
 
-async function measure(
-  s: Scenario,
-  def: ServerDef,
-  timing: { warmup: number; duration: number },
-): Promise<Measurement> {
+async function measure(s: Scenario, def: ServerDef, once: () => Promise<Measurement>): Promise<Measurement> {
   let best: Measurement | undefined;
   for (let attempt = 1;; attempt++) {
-    const m = await measureOnce(s, def, timing);
+    const m = await once();
     m.attempts = attempt;
     if (best === undefined || (m.foreign_load ?? 0) < (best.foreign_load ?? 0)) best = m;
     if ((m.foreign_load ?? 0) <= MAX_FOREIGN_LOAD || attempt >= MAX_ATTEMPTS) return best;
@@ -263,71 +261,129 @@ async function measure(
   }
 }
 
-async function measureOnce(
-  s: Scenario,
-  def: ServerDef,
-  timing: { warmup: number; duration: number },
-): Promise<Measurement> {
+function assertAlive(server: RunningServer): void {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) {
+    throw new Error(`${server.def.id} died during the measurement: ${server.stderr.join("").slice(0, 2000)}`);
+  }
+}
+
+// Memory per idle connection, on a server started for this measurement alone,
+// so that no earlier load has grown its heap.
+async function measureIdle(s: Scenario, def: ServerDef): Promise<Measurement> {
   const what = `${s.id} ${def.id}`;
   const server = await startServer(def);
   try {
-    let value: number;
-    const extra: Record<string, number> = {};
-    if (s.kind === "idle") {
-      // Warm up (one short burst of round trips), let it settle, then the
-      // baseline; open the idle connections; let them settle; measure.
-      await runLoadgen([
-        "rr",
-        "--port",
-        String(server.port),
-        "--conns",
-        "32",
-        "--depth",
-        "1",
-        "--warmup",
-        "0",
-        "--duration",
-        "0.3",
-      ], what);
-      await sleep(700);
-      const before = rssKiB(server.child.pid!);
-      const { child, lines } = spawnLoadgen(loadgenArgs(s, server.port, timing));
-      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-      const ready = await nextResult(lines, what);
-      await sleep(1000);
-      const samples: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        samples.push(rssKiB(server.child.pid!));
-        await sleep(100);
-      }
-      const after = median(samples);
-      child.stdin!.end("done\n");
-      await nextResult(lines, what);
-      if ((await exited) !== 0) throw new Error(`${what}: the load generator failed`);
-      value = ((after - before) * 1024) / s.conns;
-      extra.rss_before_kib = before;
-      extra.rss_after_kib = after;
-      extra.open_seconds = Number(ready.seconds);
-    } else {
-      const result = await runLoadgen(loadgenArgs(s, server.port, timing), what, server.child.pid);
-      value = Number(result[s.metric]);
-      for (const key of ["p50_us", "p99_us", "loadgen_cpu", "foreign_load"]) {
-        if (typeof result[key] === "number") extra[key] = result[key] as number;
-      }
-      // Server CPU per request (or per MB in bulk), user and system, in µs.
-      const units = Number(result.requests ?? result.connections ?? (Number(result.bytes) / 1e6));
-      if (typeof result.server_user_s === "number" && units > 0) {
-        extra.server_user_us = (result.server_user_s * 1e6) / units;
-        extra.server_sys_us = (Number(result.server_sys_s) * 1e6) / units;
-      }
-      extra.rss_kib = rssKiB(server.child.pid!);
+    // Warm up (one short burst of round trips), let it settle, then the
+    // baseline; open the idle connections; let them settle; measure.
+    await runLoadgen([
+      "rr",
+      "--port",
+      String(server.port),
+      "--conns",
+      "32",
+      "--depth",
+      "1",
+      "--warmup",
+      "0",
+      "--duration",
+      "0.3",
+    ], what);
+    await sleep(700);
+    const before = rssKiB(server.child.pid!);
+    const { child, lines } = spawnLoadgen(loadgenArgs(s, server.port, s.timing));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const ready = await nextResult(lines, what);
+    await sleep(1000);
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      samples.push(rssKiB(server.child.pid!));
+      await sleep(100);
     }
+    const after = median(samples);
+    child.stdin!.end("done\n");
+    await nextResult(lines, what);
+    if ((await exited) !== 0) throw new Error(`${what}: the load generator failed`);
     await stopServer(server);
-    return { scenario: s.id, server: def.id, value, ...extra };
+    return {
+      scenario: s.id,
+      server: def.id,
+      value: ((after - before) * 1024) / s.conns,
+      rss_before_kib: before,
+      rss_after_kib: after,
+      open_seconds: Number(ready.seconds),
+    };
   } finally {
     if (children.has(server.child)) {
       server.child.kill("SIGKILL");
       await server.exited;
+    }
+  }
+}
+
+// One measurement of a server that is already up and warm.
+async function measureRunning(s: Scenario, server: RunningServer, timing: Timing): Promise<Measurement> {
+  const what = `${s.id} ${server.def.id}`;
+  const result = await runLoadgen(loadgenArgs(s, server.port, timing), what, server.child.pid);
+  assertAlive(server);
+  const extra: Record<string, number> = {};
+  for (const key of ["p50_us", "p99_us", "loadgen_cpu", "foreign_load"]) {
+    if (typeof result[key] === "number") extra[key] = result[key] as number;
+  }
+  // Server CPU per request (or per MB in bulk), user and system, in µs.
+  const units = Number(result.requests ?? result.connections ?? (Number(result.bytes) / 1e6));
+  if (typeof result.server_user_s === "number" && units > 0) {
+    extra.server_user_us = (result.server_user_s * 1e6) / units;
+    extra.server_sys_us = (Number(result.server_sys_s) * 1e6) / units;
+  }
+  extra.rss_kib = rssKiB(server.child.pid!);
+  return { scenario: s.id, server: server.def.id, value: Number(result[s.metric]), ...extra };
+}
+
+// The servers of a scenario in groups that are up at the same time: one per
+// runtime, since every ratio compares servers of one runtime (Python's and
+// the C server's are compared across runtimes, and only at large margins).
+function groups(servers: ServerDef[]): ServerDef[][] {
+  const byRuntime = new Map<string, ServerDef[]>();
+  for (const def of servers) {
+    const group = byRuntime.get(def.runtime) ?? [];
+    group.push(def);
+    byRuntime.set(def.runtime, group);
+  }
+  return [...byRuntime.values()];
+}
+
+// Starts a group, warms every server up with the scenario's own load (not
+// measured), then measures them in turns for `rounds` rounds.
+async function measureGroup(
+  s: Scenario,
+  group: ServerDef[],
+  timing: Timing,
+  rounds: number,
+  record: (m: Measurement) => void,
+): Promise<void> {
+  const running: RunningServer[] = [];
+  try {
+    for (const def of group) running.push(await startServer(def));
+    for (const server of running) {
+      const settle = { ...timing, warmup: 0, duration: timing.settle };
+      await runLoadgen(loadgenArgs(s, server.port, settle), `${s.id} ${server.def.id} (warm-up)`);
+      assertAlive(server);
+    }
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? running : [...running].reverse();
+      for (const server of order) {
+        const m = await measure(s, server.def, () => measureRunning(s, server, timing));
+        m.round = round;
+        record(m);
+      }
+    }
+    for (const server of running) await stopServer(server);
+  } finally {
+    for (const server of running) {
+      if (children.has(server.child)) {
+        server.child.kill("SIGKILL");
+        await server.exited;
+      }
     }
   }
 }
@@ -378,13 +434,27 @@ async function main(): Promise<void> {
   const only = args.only === undefined ? undefined : new RegExp(args.only);
   const onlyScenario = args.scenario === undefined ? undefined : new RegExp(args.scenario);
   const scenarios = SCENARIOS.filter((s) => (quick ? s.quick : s.full) && (!onlyScenario || onlyScenario.test(s.id)));
-  // Three rounds: on a shared 2-vCPU machine one disturbed round in two was
-  // common enough to decide a ratio.
-  const rounds = Number(args.rounds ?? (quick ? 1 : 3));
+  // Five rounds, so that the median of the per-round ratios stands even when
+  // two rounds of a pair are disturbed: on this shared 2-vCPU machine one
+  // disturbed round in two or three is common.
+  const rounds = Number(args.rounds ?? (quick ? 1 : 5));
   const info = runInfo(mode, started);
   log(`doorway bench, ${mode} mode, ${rounds} round(s); load ${info.load}`);
 
   const measurements: Measurement[] = [];
+  const record = (s: Scenario) => (m: Measurement) => {
+    measurements.push(m);
+    log(
+      `${s.id.padEnd(14)} ${m.server.padEnd(22)} ${format(s, m.value).padStart(12)} ${s.unit}` +
+        (m.round !== undefined && rounds > 1 ? `  round ${m.round + 1}` : "") +
+        (m.p99_us !== undefined ? `  p50 ${m.p50_us} µs  p99 ${m.p99_us} µs` : "") +
+        (m.loadgen_cpu !== undefined ? `  loadgen cpu ${(m.loadgen_cpu * 100).toFixed(0)}%` : "") +
+        (m.foreign_load !== undefined ? `  other ${m.foreign_load.toFixed(2)} cpu` : "") +
+        (m.server_user_us !== undefined
+          ? `  server cpu ${m.server_user_us.toFixed(2)} + ${m.server_sys_us!.toFixed(2)} µs`
+          : ""),
+    );
+  };
   for (const s of scenarios) {
     const servers = SERVERS.filter((d) =>
       d.proto === s.proto && (!only || only.test(d.id)) && !d.skip?.includes(s.kind) &&
@@ -392,24 +462,15 @@ async function main(): Promise<void> {
     );
     const timing = quick ? s.quickTiming : s.timing;
     if (args.duration !== undefined) timing.duration = Number(args.duration);
-    const sRounds = s.kind === "idle" ? 1 : rounds;
-    for (let round = 0; round < sRounds; round++) {
-      const order = round % 2 === 0 ? servers : [...servers].reverse();
-      for (const def of order) {
-        const m = await measure(s, def, timing);
-        m.round = round;
-        measurements.push(m);
-        log(
-          `${s.id.padEnd(14)} ${def.id.padEnd(22)} ${format(s, m.value).padStart(12)} ${s.unit}` +
-            (m.p99_us !== undefined ? `  p50 ${m.p50_us} µs  p99 ${m.p99_us} µs` : "") +
-            (m.loadgen_cpu !== undefined ? `  loadgen cpu ${(m.loadgen_cpu * 100).toFixed(0)}%` : "") +
-            (m.foreign_load !== undefined ? `  other ${m.foreign_load.toFixed(2)} cpu` : "") +
-            (m.server_user_us !== undefined
-              ? `  server cpu ${m.server_user_us.toFixed(2)} + ${m.server_sys_us!.toFixed(2)} µs`
-              : ""),
-        );
+    if (s.kind === "idle") {
+      for (const def of servers) {
+        const m = await measure(s, def, () => measureIdle(s, def));
+        m.round = 0;
+        record(s)(m);
       }
+      continue;
     }
+    for (const group of groups(servers)) await measureGroup(s, group, timing, rounds, record(s));
   }
   info.seconds = Math.round((Date.now() - started.getTime()) / 1000);
   info.loadAfter = readFileSync("/proc/loadavg", "utf8").trim();
