@@ -4,6 +4,8 @@
 # percent that throughput on this VM cannot (PROFILES.md, fifth round).
 #
 #   bench/gc_per_request.sh bench/servers/doorway_lines.ts rr --conns 32 --depth 1
+#   bench/gc_per_request.sh bench/servers/doorway_lines.ts cps --conns 32
+#     (per 10,000 connections)
 #
 # Run `npm run bench -- --quick` once first (it compiles bench/out/loadgen).
 set -euo pipefail
@@ -21,6 +23,7 @@ done
 port=$(grep -x '[0-9]*' "$log" | head -1)
 bench/out/loadgen "$@" --port "$port" --duration 1 >/dev/null
 before=$(grep -c Scavenge "$log")
-rps=$(bench/out/loadgen "$@" --port "$port" --duration 4 | grep -o '"rps":[0-9.]*' | cut -d: -f2)
+# Requests per second, or connections per second in `cps` mode.
+rps=$(bench/out/loadgen "$@" --port "$port" --duration 4 | grep -Eo '"(rps|cps)":[0-9.]*' | cut -d: -f2)
 after=$(grep -c Scavenge "$log")
 awk -v n=$((after - before)) -v rps="$rps" 'BEGIN { printf "%.0f req/s, %.3f scavenges per 10k requests\n", rps, n * 10000 / (rps * 4) }'
