@@ -115,6 +115,14 @@ export interface RuntimeConn {
   /** Closes both directions now. Idempotent. */
   close(): void;
   /**
+   * Calls `callback` once the runtime has polled the kernel for this
+   * connection's bytes at least once since the call, so that bytes that had
+   * arrived by then have been delivered (to a pending `read()` or a pump)
+   * before it runs. How a server shutting down tells bytes that already
+   * arrived from bytes still to come, without a guess at a delay.
+   */
+  afterPoll(callback: () => void): void;
+  /**
    * Push mode, for servers that answer what arrives: calls `handler.onData` with
    * each chunk as the runtime delivers it and sends what it returns, with no
    * promise per chunk while replies are synchronous and the kernel takes

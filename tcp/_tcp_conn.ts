@@ -192,25 +192,27 @@ export class TcpConn implements Conn, PumpHandler {
   /** Gives up the read racing an aborted signal; for the signal's listener only. */
   // After the signal fired (a server shutting down): bytes that have already
   // arrived are still read, so pipelined requests the server received get
-  // their replies, but nothing is waited for. A zero-delay timer marks the
-  // line; a read it cuts short stays in #inflight with its data for later.
+  // their replies, but nothing is waited for. The runtime's next poll for
+  // I/O marks the line; a read it cuts short stays in #inflight with its
+  // data for later.
   #readAvailable(): Promise<Uint8Array | null> {
     const pending = this.#inflight ?? this.#raw.read();
     this.#inflight = pending;
     return new Promise((resolve, reject) => {
-      let gaveUp = false;
-      const timer = setTimeout(() => {
-        gaveUp = true;
+      let settled = false;
+      this.#raw.afterPoll(() => {
+        if (settled) return;
+        settled = true;
         reject(new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`));
-      }, 0);
+      });
       pending.then((chunk) => {
-        if (gaveUp) return;
-        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
         this.#inflight = undefined;
         resolve(chunk);
       }, (err) => {
-        if (gaveUp) return;
-        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
         this.#inflight = undefined;
         reject(err);
       });

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
+import { setImmediate } from "node:timers";
 import {
   answerLines,
   type Conn,
@@ -281,6 +282,35 @@ describe(`serve on ${runtimeName()}`, () => {
     await conn.write("second\n");
     const closing = server.close();
     release.open();
+    assert.equal(await conn.readLine(), "FIRST");
+    assert.equal(await conn.readLine(), "SECOND");
+    assert.equal(await conn.readLine(), null);
+    await closing;
+  });
+
+  test("graceful shutdown: a request that arrived still gets its reply when the server is slow to look", async () => {
+    const received = gate();
+    const release = gate();
+    const server = await serveLines({ hostname: "127.0.0.1" }, async (line) => {
+      if (line === "first") {
+        received.open();
+        await release.promise;
+      }
+      return line.toUpperCase();
+    });
+    await using conn = await connect({ port: server.addr.port });
+    await conn.write("first\n");
+    await received.promise;
+    await conn.write("second\n");
+    const closing = server.close();
+    release.open();
+    // Keeps the event loop busy past the first reply, once the server has
+    // begun to look for what else arrived: a deadline in time (a zero-delay
+    // timer) would then pass before the bytes are read.
+    setImmediate(() => {
+      const until = performance.now() + 5;
+      while (performance.now() < until);
+    });
     assert.equal(await conn.readLine(), "FIRST");
     assert.equal(await conn.readLine(), "SECOND");
     assert.equal(await conn.readLine(), null);
