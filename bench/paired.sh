@@ -28,7 +28,8 @@ for _ in $(seq 100); do
 done
 porta=$(head -1 "$out/a")
 portb=$(head -1 "$out/b")
-rps() { bench/out/loadgen "${@:2}" --port "$1" --duration 1 | grep -o '"rps":[0-9.]*' | cut -d: -f2; }
+# Requests per second, or connections per second in `cps` mode.
+rps() { bench/out/loadgen "${@:2}" --port "$1" --duration 1 | grep -Eo '"(rps|cps)":[0-9.]*' | cut -d: -f2; }
 # Warm-up for both.
 rps "$porta" "$@" >/dev/null
 rps "$portb" "$@" >/dev/null
@@ -44,5 +45,6 @@ for i in $(seq "$rounds"); do
 done | awk '{ r[NR] = $1 / $2; sa += $1; sb += $2; printf "%8.0f %8.0f %.3f\n", $1, $2, $1 / $2 }
   END {
     for (i = 1; i <= NR; i++) for (j = i + 1; j <= NR; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
-    printf "median A/B %.3f over %d rounds; means %.0f / %.0f = %.3f\n", r[int((NR + 1) / 2)], NR, sa / NR, sb / NR, sa / sb
+    m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+    printf "median A/B %.3f over %d rounds; means %.0f / %.0f = %.3f\n", m, NR, sa / NR, sb / NR, sa / sb
   }'

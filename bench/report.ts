@@ -39,7 +39,8 @@ export class Table {
     const ratios: number[] = [];
     for (const m of this.#rows.get(`${scenario}|${a}`) ?? []) {
       const y = bs.get(m.round ?? 0);
-      if (y !== undefined && y > 0) ratios.push(m.value / y);
+      // Idle memory can read below zero (the heap shrank): no ratio then.
+      if (y !== undefined && y > 0 && m.value > 0) ratios.push(m.value / y);
     }
     return ratios;
   }
@@ -297,7 +298,7 @@ export function renderResults(catalog: Catalog): string {
   out.push("");
   out.push(
     `${met} of ${judged} (target, runtime) pairs met. A ratio is the median of the per-round ratios (doorway and ` +
-      "the other server measured seconds apart in each round), with their range. " +
+      "the other server of its runtime measured seconds apart in each round), with their range. " +
       "The worst case over the scenarios a target covers decides it; " +
       "a miss lists every scenario that missed. What was fixed, and the profiles behind each miss: " +
       "[PROFILES.md](PROFILES.md).",
@@ -438,11 +439,14 @@ export function renderResults(catalog: Catalog): string {
     "- Each server is its own process on 127.0.0.1. For each scenario the servers of one runtime are started " +
       "together, each is warmed up with the scenario's own load (not measured), then they are " +
       "measured in turns, round after round, every other round in reverse order, and stopped. doorway and the " +
-      "servers it is compared with are thus measured seconds apart, and a ratio is taken per round; the tables " +
-      "give the median of those ratios. Idle memory is measured on a server started for it alone.",
+      "servers of its runtime are thus measured seconds apart, and a ratio is taken per round; the tables " +
+      "give the median of those ratios. Python and the C server are measured each as a group of its own, minutes " +
+      "from doorway's: their ratios pair rounds by number only. Idle memory is measured on a server started for " +
+      "it alone.",
   );
   const t = scenarios.find((s) => s.kind === "rr");
-  if (t) {
+  // Runs before the pairs (an older JSON rendered again) have no settle time.
+  if (t && t.timing.settle !== undefined) {
     const timing = info.mode === "quick" ? t.quickTiming : t.timing;
     out.push(
       `- Warm-up of a freshly started server: ${timing.settle} s. Each measurement (a turn): ${timing.warmup} s of ` +
