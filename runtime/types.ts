@@ -119,7 +119,9 @@ export interface RuntimeConn {
    * connection's bytes at least once since the call, so that bytes that had
    * arrived by then have been delivered (to a pending `read()` or a pump)
    * before it runs. How a server shutting down tells bytes that already
-   * arrived from bytes still to come, without a guess at a delay.
+   * arrived from bytes still to come, without a guess at a delay. Node's
+   * event loop guarantees it; on Deno and Bun it is what tests observe, their
+   * order of timers and I/O being undocumented (see their adapters).
    */
   afterPoll(callback: () => void): void;
   /**

@@ -223,9 +223,15 @@ export class TcpConn implements Conn, PumpHandler {
     if (this.#answerer !== undefined) this.stopPump();
     const reject = this.#raceReject;
     if (reject === undefined) return;
-    // The runtime read stays in #inflight: the next read takes what it brings.
-    this.#raceResolve = this.#raceReject = undefined;
-    reject(new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`));
+    // As in #readAvailable(): bytes that had arrived when the signal fired
+    // still settle the read, so it gives up only once the runtime has looked
+    // for them. The runtime read stays in #inflight: the next read takes
+    // what it brings.
+    this.#raw.afterPoll(() => {
+      if (this.#raceReject !== reject) return;
+      this.#raceResolve = this.#raceReject = undefined;
+      reject(new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`));
+    });
   }
 
   // Counts a chunk the runtime read; returns it.

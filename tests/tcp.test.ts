@@ -209,6 +209,31 @@ describe(`tcp on ${runtimeName()}`, () => {
     await server.close();
   });
 
+  test("a read's signal: bytes that arrived before it fired are still read, then EABORTED", async () => {
+    const controller = new AbortController();
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    await using client = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+    await using conn = await listener.accept();
+    const buffer = new Uint8Array(16);
+    const reading = conn.read(buffer, { signal: controller.signal });
+    // On loopback a write that resolved is in the server's receive buffer,
+    // but the server's runtime has not polled for it yet.
+    await client.write(new TextEncoder().encode("abc"));
+    controller.abort();
+    assert.equal(await reading, 3);
+    assert.equal(new TextDecoder().decode(buffer.subarray(0, 3)), "abc");
+    // Nothing else arrived: a read with the fired signal gives up.
+    await rejectsWithCode(
+      conn.read(buffer, { signal: controller.signal }),
+      "EABORTED",
+      /^Cannot read from 127\.0\.0\.1:\d+: aborted$/,
+    );
+    // Bytes that come later go to the next read.
+    await client.write(new TextEncoder().encode("def"));
+    assert.equal(await conn.read(buffer), 3);
+    assert.equal(new TextDecoder().decode(buffer.subarray(0, 3)), "def");
+  });
+
   test("read() into a small buffer after readLine() keeps every byte in order", async () => {
     const server = await startServer({}, async (conn) => {
       await conn.write("header\nbody-bytes");
