@@ -266,55 +266,11 @@ describe(`serve on ${runtimeName()}`, () => {
   });
 
   test("graceful shutdown: a request that arrived while the one before was in hand gets its reply", async () => {
-    const received = gate();
-    const release = gate();
-    const server = await serveLines({ hostname: "127.0.0.1" }, async (line) => {
-      if (line === "first") {
-        received.open();
-        await release.promise;
-      }
-      return line.toUpperCase();
-    });
-    await using conn = await connect({ port: server.addr.port });
-    await conn.write("first\n");
-    await received.promise;
-    // On loopback a write that resolved is in the server's receive buffer.
-    await conn.write("second\n");
-    const closing = server.close();
-    release.open();
-    assert.equal(await conn.readLine(), "FIRST");
-    assert.equal(await conn.readLine(), "SECOND");
-    assert.equal(await conn.readLine(), null);
-    await closing;
+    await shutdownWithRequestQueued(false);
   });
 
   test("graceful shutdown: a request that arrived still gets its reply when the server is slow to look", async () => {
-    const received = gate();
-    const release = gate();
-    const server = await serveLines({ hostname: "127.0.0.1" }, async (line) => {
-      if (line === "first") {
-        received.open();
-        await release.promise;
-      }
-      return line.toUpperCase();
-    });
-    await using conn = await connect({ port: server.addr.port });
-    await conn.write("first\n");
-    await received.promise;
-    await conn.write("second\n");
-    const closing = server.close();
-    release.open();
-    // Keeps the event loop busy past the first reply, once the server has
-    // begun to look for what else arrived: a deadline in time (a zero-delay
-    // timer) would then pass before the bytes are read.
-    setImmediate(() => {
-      const until = performance.now() + 5;
-      while (performance.now() < until);
-    });
-    assert.equal(await conn.readLine(), "FIRST");
-    assert.equal(await conn.readLine(), "SECOND");
-    assert.equal(await conn.readLine(), null);
-    await closing;
+    await shutdownWithRequestQueued(true);
   });
 
   test("gracefulTimeout: a handler that ignores shutdown is closed by force", async () => {
@@ -487,3 +443,37 @@ describe(`serve on ${runtimeName()}`, () => {
     }
   });
 });
+
+// A server with one request in hand and the next one in its receive buffer
+// shuts down: the second still gets its reply. With `stall`, the event loop
+// is kept busy past the first reply, once the server has begun to look for
+// what else arrived: a deadline in time (a zero-delay timer) would then pass
+// before the bytes are read.
+async function shutdownWithRequestQueued(stall: boolean): Promise<void> {
+  const received = gate();
+  const release = gate();
+  const server = await serveLines({ hostname: "127.0.0.1" }, async (line) => {
+    if (line === "first") {
+      received.open();
+      await release.promise;
+    }
+    return line.toUpperCase();
+  });
+  await using conn = await connect({ port: server.addr.port });
+  await conn.write("first\n");
+  await received.promise;
+  // On loopback a write that resolved is in the server's receive buffer.
+  await conn.write("second\n");
+  const closing = server.close();
+  release.open();
+  if (stall) {
+    setImmediate(() => {
+      const until = performance.now() + 5;
+      while (performance.now() < until);
+    });
+  }
+  assert.equal(await conn.readLine(), "FIRST");
+  assert.equal(await conn.readLine(), "SECOND");
+  assert.equal(await conn.readLine(), null);
+  await closing;
+}
