@@ -157,13 +157,13 @@ export class TcpConn implements Conn, PumpHandler {
   // functions live on the connection and its handlers are made once per
   // connection, so a read costs one promise, not a listener and closures.
   #rawReadOrAbort(signal: AbortSignal): Promise<Uint8Array | null> {
-    if (signal.aborted) return this.#readAvailable();
     const pending = this.#inflight ?? this.#raw.read();
     this.#inflight = pending;
     const race = new Promise<Uint8Array | null>(capture);
     [this.#raceResolve, this.#raceReject] = captured!;
     captured = undefined;
-    waitersOf(signal).add(this.#raceLink ??= new Link(this));
+    if (signal.aborted) this.#giveUp();
+    else waitersOf(signal).add(this.#raceLink ??= new Link(this));
     // Called for every then() on `pending`, also one left by an aborted race:
     // whichever comes first settles the race in progress, if any.
     this.#raceSettled ??= (chunk) => {
@@ -190,47 +190,23 @@ export class TcpConn implements Conn, PumpHandler {
   }
 
   /** Gives up the read racing an aborted signal; for the signal's listener only. */
-  // After the signal fired (a server shutting down): bytes that have already
-  // arrived are still read, so pipelined requests the server received get
-  // their replies, but nothing is waited for. The runtime's next poll for
-  // I/O marks the line; a read it cuts short stays in #inflight with its
-  // data for later.
-  #readAvailable(): Promise<Uint8Array | null> {
-    const pending = this.#inflight ?? this.#raw.read();
-    this.#inflight = pending;
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      this.#raw.afterPoll(() => {
-        if (settled) return;
-        settled = true;
-        reject(new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`));
-      });
-      pending.then((chunk) => {
-        if (settled) return;
-        settled = true;
-        this.#inflight = undefined;
-        resolve(chunk);
-      }, (err) => {
-        if (settled) return;
-        settled = true;
-        this.#inflight = undefined;
-        reject(err);
-      });
-    });
-  }
-
   [abortRead](): void {
     if (this.#answerer !== undefined) this.stopPump();
+    this.#giveUp();
+  }
+
+  // After the signal fired (a server shutting down): bytes that had already
+  // arrived still settle the read in progress, so pipelined requests the
+  // server received get their replies, but nothing is waited for. It gives
+  // up once the runtime has polled for them; the runtime read stays in
+  // #inflight, and the next read takes what it brings.
+  #giveUp(): void {
     const reject = this.#raceReject;
     if (reject === undefined) return;
-    // As in #readAvailable(): bytes that had arrived when the signal fired
-    // still settle the read, so it gives up only once the runtime has looked
-    // for them. The runtime read stays in #inflight: the next read takes
-    // what it brings.
     this.#raw.afterPoll(() => {
       if (this.#raceReject !== reject) return;
-      this.#raceResolve = this.#raceReject = undefined;
-      reject(new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`));
+      this.#endRace();
+      reject(this.#abortedError());
     });
   }
 
@@ -550,5 +526,9 @@ export class TcpConn implements Conn, PumpHandler {
 
   #closedError(action: string): SocketError {
     return new SocketError("ECLOSED", `Cannot ${action} ${this.#remote}: socket is closed`);
+  }
+
+  #abortedError(): SocketError {
+    return new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`);
   }
 }
