@@ -34,13 +34,13 @@ function waitersOf(signal: AbortSignal): LinkList<TcpConn> {
     waiting.set(signal, list);
     signal.addEventListener("abort", () => {
       waiting.delete(signal);
-      // Each connection once, though it may wait with both its links.
-      const conns = new Set<TcpConn>();
+      // Taken off the list first: aborting may start reads and pumps.
+      const links: Link<TcpConn>[] = [];
       for (let link = list.first; link !== undefined; link = list.first) {
-        conns.add(link.value);
+        links.push(link);
         list.remove(link);
       }
-      for (const conn of conns) conn[abortRead]();
+      for (const link of links) link.value[abortRead](link);
     }, { once: true });
   }
   return waiters;
@@ -77,7 +77,8 @@ export class TcpConn implements Conn, PumpHandler {
   #bytesWritten = 0;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
-  // A runtime read that a cancelled read left behind: the next read takes it.
+  // The runtime read of a read racing a signal, or one that a given-up race
+  // left behind: the next read takes it.
   #inflight: Promise<Uint8Array | null> | undefined;
   // Set by trackActivity(): reading the clock for every connection is not free.
   #lastActivity = 0;
@@ -145,6 +146,11 @@ export class TcpConn implements Conn, PumpHandler {
   // caller counts the chunk (#took): a read is one promise, not a chain.
   #rawRead(signal: AbortSignal | undefined): Promise<Uint8Array | null> {
     if (this.#closed) return Promise.reject(this.#closedError("read from"));
+    // A second read would take the racing read's bytes too (or, racing
+    // itself, leave the first read unsettled).
+    if (this.#raceResolve !== undefined) {
+      return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
+    }
     if (signal !== undefined) return this.#rawReadOrAbort(signal);
     // Nothing can abandon this read, so it never becomes #inflight.
     const pending = this.#inflight ?? this.#raw.read();
@@ -189,10 +195,16 @@ export class TcpConn implements Conn, PumpHandler {
     this.#raceLink?.list?.remove(this.#raceLink);
   }
 
-  /** Gives up the read racing an aborted signal; for the signal's listener only. */
-  [abortRead](): void {
-    if (this.#answerer !== undefined) this.stopPump();
-    this.#giveUp();
+  /**
+   * For the signal's listener only: stops the pump, or gives up the read
+   * racing the signal, whichever `link` listed.
+   */
+  [abortRead](link: Link<TcpConn>): void {
+    if (link === this.#pumpLink) {
+      if (this.#answerer !== undefined) this.stopPump();
+    } else {
+      this.#giveUp();
+    }
   }
 
   // After the signal fired (a server shutting down): bytes that had already
@@ -362,7 +374,10 @@ export class TcpConn implements Conn, PumpHandler {
   // connection when it closes, not when the pump ends: that would take a
   // closure per connection, and stopping a pump that ended does nothing.
   #stopPumpOn(signal: AbortSignal | undefined): void {
+    // A pump without a signal leaves the list of an earlier pump's, whose
+    // firing would stop this one.
     if (signal !== undefined) waitersOf(signal).add(this.#pumpLink ??= new Link(this));
+    else this.#pumpLink?.list?.remove(this.#pumpLink);
   }
 
   /**

@@ -403,6 +403,53 @@ describe(`push mode on ${runtimeName()}`, () => {
     assert.equal(await conn.readLine(), null);
   });
 
+  test("TcpConn.pump: an ended pump's signal reaches neither a later read's race nor a later pump", async () => {
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    await using client = await connect({ port: listener.addr.port });
+    const conn = await listener.accept();
+    assert.ok(conn instanceof TcpConn);
+    const stale = [new AbortController(), new AbortController()];
+    // Round trips on a second connection: the runtime polls many times meanwhile.
+    await using other = await connect({ port: listener.addr.port });
+    await using otherServer = await listener.accept();
+    async function roundTrips(): Promise<void> {
+      for (let i = 0; i < 3; i++) {
+        await other.write(new TextEncoder().encode("x"));
+        assert.equal(await otherServer.read(new Uint8Array(1)), 1);
+      }
+    }
+    const ended = conn.pump({ answer: () => "" }, stale[0].signal);
+    conn.stopPump();
+    assert.equal(await ended, false);
+    // A read racing a signal of its own.
+    const buffer = new Uint8Array(8);
+    let settled = false;
+    const reading = conn.read(buffer, { signal: new AbortController().signal });
+    reading.then(() => settled = true, () => settled = true);
+    stale[0].abort();
+    await roundTrips();
+    assert.equal(settled, false);
+    await client.write(new TextEncoder().encode("abc"));
+    assert.equal(await reading, 3);
+    // A pump with a signal, then one without: the first's signal is stale.
+    const second = conn.pump({ answer: () => "" }, stale[1].signal);
+    conn.stopPump();
+    assert.equal(await second, false);
+    const third = conn.pump({
+      answer() {
+        const line = conn.bufferedLine();
+        return line === undefined ? "" : line.toUpperCase() + "\n";
+      },
+    });
+    stale[1].abort();
+    await roundTrips();
+    await client.write(new TextEncoder().encode("still pumping\n"));
+    assert.equal(await client.readLine(), "STILL PUMPING");
+    conn.stopPump();
+    assert.equal(await third, false);
+    conn.close();
+  });
+
   test("TcpConn.pump: a reply after closeWrite() fails the pump with EPIPE and is not counted", async () => {
     await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
     await using client = await connect({ port: listener.addr.port });

@@ -234,6 +234,24 @@ describe(`tcp on ${runtimeName()}`, () => {
     assert.equal(new TextDecoder().decode(buffer.subarray(0, 3)), "def");
   });
 
+  test("a second read while one races a signal fails with EINVAL; the first still gets the bytes", async () => {
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    await using client = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+    await using conn = await listener.accept();
+    const buffer = new Uint8Array(16);
+    const reading = conn.read(buffer, { signal: new AbortController().signal });
+    for (const signal of [undefined, new AbortController().signal]) {
+      await rejectsWithCode(
+        conn.read(new Uint8Array(16), { signal }),
+        "EINVAL",
+        /^Cannot read from 127\.0\.0\.1:\d+: a read is already pending$/,
+      );
+    }
+    await client.write(new TextEncoder().encode("abc"));
+    assert.equal(await reading, 3);
+    assert.equal(new TextDecoder().decode(buffer.subarray(0, 3)), "abc");
+  });
+
   test("read() into a small buffer after readLine() keeps every byte in order", async () => {
     const server = await startServer({}, async (conn) => {
       await conn.write("header\nbody-bytes");
