@@ -218,9 +218,9 @@ export function evaluateTargets(catalog: Catalog): TargetResult[] {
       let worstRounds = "";
       for (const s of catalog.scenarios.filter(target.scenarios)) {
         const pair = target.pair?.(s, r);
-        const x = pair ? table.ratio(s.id, ...pair) : target.figure!(table, s, r);
-        if (x === undefined) continue;
         const ratios = pair ? table.roundRatios(s.id, ...pair) : [];
+        const x = pair ? (ratios.length > 0 ? median(ratios) : undefined) : target.figure!(table, s, r);
+        if (x === undefined) continue;
         const rounds = ratios.length > 1
           ? `; rounds ${fmtTargetRatio(Math.min(...ratios))}–${fmtTargetRatio(Math.max(...ratios))}`
           : "";

@@ -154,6 +154,13 @@ async function stopServer(server: RunningServer): Promise<void> {
   clearTimeout(timer);
 }
 
+// For a measurement that failed before stopServer(): nothing is left running.
+async function killIfRunning(server: RunningServer): Promise<void> {
+  if (!children.has(server.child)) return;
+  server.child.kill("SIGKILL");
+  await server.exited;
+}
+
 function rssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
@@ -318,10 +325,7 @@ async function measureIdle(s: Scenario, def: ServerDef): Promise<Measurement> {
       open_seconds: Number(ready.seconds),
     };
   } finally {
-    if (children.has(server.child)) {
-      server.child.kill("SIGKILL");
-      await server.exited;
-    }
+    await killIfRunning(server);
   }
 }
 
@@ -384,12 +388,7 @@ async function measureGroup(
     }
     for (const server of running) await stopServer(server);
   } finally {
-    for (const server of running) {
-      if (children.has(server.child)) {
-        server.child.kill("SIGKILL");
-        await server.exited;
-      }
-    }
+    for (const server of running) await killIfRunning(server);
   }
 }
 
