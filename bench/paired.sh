@@ -1,17 +1,17 @@
 #!/bin/bash
-# Two servers side by side, measured in turns one second apart, for a ratio
-# near 1 that needs more rounds than the full run gives it: on this shared VM
-# throughput drifts by ±15% over tens of seconds. Both servers stay up; each
-# round measures them in turn (A then B, then B then A), and the median of the
-# per-round ratios A/B is printed with the ratio of the means, as run.ts does
-# for every scenario with five rounds.
+# Two servers side by side, for a ratio near 1 that needs more rounds than the
+# full run gives it. Both servers stay up; each round is one load generator run
+# that loads them in interleaved slices of 50 ms (A B B A ..., 1 s each), as
+# run.ts does, the order reversed every other round. Prints each round's
+# figures and ratio A/B, then the median of the ratios and the ratio of the
+# means.
 #
 #   bench/paired.sh "SERVER A COMMAND" "SERVER B COMMAND" ROUNDS LOADGEN ARGS...
 #   bench/paired.sh "node --import tsx bench/servers/doorway_lines.ts 0" \
 #     "node --import tsx bench/servers/node_lines.ts 0" 12 rr --conns 1 --depth 1
 #
 # Each command must print the port first. Run `npm run bench -- --quick` once
-# first (it compiles bench/out/loadgen).
+# first (it compiles bench/out/loadgen). Modes: rr, cps, udp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a=$1 b=$2 rounds=$3
@@ -28,23 +28,24 @@ for _ in $(seq 100); do
 done
 porta=$(head -1 "$out/a")
 portb=$(head -1 "$out/b")
-# Requests per second, or connections per second in `cps` mode.
-rps() { bench/out/loadgen "${@:2}" --port "$1" --duration 1 | grep -Eo '"(rps|cps)":[0-9.]*' | cut -d: -f2; }
+# Requests (or connections) per second of each server of one run, in the
+# order of the ports given.
+rates() {
+  bench/out/loadgen "${@:2}" --port "$1" --warmup 0.5 --duration 2 | tail -1 |
+    grep -Eo '"(rps|cps)":[0-9.]*' | cut -d: -f2 | tr '\n' ' '
+}
 # Warm-up for both.
-rps "$porta" "$@" >/dev/null
-rps "$portb" "$@" >/dev/null
+rates "$porta,$portb" "$@" >/dev/null
 for i in $(seq "$rounds"); do
   if ((i % 2)); then
-    ra=$(rps "$porta" "$@")
-    rb=$(rps "$portb" "$@")
+    read -r ra rb <<<"$(rates "$porta,$portb" "$@")"
   else
-    rb=$(rps "$portb" "$@")
-    ra=$(rps "$porta" "$@")
+    read -r rb ra <<<"$(rates "$portb,$porta" "$@")"
   fi
   echo "$ra $rb"
 done | awk '{ r[NR] = $1 / $2; sa += $1; sb += $2; printf "%8.0f %8.0f %.3f\n", $1, $2, $1 / $2 }
   END {
     for (i = 1; i <= NR; i++) for (j = i + 1; j <= NR; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
     m = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-    printf "median A/B %.3f over %d rounds; means %.0f / %.0f = %.3f\n", m, NR, sa / NR, sb / NR, sa / sb
+    printf "median A/B %.3f over %d rounds, range %.3f-%.3f; means %.0f / %.0f = %.3f\n", m, NR, r[1], r[NR], sa / NR, sb / NR, sa / sb
   }'

@@ -28,9 +28,9 @@ export interface ServerDef {
 }
 
 export interface Timing {
-  /** Seconds of each measurement's load that are checked but not counted. */
+  /** Seconds of load per server and round that are checked but not counted. */
   warmup: number;
-  /** Seconds measured. */
+  /** Seconds measured per server and round. */
   duration: number;
   /** Seconds of load on a freshly started server before its first turn. */
   settle: number;
@@ -180,9 +180,8 @@ export const SERVERS: ServerDef[] = [
   udp("c", "ceiling", "c_raw", "C recvfrom/sendto (load generator ceiling)"),
 ];
 
-// Short turns: the servers of a runtime are measured one after another, so a
-// turn of a second keeps a pair within seconds of each other; five rounds make
-// up for the shorter window.
+// A second of measured slices per server and round (see loadgen.c), six
+// rounds per scenario (run.ts).
 const RR_TIMING: Timing = { warmup: 0.25, duration: 1, settle: 1 };
 const QUICK_TIMING: Timing = { warmup: 0.25, duration: 0.75, settle: 0.25 };
 

@@ -8,12 +8,13 @@ const RUNTIME_NAME: Record<Runtime, string> = { deno: "Deno", bun: "Bun", node: 
 
 /**
  * The figures of one run. Within a scenario the servers of a runtime were
- * measured in turns, round after round, so a ratio is taken per round, from
- * two measurements seconds apart, and the median of those ratios is reported:
- * on a shared machine whose speed drifts by 15–40% over tens of seconds, the
- * best (or median) of each server's rounds taken apart would compare moments
- * up to a minute apart. A value is the median of its rounds; latency and CPU
- * figures too.
+ * measured together, round after round (each round one load generator run
+ * that loads them in turn in 50 ms slices), so a ratio is taken per round,
+ * from two servers that saw the same moments of the machine, and the median
+ * of those ratios is reported: on a shared machine whose speed drifts by
+ * 15–40% over seconds, the best (or median) of each server's rounds taken
+ * apart would compare different moments. A value is the median of its
+ * rounds; latency and CPU figures too.
  */
 export class Table {
   #values = new Map<string, number>();
@@ -298,7 +299,7 @@ export function renderResults(catalog: Catalog): string {
   out.push("");
   out.push(
     `${met} of ${judged} (target, runtime) pairs met. A ratio is the median of the per-round ratios (doorway and ` +
-      "the other server of its runtime measured seconds apart in each round), with their range. " +
+      "the other server of its runtime measured in interleaved 50 ms slices in each round), with their range. " +
       "The worst case over the scenarios a target covers decides it; " +
       "a miss lists every scenario that missed. What was fixed, and the profiles behind each miss: " +
       "[PROFILES.md](PROFILES.md).",
@@ -438,9 +439,13 @@ export function renderResults(catalog: Catalog): string {
   out.push(
     "- Each server is its own process on 127.0.0.1. For each scenario the servers of one runtime are started " +
       "together, each is warmed up with the scenario's own load (not measured), then they are " +
-      "measured in turns, round after round, every other round in reverse order, and stopped. doorway and the " +
-      "servers of its runtime are thus measured seconds apart, and a ratio is taken per round; the tables " +
-      "give the median of those ratios. Python and the C server are measured each as a group of its own, minutes " +
+      "measured together round after round, and stopped. A round is one run of the load generator that loads " +
+      "one server at a time in slices of 50 ms, in the order A B … B A and again (reversed every other round); " +
+      "a slice stops sending when its time is up and ends once every request of it is answered, and its " +
+      "requests and time count toward its server. doorway and the servers of its runtime thus see the same " +
+      "moments of the machine, and a ratio is taken per round; the tables give the median of those ratios. " +
+      "`bulk` (one streaming connection) is measured in turns of a round instead. " +
+      "Python and the C server are measured each as a group of its own, minutes " +
       "from doorway's: their ratios pair rounds by number only. Idle memory is measured on a server started for " +
       "it alone.",
   );
@@ -449,8 +454,10 @@ export function renderResults(catalog: Catalog): string {
   if (t && t.timing.settle !== undefined) {
     const timing = info.mode === "quick" ? t.quickTiming : t.timing;
     out.push(
-      `- Warm-up of a freshly started server: ${timing.settle} s. Each measurement (a turn): ${timing.warmup} s of ` +
-        `warm-up on new connections (replies checked, not counted), then ${timing.duration} s measured.`,
+      `- Warm-up of a freshly started server: ${timing.settle} s. Each round gives each server ${timing.warmup} s ` +
+        `of warm-up slices on new connections (replies checked, not counted), then ${timing.duration} s of ` +
+        "measured slices; server CPU is read from /proc over the measured part (a server waiting for its slice " +
+        "uses next to none).",
     );
   }
   out.push(

@@ -11,12 +11,13 @@
 //                                              bench/experiments/ (PROFILES.md)
 //
 // Every server is its own process on 127.0.0.1. For each scenario the servers
-// of one runtime are started together, warmed up, and measured in turns, round
-// after round (the order reversed every other round), then stopped: doorway
-// and the servers it is compared with are measured seconds apart, so the
-// machine's drift over tens of seconds cancels in the per-round ratios that
-// report.ts takes the median of. Idle memory starts each server fresh. Every
-// reply is checked by the load generator; a wrong or missing one fails the run.
+// of one runtime are started together, warmed up, and measured together,
+// round after round: one load generator run per round loads them one at a
+// time in slices of 50 ms (bulk: in turns of a second), so that the machine's
+// drift falls on doorway and the servers it is compared with alike, and the
+// per-round ratios that report.ts takes the median of hold still. Idle memory
+// starts each server fresh. Every reply is checked by the load generator; a
+// wrong or missing one fails the run.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -175,8 +176,18 @@ interface LoadgenResult {
   error?: string;
 }
 
-function loadgenArgs(s: Scenario, port: number, timing: Timing): string[] {
-  const common = ["--port", String(port), "--warmup", String(timing.warmup), "--duration", String(timing.duration)];
+// `ports`: one server, or several measured in interleaved slices (rr, cps
+// and udp; see loadgen.c), with `timing.duration` seconds for each.
+function loadgenArgs(s: Scenario, ports: number[], timing: Timing): string[] {
+  const n = ports.length;
+  const common = [
+    "--port",
+    ports.join(","),
+    "--warmup",
+    String(timing.warmup * n),
+    "--duration",
+    String(timing.duration * n),
+  ];
   switch (s.kind) {
     case "rr":
       return ["rr", ...common, "--conns", String(s.conns), "--depth", String(s.depth)];
@@ -187,7 +198,7 @@ function loadgenArgs(s: Scenario, port: number, timing: Timing): string[] {
     case "udp":
       return ["udp", ...common, "--conns", String(s.conns)];
     case "idle":
-      return ["idle", "--port", String(port), "--conns", String(s.conns)];
+      return ["idle", "--port", String(ports[0]), "--conns", String(s.conns)];
   }
 }
 
@@ -222,34 +233,54 @@ function machineBusy(): number {
   return (user + nice + system + irq + softirq + steal) / 100;
 }
 
-// Runs the load generator to its result; with `pid`, also measures that
-// process's CPU time over the measured window only, and how much CPU
-// everything else on the machine used meanwhile (`foreign_load`, in CPUs).
-async function runLoadgen(argv: string[], what: string, pid?: number): Promise<LoadgenResult> {
+// What the load generator reports of one server it loaded.
+type ServerResult = Record<string, number>;
+
+// Runs the load generator to its result: one entry per server, in the order
+// of `pids`, each with that process's CPU time over the measured window
+// (`server_user_s`, `server_sys_s`), and how much CPU everything else on the
+// machine used meanwhile (`foreign_load`, in CPUs).
+async function runLoadgen(argv: string[], what: string, pids: number[] = []): Promise<ServerResult[]> {
   const { child, lines } = spawnLoadgen(argv);
   child.stdin!.end();
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   let result = await nextResult(lines, what);
+  let cpu: { user: number; sys: number }[] = [];
+  let foreign: number | undefined;
   if (result.phase === "measure") {
     const started = performance.now();
-    const before = pid === undefined ? undefined : cpuTimes(pid);
+    const before = pids.map(cpuTimes);
     const busyBefore = machineBusy();
     const loadgenBefore = cpuTimes(child.pid!);
     result = await nextResult(lines, what);
-    if (before !== undefined) {
-      const after = cpuTimes(pid!);
-      result.server_user_s = after[0] - before[0];
-      result.server_sys_s = after[1] - before[1];
+    if (pids.length > 0) {
+      cpu = pids.map((pid, i) => {
+        const after = cpuTimes(pid);
+        return { user: after[0] - before[i][0], sys: after[1] - before[i][1] };
+      });
       const loadgenAfter = cpuTimes(child.pid!);
-      const ours = result.server_user_s + result.server_sys_s + loadgenAfter[0] + loadgenAfter[1] - loadgenBefore[0] -
-        loadgenBefore[1];
+      let ours = loadgenAfter[0] + loadgenAfter[1] - loadgenBefore[0] - loadgenBefore[1];
+      for (const c of cpu) ours += c.user + c.sys;
       const seconds = (performance.now() - started) / 1000;
-      result.foreign_load = Math.max(0, (machineBusy() - busyBefore - ours) / seconds);
+      foreign = Math.max(0, (machineBusy() - busyBefore - ours) / seconds);
     }
   }
   const code = await exited;
   if (code !== 0) throw new Error(`${what}: the load generator exited with ${code}`);
-  return result;
+  const { servers, ...common } = result as LoadgenResult & { servers?: ServerResult[] };
+  const each = servers ?? [{}];
+  return each.map((server, i) => {
+    const merged: ServerResult = {};
+    for (const [key, value] of Object.entries({ ...common, ...server })) {
+      if (typeof value === "number") merged[key] = value;
+    }
+    if (cpu[i] !== undefined) {
+      merged.server_user_s = cpu[i].user;
+      merged.server_sys_s = cpu[i].sys;
+    }
+    if (foreign !== undefined) merged.foreign_load = foreign;
+    return merged;
+  });
 }
 
 // ---- one measurement --------------------------------------------------------
@@ -259,17 +290,19 @@ async function runLoadgen(argv: string[], what: string, pid?: number): Promise<L
 const MAX_FOREIGN_LOAD = 0.25;
 const MAX_ATTEMPTS = 3;
 
-async function measure(s: Scenario, def: ServerDef, once: () => Promise<Measurement>): Promise<Measurement> {
-  let best: Measurement | undefined;
+// Takes a round again while other work disturbed it. `what` names it in the log.
+async function measure(what: string, once: () => Promise<Measurement[]>): Promise<Measurement[]> {
+  let best: Measurement[] | undefined;
+  const load = (ms: Measurement[]) => Math.max(0, ...ms.map((m) => m.foreign_load ?? 0));
   for (let attempt = 1;; attempt++) {
-    const m = await once();
-    if (best === undefined || (m.foreign_load ?? 0) < (best.foreign_load ?? 0)) best = m;
-    if ((m.foreign_load ?? 0) <= MAX_FOREIGN_LOAD || attempt >= MAX_ATTEMPTS) {
+    const ms = await once();
+    if (best === undefined || load(ms) < load(best)) best = ms;
+    if (load(ms) <= MAX_FOREIGN_LOAD || attempt >= MAX_ATTEMPTS) {
       // How many were made, whichever was kept.
-      best.attempts = attempt;
+      for (const m of best) m.attempts = attempt;
       return best;
     }
-    log(`${s.id.padEnd(14)} ${def.id.padEnd(22)} again: other work used ${m.foreign_load!.toFixed(2)} CPUs meanwhile`);
+    log(`${what.padEnd(37)} again: other work used ${load(ms).toFixed(2)} CPUs meanwhile`);
   }
 }
 
@@ -287,22 +320,13 @@ async function measureIdle(s: Scenario, def: ServerDef): Promise<Measurement> {
   try {
     // Warm up (one short burst of round trips), let it settle, then the
     // baseline; open the idle connections; let them settle; measure.
-    await runLoadgen([
-      "rr",
-      "--port",
-      String(server.port),
-      "--conns",
-      "32",
-      "--depth",
-      "1",
-      "--warmup",
-      "0",
-      "--duration",
-      "0.3",
-    ], what);
+    await runLoadgen(
+      ["rr", "--port", String(server.port), "--conns", "32", "--warmup", "0", "--duration", "0.3"],
+      what,
+    );
     await sleep(700);
     const before = rssKiB(server.child.pid!);
-    const { child, lines } = spawnLoadgen(loadgenArgs(s, server.port, s.timing));
+    const { child, lines } = spawnLoadgen(loadgenArgs(s, [server.port], s.timing));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const ready = await nextResult(lines, what);
     await sleep(1000);
@@ -329,23 +353,33 @@ async function measureIdle(s: Scenario, def: ServerDef): Promise<Measurement> {
   }
 }
 
-// One measurement of a server that is already up and warm.
-async function measureRunning(s: Scenario, server: RunningServer, timing: Timing): Promise<Measurement> {
-  const what = `${s.id} ${server.def.id}`;
-  const result = await runLoadgen(loadgenArgs(s, server.port, timing), what, server.child.pid);
-  assertAlive(server);
-  const extra: Record<string, number> = {};
-  for (const key of ["p50_us", "p99_us", "loadgen_cpu", "foreign_load"]) {
-    if (typeof result[key] === "number") extra[key] = result[key] as number;
+// One round of `servers`, up and warm: in interleaved slices of one load
+// generator run, or (`bulk`, one connection streaming) in turns.
+async function measureRound(s: Scenario, servers: RunningServer[], timing: Timing): Promise<Measurement[]> {
+  const batches = s.kind === "bulk" ? servers.map((server) => [server]) : [servers];
+  const measured: Measurement[] = [];
+  for (const batch of batches) {
+    const what = `${s.id} ${batch.map((server) => server.def.id).join(", ")}`;
+    const argv = loadgenArgs(s, batch.map((server) => server.port), timing);
+    const results = await runLoadgen(argv, what, batch.map((server) => server.child.pid!));
+    batch.forEach((server, i) => {
+      assertAlive(server);
+      const result = results[i];
+      const extra: Record<string, number> = {};
+      for (const key of ["p50_us", "p99_us", "loadgen_cpu", "foreign_load"]) {
+        if (result[key] !== undefined) extra[key] = result[key];
+      }
+      // Server CPU per request (or per MB in bulk), user and system, in µs.
+      const units = result.requests ?? result.connections ?? result.bytes / 1e6;
+      if (result.server_user_s !== undefined && units > 0) {
+        extra.server_user_us = (result.server_user_s * 1e6) / units;
+        extra.server_sys_us = (result.server_sys_s * 1e6) / units;
+      }
+      extra.rss_kib = rssKiB(server.child.pid!);
+      measured.push({ scenario: s.id, server: server.def.id, value: result[s.metric], ...extra });
+    });
   }
-  // Server CPU per request (or per MB in bulk), user and system, in µs.
-  const units = Number(result.requests ?? result.connections ?? (Number(result.bytes) / 1e6));
-  if (typeof result.server_user_s === "number" && units > 0) {
-    extra.server_user_us = (result.server_user_s * 1e6) / units;
-    extra.server_sys_us = (Number(result.server_sys_s) * 1e6) / units;
-  }
-  extra.rss_kib = rssKiB(server.child.pid!);
-  return { scenario: s.id, server: server.def.id, value: Number(result[s.metric]), ...extra };
+  return measured;
 }
 
 // The servers of a scenario in groups that are up at the same time: one per
@@ -362,7 +396,8 @@ function groups(servers: ServerDef[]): ServerDef[][] {
 }
 
 // Starts a group, warms every server up with the scenario's own load (not
-// measured), then measures them in turns for `rounds` rounds.
+// measured), then measures them together for `rounds` rounds, the order of
+// their slices reversed every other round.
 async function measureGroup(
   s: Scenario,
   group: ServerDef[],
@@ -375,13 +410,13 @@ async function measureGroup(
     for (const def of group) running.push(await startServer(def));
     for (const server of running) {
       const settle = { ...timing, warmup: 0, duration: timing.settle };
-      await runLoadgen(loadgenArgs(s, server.port, settle), `${s.id} ${server.def.id} (warm-up)`);
+      await runLoadgen(loadgenArgs(s, [server.port], settle), `${s.id} ${server.def.id} (warm-up)`);
       assertAlive(server);
     }
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? running : [...running].reverse();
-      for (const server of order) {
-        const m = await measure(s, server.def, () => measureRunning(s, server, timing));
+      const what = `${s.id} ${group[0].runtime} round ${round + 1}`;
+      for (const m of await measure(what, () => measureRound(s, order, timing))) {
         m.round = round;
         record(m);
       }
@@ -472,7 +507,7 @@ async function main(): Promise<void> {
     if (args.duration !== undefined) timing.duration = Number(args.duration);
     if (s.kind === "idle") {
       for (const def of servers) {
-        const m = await measure(s, def, () => measureIdle(s, def));
+        const [m] = await measure(`${s.id} ${def.id}`, async () => [await measureIdle(s, def)]);
         m.round = 0;
         record(s)(m);
       }
