@@ -287,9 +287,10 @@ typedef struct {
   uint64_t stop;      // when it stops sending new requests
   int measuring;      // this slice counts
   uint64_t measured_from;
-  double cpu0;
-  uint64_t busy[MAX_PORTS];       // ns of measured slices, per server
-  uint64_t completed[MAX_PORTS];  // requests (or connections) answered in them
+  double slice_cpu0;               // the load generator's CPU time when it began
+  uint64_t busy[MAX_PORTS];        // ns of measured slices, per server
+  double cpu[MAX_PORTS];           // the load generator's CPU seconds in them
+  uint64_t completed[MAX_PORTS];   // requests (or connections) answered in them
 } rotation;
 
 static int cycle_length(void) { return nports == 1 ? 1 : 2 * nports; }
@@ -298,7 +299,6 @@ static void rotation_measure(rotation *r, uint64_t now) {
   r->measuring = 1;
   announce_measuring();
   r->measured_from = now;
-  r->cpu0 = cpu_seconds();
 }
 
 // Ends the slice that has drained (if any) and begins the next: 0 once the
@@ -310,7 +310,10 @@ static int rotation_next(rotation *r, uint64_t now) {
     r->t0 = now;
     if (warmup_s <= 0) rotation_measure(r, now);
   } else {
-    if (r->measuring) r->busy[r->port] += now - r->start;
+    if (r->measuring) {
+      r->busy[r->port] += now - r->start;
+      r->cpu[r->port] += cpu_seconds() - r->slice_cpu0;
+    }
     if (r->step % cycle_length() == 0) {
       if (r->measuring) {
         if (now - r->measured_from >= (uint64_t)(duration_s * 1e9)) return 0;
@@ -323,6 +326,7 @@ static int rotation_next(rotation *r, uint64_t now) {
   r->port = pos < nports ? pos : cycle_length() - 1 - pos;
   r->step++;
   r->start = now;
+  r->slice_cpu0 = cpu_seconds();
   double len = nports > 1 ? slice_s : r->measuring ? duration_s : warmup_s;
   r->stop = now + (uint64_t)(len * 1e9);
   return 1;
@@ -333,23 +337,33 @@ static int rotation_next(rotation *r, uint64_t now) {
 // "connections"), `rate` its per-second field ("rps", "cps").
 static void rotation_print(rotation *r, const char *head, const char *unit, const char *rate) {
   double wall = (double)(now_ns() - r->measured_from) / 1e9;
-  double cpu = (cpu_seconds() - r->cpu0) / wall;
   for (int p = 0; p < nports; p++) sort_samples(p);
   if (nports == 1) {
     double secs = (double)r->busy[0] / 1e9;
     printf("{%s,\"%s\":%llu,\"seconds\":%.3f,\"%s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"loadgen_cpu\":%.3f}\n", head,
            unit, (unsigned long long)r->completed[0], secs, rate, r->completed[0] / secs, percentile_us(0, 0.5),
-           percentile_us(0, 0.99), cpu);
+           percentile_us(0, 0.99), r->cpu[0] / secs);
     return;
   }
-  printf("{%s,\"seconds\":%.3f,\"slices\":%d,\"loadgen_cpu\":%.3f,\"servers\":[", head, wall, r->step, cpu);
+  // The load generator's CPU is given per server, over its slices: one
+  // server's slices may keep it busy while the average over all would not.
+  printf("{%s,\"seconds\":%.3f,\"servers\":[", head, wall);
   for (int p = 0; p < nports; p++) {
     double secs = (double)r->busy[p] / 1e9;
-    printf("%s{\"port\":%d,\"%s\":%llu,\"seconds\":%.3f,\"%s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f}", p ? "," : "",
-           ports[p], unit, (unsigned long long)r->completed[p], secs, rate, r->completed[p] / secs,
-           percentile_us(p, 0.5), percentile_us(p, 0.99));
+    printf("%s{\"port\":%d,\"%s\":%llu,\"seconds\":%.3f,\"%s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
+           "\"loadgen_cpu\":%.3f}",
+           p ? "," : "", ports[p], unit, (unsigned long long)r->completed[p], secs, rate, r->completed[p] / secs,
+           percentile_us(p, 0.5), percentile_us(p, 0.99), r->cpu[p] / secs);
   }
   printf("]}\n");
+}
+
+// Once the last slice has drained, nothing more may arrive: a late or extra
+// reply, or a connection closing, fails the run as it would mid-run.
+static void expect_quiet(void) {
+  struct epoll_event ev;
+  int n = epoll_wait(epfd, &ev, 1, 10);
+  if (n > 0) fail("connection or client %d: bytes or end of stream after the last reply", (int)ev.data.u64);
 }
 
 // ---- rr: request/reply with D lines in flight per connection ----------------
@@ -445,6 +459,7 @@ static int run_rr(void) {
       if (cs[i].got < cs[i].expect_len && now > cs[i].sent_at + timeout_ns)
         fail("connection %d: no complete reply after %.0f s (missing reply)", i, timeout_s);
   }
+  expect_quiet();
   char head[128];
   snprintf(head, sizeof head, "\"mode\":\"rr\",\"conns\":%d,\"depth\":%d,\"line\":%d", nconns, depth, line_len);
   rotation_print(&r, head, "requests", "rps");
@@ -609,6 +624,8 @@ static int run_cps(void) {
       if (slots[i].state != 2 && now > slots[i].started + timeout_ns)
         fail("cps: connection %d got no reply in %.0f s", i, timeout_s);
   }
+  expect_quiet();
+  expect_quiet();
   char head[64];
   snprintf(head, sizeof head, "\"mode\":\"cps\",\"conns\":%d", nconns);
   rotation_print(&r, head, "connections", "cps");
@@ -748,6 +765,8 @@ static int run_udp(void) {
       if (cs[i].waiting && now > cs[i].sent_at + timeout_ns)
         fail("udp: client %d: no reply in %.0f s (missing reply)", i, timeout_s);
   }
+  expect_quiet();
+  expect_quiet();
   char head[64];
   snprintf(head, sizeof head, "\"mode\":\"udp\",\"conns\":%d", nconns);
   rotation_print(&r, head, "requests", "rps");
@@ -766,13 +785,18 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--port")) {
       // One port, or several to interleave: P1,P2,...
       char *end;
+      nports = 0;
       for (const char *p = v;; p = end + 1) {
         if (nports == MAX_PORTS) {
           fprintf(stderr, "at most %d ports\n", MAX_PORTS);
           return 1;
         }
         ports[nports++] = (int)strtol(p, &end, 10);
-        if (*end != ',') break;
+        if (end == p || (*end != ',' && *end != 0)) {
+          fprintf(stderr, "bad --port %s\n", v);
+          return 1;
+        }
+        if (*end == 0) break;
       }
     } else if (!strcmp(k, "--slice")) slice_s = atof(v);
     else if (!strcmp(k, "--conns")) nconns = atoi(v);

@@ -29,18 +29,25 @@ done
 porta=$(head -1 "$out/a")
 portb=$(head -1 "$out/b")
 # Requests (or connections) per second of each server of one run, in the
-# order of the ports given.
+# order of the ports given; a failed run (a wrong reply) stops the script.
 rates() {
-  bench/out/loadgen "${@:2}" --port "$1" --warmup 0.5 --duration 2 | tail -1 |
-    grep -Eo '"(rps|cps)":[0-9.]*' | cut -d: -f2 | tr '\n' ' '
+  local result
+  result=$(bench/out/loadgen "${@:2}" --port "$1" --warmup 0.5 --duration 2 | tail -1)
+  if ! grep -q '"servers"' <<<"$result"; then
+    echo "paired.sh: the load generator failed: $result" >&2
+    exit 1
+  fi
+  grep -Eo '"(rps|cps)":[0-9.]*' <<<"$result" | cut -d: -f2 | tr '\n' ' '
 }
 # Warm-up for both.
 rates "$porta,$portb" "$@" >/dev/null
 for i in $(seq "$rounds"); do
   if ((i % 2)); then
-    read -r ra rb <<<"$(rates "$porta,$portb" "$@")"
+    res=$(rates "$porta,$portb" "$@")
+    read -r ra rb <<<"$res"
   else
-    read -r rb ra <<<"$(rates "$portb,$porta" "$@")"
+    res=$(rates "$portb,$porta" "$@")
+    read -r rb ra <<<"$res"
   fi
   echo "$ra $rb"
 done | awk '{ r[NR] = $1 / $2; sa += $1; sb += $2; printf "%8.0f %8.0f %.3f\n", $1, $2, $1 / $2 }
