@@ -305,10 +305,10 @@ static void rotation_measure(rotation *r, uint64_t now) {
 // order is plain round-robin, so every server waits as long between its
 // slices: in A B … B A order the servers at the ends, idle for twice as long
 // between their pairs of slices, got the slow one of this VM's two modes of
-// wake-up latency at one connection (p50 ~50 µs against ~18 µs) in most
-// rounds, doorway and the raw server alike, and every ratio at `rr-1x1` with
-// it (0.71× where turns had given 0.98×). run.ts reverses the order every
-// other round, against drift within a cycle.
+// wake-up latency at one connection (p50 ~50 µs against ~18 µs) in half or
+// more of the rounds, doorway and the raw server alike, and doorway's ratios
+// at `rr-1x1` with them (0.69-0.83x, where turns had given 0.97-0.98x).
+// run.ts reverses the order every other round, against drift within a cycle.
 static int rotation_next(rotation *r, uint64_t now) {
   if (r->step == 0) {
     r->t0 = now;
