@@ -335,10 +335,20 @@ static int rotation_next(rotation *r, uint64_t now) {
   return 1;
 }
 
-// The result line: with one server, its figures (as before interleaving);
-// with several, one entry per server. `unit` names the count ("requests",
+// Once the last slice has drained, nothing more may arrive: a late or extra
+// reply, or a connection closing, fails the run as it would mid-run.
+static void expect_quiet(void) {
+  struct epoll_event ev;
+  int n = epoll_wait(epfd, &ev, 1, 10);
+  if (n > 0) fail("connection or client %d: bytes or end of stream after the last reply", (int)ev.data.u64);
+}
+
+// Ends a run: checks that nothing more arrives, then prints the result line:
+// with one server, its figures (as before interleaving); with several, one
+// entry per server. `unit` names the count ("requests",
 // "connections"), `rate` its per-second field ("rps", "cps").
-static void rotation_print(rotation *r, const char *head, const char *unit, const char *rate) {
+static void rotation_finish(rotation *r, const char *head, const char *unit, const char *rate) {
+  expect_quiet();
   double wall = (double)(now_ns() - r->measured_from) / 1e9;
   for (int p = 0; p < nports; p++) sort_samples(p);
   if (nports == 1) {
@@ -361,13 +371,6 @@ static void rotation_print(rotation *r, const char *head, const char *unit, cons
   printf("]}\n");
 }
 
-// Once the last slice has drained, nothing more may arrive: a late or extra
-// reply, or a connection closing, fails the run as it would mid-run.
-static void expect_quiet(void) {
-  struct epoll_event ev;
-  int n = epoll_wait(epfd, &ev, 1, 10);
-  if (n > 0) fail("connection or client %d: bytes or end of stream after the last reply", (int)ev.data.u64);
-}
 
 // ---- rr: request/reply with D lines in flight per connection ----------------
 
@@ -462,10 +465,9 @@ static int run_rr(void) {
       if (cs[i].got < cs[i].expect_len && now > cs[i].sent_at + timeout_ns)
         fail("connection %d: no complete reply after %.0f s (missing reply)", i, timeout_s);
   }
-  expect_quiet();
   char head[128];
   snprintf(head, sizeof head, "\"mode\":\"rr\",\"conns\":%d,\"depth\":%d,\"line\":%d", nconns, depth, line_len);
-  rotation_print(&r, head, "requests", "rps");
+  rotation_finish(&r, head, "requests", "rps");
   return 0;
 }
 
@@ -627,11 +629,9 @@ static int run_cps(void) {
       if (slots[i].state != 2 && now > slots[i].started + timeout_ns)
         fail("cps: connection %d got no reply in %.0f s", i, timeout_s);
   }
-  expect_quiet();
-  expect_quiet();
   char head[64];
   snprintf(head, sizeof head, "\"mode\":\"cps\",\"conns\":%d", nconns);
-  rotation_print(&r, head, "connections", "cps");
+  rotation_finish(&r, head, "connections", "cps");
   return 0;
 }
 
@@ -768,11 +768,9 @@ static int run_udp(void) {
       if (cs[i].waiting && now > cs[i].sent_at + timeout_ns)
         fail("udp: client %d: no reply in %.0f s (missing reply)", i, timeout_s);
   }
-  expect_quiet();
-  expect_quiet();
   char head[64];
   snprintf(head, sizeof head, "\"mode\":\"udp\",\"conns\":%d", nconns);
-  rotation_print(&r, head, "requests", "rps");
+  rotation_finish(&r, head, "requests", "rps");
   return 0;
 }
 
