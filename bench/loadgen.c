@@ -348,8 +348,9 @@ static void expect_quiet(void) {
 // entry per server. `unit` names the count ("requests",
 // "connections"), `rate` its per-second field ("rps", "cps").
 static void rotation_finish(rotation *r, const char *head, const char *unit, const char *rate) {
-  expect_quiet();
+  // The measured part ended with the last slice, before the quiet check.
   double wall = (double)(now_ns() - r->measured_from) / 1e9;
+  expect_quiet();
   for (int p = 0; p < nports; p++) sort_samples(p);
   if (nports == 1) {
     double secs = (double)r->busy[0] / 1e9;
