@@ -54,10 +54,8 @@ export class ReadAhead {
     return true;
   }
 
-  /** Drops everything queued. */
-  clear(): void {
-    this.#chunks.length = 0;
-    this.#head = 0;
-    this.#queued = 0;
+  /** Whether no chunk is queued. */
+  get empty(): boolean {
+    return this.#head === this.#chunks.length;
   }
 }

@@ -171,7 +171,10 @@ class BunConn implements RuntimeConn, PumpSocket {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
   #socket: BunSocket;
-  #readAhead = new ReadAhead();
+  // Made when a chunk has to wait, dropped once none does: a pumped request
+  // then reads one field here rather than two more objects (the queue and
+  // its array), and an idle connection holds neither.
+  #readAhead: ReadAhead | undefined = undefined;
   #eof = false;
   #closed = false;
   // The Bun socket is gone: closed by close(), or by Bun after both FINs, a
@@ -259,7 +262,7 @@ class BunConn implements RuntimeConn, PumpSocket {
       resolve(chunk);
       return;
     }
-    if (this.#readAhead.push(chunk)) {
+    if ((this.#readAhead ??= new ReadAhead()).push(chunk)) {
       // Takes the socket out of the poller, so the kernel buffer fills and
       // the peer's writes stall.
       this.#socket.pause();
@@ -369,8 +372,12 @@ class BunConn implements RuntimeConn, PumpSocket {
 
   /** For the pump and `read()`: the oldest chunk read ahead, resuming the socket once few are left. */
   nextQueued(): Uint8Array | undefined {
-    const chunk = this.#readAhead.shift();
-    if (chunk !== undefined && this.#readAhead.resume() && !this.#socketClosed) this.#socket.resume();
+    const ahead = this.#readAhead;
+    if (ahead === undefined) return undefined;
+    const chunk = ahead.shift();
+    if (chunk !== undefined && ahead.resume() && !this.#socketClosed) this.#socket.resume();
+    // Empty, it is also unpaused: the last shift() resumed it.
+    if (ahead.empty) this.#readAhead = undefined;
     return chunk;
   }
 
@@ -480,7 +487,7 @@ class BunConn implements RuntimeConn, PumpSocket {
     // Before end(), which may report the close (as an end of stream) at once.
     // A finished pump (the usual case) needs no error, which costs a stack trace.
     if (Pump.running(this.#pump)) this.#pump!.fail(closedError("read from", this.#remote));
-    this.#readAhead.clear();
+    this.#readAhead = undefined;
     this.#failWrites();
     if (!this.#socketClosed) {
       this.#socketClosed = true;

@@ -17,7 +17,6 @@ import { Pump, type PumpSocket } from "./_pump.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
 import { acceptedLocalAddr } from "./_local_addr.ts";
 import { ReadAhead } from "./_read_ahead.ts";
-import { utf8Length } from "./_utf8.ts";
 import type {
   DatagramAnswerer,
   NetAddr,
@@ -58,7 +57,10 @@ class NodeConn implements RuntimeConn, PumpSocket {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
   #socket: net.Socket;
-  #readAhead = new ReadAhead();
+  // Made when a chunk has to wait, dropped once none does: a pumped request
+  // then reads one field here rather than two more objects (the queue and
+  // its array), and an idle connection holds neither.
+  #readAhead: ReadAhead | undefined = undefined;
   #eof = false;
   #closed = false;
   #error: SocketError | null = null;
@@ -68,7 +70,8 @@ class NodeConn implements RuntimeConn, PumpSocket {
   #readReject: ((reason: unknown) => void) | undefined = undefined;
   #pump: Pump | undefined = undefined;
   #pumpWritten: ((err?: Error | null) => void) | undefined = undefined;
-  #repliedBytes = 0;
+  // Bytes handed to write(): Node's own count includes them with the replies'.
+  #writeBytes = 0;
 
   /**
    * Wraps `socket`. An accepted one may come with its local address, known
@@ -112,7 +115,10 @@ class NodeConn implements RuntimeConn, PumpSocket {
   }
 
   get repliedBytes(): number {
-    return this.#repliedBytes;
+    // Node counts every byte it is handed, pending ones included, and has
+    // the UTF-8 length of a text reply from its encoding: counting a reply's
+    // bytes here would scan it again, in JavaScript.
+    return this.#socket.bytesWritten - this.#writeBytes;
   }
 
   // Error messages name the peer; formatted only when one is made.
@@ -132,7 +138,7 @@ class NodeConn implements RuntimeConn, PumpSocket {
       resolve(chunk);
       return;
     }
-    if (this.#readAhead.push(chunk)) {
+    if ((this.#readAhead ??= new ReadAhead()).push(chunk)) {
       this.#socket.pause();
     }
   }
@@ -178,8 +184,12 @@ class NodeConn implements RuntimeConn, PumpSocket {
 
   /** For the pump and `read()`: the oldest chunk read ahead, resuming the socket once few are left. */
   nextQueued(): Uint8Array | undefined {
-    const chunk = this.#readAhead.shift();
-    if (chunk !== undefined && this.#readAhead.resume()) this.#socket.resume();
+    const ahead = this.#readAhead;
+    if (ahead === undefined) return undefined;
+    const chunk = ahead.shift();
+    if (chunk !== undefined && ahead.resume()) this.#socket.resume();
+    // Empty, it is also unpaused: the last shift() resumed it.
+    if (ahead.empty) this.#readAhead = undefined;
     return chunk;
   }
 
@@ -209,9 +219,6 @@ class NodeConn implements RuntimeConn, PumpSocket {
       return false;
     }
     socket.write(reply);
-    // Counted after write(): Node has flattened a concatenated string by
-    // then, which counting it first would have done in JavaScript, slower.
-    this.#repliedBytes += typeof reply === "string" ? utf8Length(reply) : reply.byteLength;
     // Node counts a write as pending until libuv has handed it all to the
     // kernel, which its try-write usually does at once.
     if (socket.writableLength === 0) return true;
@@ -250,6 +257,7 @@ class NodeConn implements RuntimeConn, PumpSocket {
       return Promise.reject(new SocketError("EPIPE", `Cannot write to ${this.#remote}: write side is closed`));
     }
     if (data.byteLength === 0) return Promise.resolve();
+    this.#writeBytes += data.byteLength;
     return new Promise((resolve, reject) => {
       // The callback runs once libuv has handed every byte to the kernel, so
       // Node holds at most this one buffer of ours: memory stays bounded.
@@ -284,7 +292,7 @@ class NodeConn implements RuntimeConn, PumpSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#readAhead.clear();
+    this.#readAhead = undefined;
     this.#socket.destroy();
     this.#settle(null);
     // A finished pump (the usual case) needs no error, which costs a stack trace.

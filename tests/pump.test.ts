@@ -472,6 +472,31 @@ describe(`push mode on ${runtimeName()}`, () => {
     conn.close();
   });
 
+  test("TcpConn.bytesWritten: write()'s bytes and a pump's text replies are each counted once", async () => {
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    await using client = await connect({ port: listener.addr.port });
+    const conn = await listener.accept();
+    assert.ok(conn instanceof TcpConn);
+    assert.equal(await conn.write("hé\n"), 4);
+    const pumped = conn.pump({
+      answer() {
+        const line = conn.bufferedLine();
+        if (line === undefined) return "";
+        conn.stopPump();
+        return line + "😀\n";
+      },
+    });
+    await client.write("x\n");
+    assert.equal(await pumped, false);
+    assert.equal(await client.readLine(), "hé");
+    assert.equal(await client.readLine(), "x😀");
+    assert.equal(conn.bytesWritten, 4 + 6);
+    assert.equal(await conn.write(new Uint8Array([0x6f, 0x6b, 0x0a])), 3);
+    assert.equal(conn.bytesWritten, 13);
+    assert.equal(await client.readLine(), "ok");
+    conn.close();
+  });
+
   test("TcpConn.pump: text replies count as UTF-8 bytes; bytes left after a stop come back as plain Uint8Arrays", async () => {
     await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
     await using client = await connect({ port: listener.addr.port });
