@@ -446,7 +446,7 @@ export function renderResults(catalog: Catalog): string {
       "requests and time count toward its server. doorway and the servers of its runtime thus see the same " +
       "moments of the machine, and a ratio is taken per round; the tables give the median of those ratios. " +
       "`bulk` (one streaming connection) is measured in turns of a round instead. " +
-      "Python and the C server are measured each as a group of its own, minutes " +
+      "Python's servers and the C server are measured together, as one group, minutes " +
       "from doorway's: their ratios pair rounds by number only. Idle memory is measured on a server started for " +
       "it alone.",
   );
