@@ -39,7 +39,8 @@ export function encodeUtf8(text: string): Uint8Array {
 
 /**
  * How many bytes {@linkcode encodeUtf8} makes of `text`, without encoding
- * it: what a runtime that encodes a string reply itself (Node, Bun) sends.
+ * it: what Bun sends of a string reply, which it encodes itself and reports
+ * only as how many bytes its socket took (Node counts them for us).
  */
 export function utf8Length(text: string): number {
   const length = text.length;
