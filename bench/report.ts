@@ -457,8 +457,7 @@ export function renderResults(catalog: Catalog): string {
     out.push(
       `- Warm-up of a freshly started server: ${timing.settle} s. Each round gives each server ${timing.warmup} s ` +
         `of warm-up on new connections (replies checked, not counted), then ${timing.duration} s measured: in ` +
-        "slices, or in one stretch for `bulk` and for a server measured alone (the C server, Python's UDP " +
-        "server). Server CPU is read from /proc over the measured part (a server waiting for its slice uses next " +
+        "slices, or in one stretch for `bulk`. Server CPU is read from /proc over the measured part (a server waiting for its slice uses next " +
         "to none); the load generator's CPU over each server's own slices.",
     );
   }
