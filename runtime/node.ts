@@ -53,6 +53,43 @@ const EMPTY = new Uint8Array(0);
 const CONN = Symbol("doorway.conn");
 type OwnedSocket = net.Socket & { [CONN]?: NodeConn };
 
+// Read through its stream, Node reads each chunk into a 64 KiB allocation of
+// its own, wraps it in an ArrayBuffer and a Buffer, and pushes it through
+// the Readable machinery to a 'data' event. With Node's `onread` option it
+// reads into a buffer it is given and calls back at once: the obvious
+// `node:net` line server then did 1.19 times the requests per second at 32
+// connections, one request in flight (bench/PROFILES.md). One buffer serves
+// every socket, as Node reads and calls back one chunk at a time: a chunk
+// read into it is lent until the callback returns, so whatever keeps it
+// longer copies it.
+const READ_SIZE = 64 * 1024;
+const readBuffer = new Uint8Array(READ_SIZE);
+
+// Where Node keeps a socket's `onread` buffer and callback (net.js's kBuffer
+// and kBufferCb, since Node 12). `onread` is an option of `net.connect()`
+// only, so an accepted socket is given it through these and its handle's
+// useUserBuffer(); `null` where they are missing (another runtime's
+// node:net, a future Node), whose sockets are read through their streams.
+type ReadKeys = readonly [buffer: symbol, callback: symbol];
+let readKeys: ReadKeys | null | undefined;
+
+function findReadKeys(socket: net.Socket): ReadKeys | null {
+  let buffer: symbol | undefined;
+  let callback: symbol | undefined;
+  const fields = socket as unknown as Record<symbol, unknown>;
+  for (const key of Object.getOwnPropertySymbols(socket)) {
+    // Unset on an accepted socket, or the fields are not what they seem.
+    if (fields[key] !== null) continue;
+    if (key.description === "kBuffer") buffer = key;
+    else if (key.description === "kBufferCb") callback = key;
+  }
+  return buffer !== undefined && callback !== undefined ? [buffer, callback] : null;
+}
+
+interface UserBufferHandle {
+  useUserBuffer(buffer: Uint8Array): void;
+}
+
 class NodeConn implements RuntimeConn, PumpSocket {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
@@ -74,9 +111,10 @@ class NodeConn implements RuntimeConn, PumpSocket {
   #writeBytes = 0;
 
   /**
-   * Wraps `socket`. An accepted one may come with its local address, known
-   * from the listener: Node asks the kernel for it, a system call per
-   * connection.
+   * Wraps `socket`, connected with `onread` as {@linkcode NodeConn.onread}
+   * gives it, or accepted paused (the server's `pauseOnConnect`) and
+   * `local`, its local address, known from the listener: Node asks the
+   * kernel for it, a system call per connection.
    */
   constructor(socket: net.Socket, local?: NetAddr) {
     this.#socket = socket;
@@ -86,17 +124,42 @@ class NodeConn implements RuntimeConn, PumpSocket {
       ? netAddr(socket.localAddress, socket.localPort)
       : netAddr(local.hostname, local.port);
     this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
-    // The same four listeners for every socket (Node calls them with the
-    // socket as `this`), rather than four closures per connection.
+    // The same listeners for every socket (Node calls them with the socket
+    // as `this`), rather than closures per connection.
     (socket as OwnedSocket)[CONN] = this;
-    socket.on("data", NodeConn.#onDataEvent);
+    if (local !== undefined) {
+      if (!NodeConn.#readIntoBuffer(socket)) socket.on("data", NodeConn.#onDataEvent);
+      socket.resume();
+    }
     socket.on("end", NodeConn.#onEndEvent);
     socket.on("error", NodeConn.#onErrorEvent);
     socket.on("close", NodeConn.#onEndEvent);
   }
 
+  /** `net.connect()`'s `onread` option: see `readBuffer`. */
+  static readonly onread = { buffer: readBuffer, callback: NodeConn.#onReadCallback };
+
+  // Gives an accepted socket, not yet read from, what `onread` would have.
+  static #readIntoBuffer(socket: net.Socket): boolean {
+    readKeys ??= findReadKeys(socket);
+    const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> })._handle;
+    if (readKeys === null || typeof handle?.useUserBuffer !== "function") return false;
+    const fields = socket as unknown as Record<symbol, unknown>;
+    fields[readKeys[0]] = readBuffer;
+    fields[readKeys[1]] = NodeConn.#onReadCallback;
+    handle.useUserBuffer(readBuffer);
+    return true;
+  }
+
+  // `buffer` is readBuffer on Node; Bun's node:net passes a chunk of its own,
+  // which may be longer than ours. `true`: reading stops only on pause().
+  static #onReadCallback(this: OwnedSocket, nread: number, buffer: Uint8Array): boolean {
+    this[CONN]!.#onData(buffer.subarray(0, nread), true);
+    return true;
+  }
+
   static #onDataEvent(this: OwnedSocket, chunk: Uint8Array): void {
-    this[CONN]!.#onData(chunk);
+    this[CONN]!.#onData(chunk, false);
   }
 
   // End of stream, or the socket closed.
@@ -126,12 +189,13 @@ class NodeConn implements RuntimeConn, PumpSocket {
     return formatAddress(this.remoteAddr);
   }
 
-  #onData(buffer: Uint8Array): void {
-    // The pump takes the Buffer itself (see PumpHandler.onData): a view per
-    // chunk costs more than the rest of a short request's decoding.
+  // A chunk Node read: `lent` in readBuffer, or a Buffer of its own.
+  #onData(buffer: Uint8Array, lent: boolean): void {
+    // The pump takes the chunk itself (see PumpHandler.onData).
     if (this.#pump?.offer(buffer)) return;
-    // A plain view, not a Buffer: callers get the same type on every runtime.
-    const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    // Whatever outlives this callback is copied; a Buffer goes as a plain
+    // view: callers get the same type on every runtime.
+    const chunk = lent ? buffer.slice() : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     const resolve = this.#readResolve;
     if (resolve !== undefined) {
       this.#readResolve = this.#readReject = undefined;
@@ -336,7 +400,8 @@ class NodeListener implements RuntimeListener {
 function listen(options: RuntimeAddrOptions): Promise<RuntimeListener> {
   const address = formatAddress(options);
   return new Promise((resolve, reject) => {
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true });
+    // Paused, so that nothing is read before NodeConn chooses how.
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
     server.once("error", (err) => reject(socketError(err, { action: "listen on", address })));
     server.listen({ host: options.hostname, port: options.port, exclusive: true }, () => {
       server.removeAllListeners("error");
@@ -355,6 +420,7 @@ function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
       port: options.port,
       allowHalfOpen: true,
       noDelay: true,
+      onread: NodeConn.onread,
     });
     const onAbort = () => {
       socket.destroy();

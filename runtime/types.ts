@@ -50,10 +50,10 @@ export type PumpReply = string | Uint8Array | undefined;
 export interface PumpHandler {
   /**
    * Answers one chunk. The chunk is lent, not given: the adapter may read
-   * into it again once the reply is made (returned, or its promise settled),
-   * so a handler copies what it keeps beyond that. Unlike `read()`'s, it may
-   * be of a subclass of Uint8Array (Node's Buffer): bytes handed on to users
-   * go as plain views.
+   * into it again once this returns, also when it returns a promise, so a
+   * handler copies what it keeps beyond that. Unlike `read()`'s, it may be
+   * of a subclass of Uint8Array (Node's Buffer): bytes handed on to users go
+   * as plain views.
    */
   onData(chunk: Uint8Array): PumpReply | Promise<PumpReply>;
 }

@@ -410,9 +410,9 @@ export class TcpConn implements Conn, PumpHandler {
     this.#bytesRead += chunk.length;
     if (this.#trackActivity) this.#lastActivity = performance.now();
     this.#buffer.push(chunk);
-    // The chunk is only lent until the reply is made (Deno's read buffer is
-    // reused): the decoder keeps a copy of a partial line, not the chunk. A
-    // promised reply may still take lines, so it detaches once it settles.
+    // The chunk is only lent until this returns (Node's read buffer serves
+    // every socket, Deno's is reused): the decoder keeps a copy of what is
+    // left of it, not the chunk, also while a promised reply takes lines.
     let reply: string | Promise<string>;
     try {
       reply = this.#answerer!.answer();
@@ -421,13 +421,8 @@ export class TcpConn implements Conn, PumpHandler {
       throw err;
     }
     if (typeof reply === "string") return this.#detached(reply);
-    return reply.then(
-      (text) => this.#detached(text),
-      (err) => {
-        this.#buffer.detach();
-        throw err;
-      },
-    );
+    this.#buffer.detach();
+    return reply.then((text) => this.#detached(text));
   }
 
   // Left as text: Node and Bun encode a string natively, faster than a
