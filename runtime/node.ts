@@ -151,8 +151,7 @@ class NodeConn implements RuntimeConn, PumpSocket {
     return true;
   }
 
-  // `buffer` is readBuffer on Node; Bun's node:net passes a chunk of its own,
-  // which may be longer than ours. `true`: reading stops only on pause().
+  // `true`: reading stops only on pause(). `buffer` is readBuffer.
   static #onReadCallback(this: OwnedSocket, nread: number, buffer: Uint8Array): boolean {
     this[CONN]!.#onData(buffer.subarray(0, nread), true);
     return true;

@@ -403,6 +403,30 @@ describe(`push mode on ${runtimeName()}`, () => {
     assert.equal(await conn.readLine(), null);
   });
 
+  test("serveLines: a partial line waiting behind a promised reply survives other connections' reads", async () => {
+    // Node's adapter reads every socket into one buffer: the partial line
+    // must be copied out of it before the promise settles, not after.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let called!: () => void;
+    const waiting = new Promise<void>((resolve) => (called = resolve));
+    await using server = await serveLines({ hostname: "127.0.0.1" }, (line) => {
+      if (line !== "first") return line.toUpperCase();
+      called();
+      return gate.then(() => "FIRST");
+    });
+    await using a = await connect({ port: server.addr.port });
+    await using b = await connect({ port: server.addr.port });
+    await a.write("first\nsec");
+    await waiting;
+    await b.write("zzzzzzzzzzzzzzzzzzzz\n");
+    assert.equal(await b.readLine(), "ZZZZZZZZZZZZZZZZZZZZ");
+    release();
+    assert.equal(await a.readLine(), "FIRST");
+    await a.write("ond\n");
+    assert.equal(await a.readLine(), "SECOND");
+  });
+
   test("TcpConn.pump: an ended pump's signal reaches neither a later read's race nor a later pump", async () => {
     await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
     await using client = await connect({ port: listener.addr.port });
