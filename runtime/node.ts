@@ -54,36 +54,46 @@ const CONN = Symbol("doorway.conn");
 type OwnedSocket = net.Socket & { [CONN]?: NodeConn };
 
 // Read through its stream, Node reads each chunk into a 64 KiB allocation of
-// its own, wraps it in an ArrayBuffer and a Buffer, and pushes it through
-// the Readable machinery to a 'data' event. With Node's `onread` option it
-// reads into a buffer it is given and calls back at once: the obvious
-// `node:net` line server then did 1.19 times the requests per second at 32
-// connections, one request in flight (bench/PROFILES.md). One buffer serves
-// every socket, as Node reads and calls back one chunk at a time: a chunk
-// read into it is lent until the callback returns, so whatever keeps it
-// longer copies it.
+// its own, shrinks it, wraps it in an ArrayBuffer and a Buffer, and pushes it
+// through the Readable machinery to a 'data' event. With Node's `onread`
+// option it reads into a buffer it is given and calls back at once: the
+// obvious `node:net` line server then did 1.19 times the requests per second
+// at 32 connections, one request in flight (bench/PROFILES.md, item 35).
+// One buffer serves every socket: libuv reads a chunk into it and Node calls
+// back before the next read (verified on Linux only). A chunk read into it
+// is lent until the callback returns, so whatever keeps it longer copies it.
+// Made on first use: Deno loads this adapter for `node:dgram` alone.
 const READ_SIZE = 64 * 1024;
-const readBuffer = new Uint8Array(READ_SIZE);
+let readBuffer: Uint8Array | undefined;
 
 // Where Node keeps a socket's `onread` buffer and callback (net.js's kBuffer
 // and kBufferCb, since Node 12). `onread` is an option of `net.connect()`
 // only, so an accepted socket is given it through these and its handle's
-// useUserBuffer(); `null` where they are missing (another runtime's
-// node:net, a future Node), whose sockets are read through their streams.
+// useUserBuffer(); `null` where they are not found, as one of each, unset.
+// This adapter runs on Node only (Deno and Bun have their own, and Deno's
+// `node:net` lacks useUserBuffer); the stream is the way back should a later
+// Node change them.
 type ReadKeys = readonly [buffer: symbol, callback: symbol];
 let readKeys: ReadKeys | null | undefined;
 
 function findReadKeys(socket: net.Socket): ReadKeys | null {
   let buffer: symbol | undefined;
   let callback: symbol | undefined;
+  let found = 0;
   const fields = socket as unknown as Record<symbol, unknown>;
   for (const key of Object.getOwnPropertySymbols(socket)) {
-    // Unset on an accepted socket, or the fields are not what they seem.
-    if (fields[key] !== null) continue;
-    if (key.description === "kBuffer") buffer = key;
-    else if (key.description === "kBufferCb") callback = key;
+    if (key.description === "kBuffer") {
+      buffer = key;
+      found++;
+    } else if (key.description === "kBufferCb") {
+      callback = key;
+      found++;
+    }
   }
-  return buffer !== undefined && callback !== undefined ? [buffer, callback] : null;
+  if (found !== 2 || buffer === undefined || callback === undefined) return null;
+  // Set already on an accepted socket: then they are not what they seem.
+  if (fields[buffer] !== null || fields[callback] !== null) return null;
+  return [buffer, callback];
 }
 
 interface UserBufferHandle {
@@ -111,7 +121,7 @@ class NodeConn implements RuntimeConn, PumpSocket {
   #writeBytes = 0;
 
   /**
-   * Wraps `socket`, connected with `onread` as {@linkcode NodeConn.onread}
+   * Wraps `socket`, connected with `onread` as {@linkcode NodeConn.onreadFor}
    * gives it, or accepted paused (the server's `pauseOnConnect`) and
    * `local`, its local address, known from the listener: Node asks the
    * kernel for it, a system call per connection.
@@ -127,6 +137,8 @@ class NodeConn implements RuntimeConn, PumpSocket {
     // The same listeners for every socket (Node calls them with the socket
     // as `this`), rather than closures per connection.
     (socket as OwnedSocket)[CONN] = this;
+    // Only an accepted socket comes with `local`, and paused: a connected one
+    // has its `onread` already.
     if (local !== undefined) {
       if (!NodeConn.#readIntoBuffer(socket)) socket.on("data", NodeConn.#onDataEvent);
       socket.resume();
@@ -136,18 +148,33 @@ class NodeConn implements RuntimeConn, PumpSocket {
     socket.on("close", NodeConn.#onEndEvent);
   }
 
-  /** `net.connect()`'s `onread` option: see `readBuffer`. */
-  static readonly onread = { buffer: readBuffer, callback: NodeConn.#onReadCallback };
+  /**
+   * `net.connect()`'s `onread` option for `socket`, to be: see `readBuffer`.
+   * A closure, where an accepted socket shares one callback: Node documents
+   * the callback's arguments, not what it is called on.
+   */
+  static onreadFor(connecting: { socket?: net.Socket }): net.OnReadOpts {
+    return {
+      buffer: readBuffer ??= new Uint8Array(READ_SIZE),
+      callback: (nread, buffer) => NodeConn.#onReadCallback.call(connecting.socket as OwnedSocket, nread, buffer),
+    };
+  }
 
   // Gives an accepted socket, not yet read from, what `onread` would have.
   static #readIntoBuffer(socket: net.Socket): boolean {
     readKeys ??= findReadKeys(socket);
     const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> })._handle;
     if (readKeys === null || typeof handle?.useUserBuffer !== "function") return false;
+    const buffer = readBuffer ??= new Uint8Array(READ_SIZE);
+    try {
+      handle.useUserBuffer(buffer);
+    } catch {
+      return false;
+    }
     const fields = socket as unknown as Record<symbol, unknown>;
-    fields[readKeys[0]] = readBuffer;
+    fields[readKeys[0]] = buffer;
+    // Node calls it on the socket, as it does the stream's listeners.
     fields[readKeys[1]] = NodeConn.#onReadCallback;
-    handle.useUserBuffer(readBuffer);
     return true;
   }
 
@@ -414,12 +441,13 @@ function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
   const address = formatAddress(options);
   const { signal } = options;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({
+    const connecting: { socket?: net.Socket } = {};
+    const socket = connecting.socket = net.connect({
       host: options.hostname,
       port: options.port,
       allowHalfOpen: true,
       noDelay: true,
-      onread: NodeConn.onread,
+      onread: NodeConn.onreadFor(connecting),
     });
     const onAbort = () => {
       socket.destroy();

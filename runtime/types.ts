@@ -38,7 +38,8 @@ export interface RuntimeConnectOptions extends RuntimeAddrOptions {
 /**
  * What a {@linkcode PumpHandler} answers one chunk with: text to send back as
  * UTF-8 (Node and Bun encode it natively, with no buffer of ours), bytes (the
- * adapter may keep them until sent, so they must not be reused), or nothing.
+ * adapter may keep them until sent, so they must not be reused, nor be the
+ * lent chunk or a view of it), or nothing.
  */
 export type PumpReply = string | Uint8Array | undefined;
 

@@ -1,13 +1,20 @@
 // The Node adapter reads every socket into one shared buffer through Node's
 // `onread` path, which a server's sockets get through fields internal to
-// Node. Where those are missing it reads through the socket's stream: this
-// hides the handle's useUserBuffer() from the adapter to take that path on
-// Node. Node only: Deno and Bun have adapters of their own.
+// Node. Where those are missing it reads through the socket's stream: the
+// second test hides the handle's useUserBuffer() from the adapter to take
+// that path on Node. Node only: Deno and Bun have adapters of their own.
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import * as net from "node:net";
 import { describe, test } from "node:test";
 import { connect, serveLines } from "../mod.ts";
-import { runtimeName } from "../runtime/runtime.ts";
+import { runPump } from "../runtime/_pump.ts";
+import { currentRuntime, runtimeName } from "../runtime/runtime.ts";
+import type { RuntimeConn } from "../runtime/types.ts";
+
+const text = new TextEncoder();
+const bytes = (s: string) => text.encode(s);
+const str = (b: Uint8Array) => new TextDecoder().decode(b);
 
 type Emit = typeof net.Server.prototype.emit;
 
@@ -34,23 +41,102 @@ async function withoutUserBuffer(body: () => Promise<void>): Promise<number> {
   return stripped;
 }
 
-describe("Node adapter reads", { skip: runtimeName() !== "node" }, () => {
-  test("without useUserBuffer, an accepted socket is read through its stream: pump, then read()", async () => {
+/** An accepted and a connected runtime socket, and a way to close both. */
+async function runtimePair(): Promise<{ server: RuntimeConn; client: RuntimeConn; close(): void }> {
+  const runtime = await currentRuntime();
+  const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
+  const [server, client] = await Promise.all([
+    listener.accept(),
+    runtime.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+  ]);
+  listener.close();
+  assert.ok(server !== null);
+  return {
+    server,
+    client,
+    close() {
+      server.close();
+      client.close();
+    },
+  };
+}
+
+// The chunks `conn` reads until `length` bytes have come, as they came.
+async function readChunks(conn: RuntimeConn, length: number): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  while (got < length) {
+    const chunk = await conn.read();
+    assert.ok(chunk !== null, `stream ended after ${got} of ${length} bytes`);
+    chunks.push(chunk);
+    got += chunk.byteLength;
+  }
+  return chunks;
+}
+
+describe("Node adapter reads", { skip: runtimeName() !== "node", timeout: 20_000 }, () => {
+  test("into the shared buffer: a pump is lent plain Uint8Arrays, read() gets copies that later reads leave alone", async () => {
+    const { server, client, close } = await runtimePair();
+    try {
+      // Through the stream, Node would hand over a Buffer per read.
+      const kinds: boolean[] = [];
+      const pumped = runPump(server, {
+        onData(chunk) {
+          kinds.push(Buffer.isBuffer(chunk));
+          return str(chunk).toUpperCase();
+        },
+      });
+      await client.write(bytes("first"));
+      const first = await readChunks(client, 5);
+      await client.write(bytes("zzzzzzzzzz"));
+      const second = await readChunks(client, 10);
+      assert.deepEqual(first.map(str), ["FIRST"]);
+      assert.deepEqual(second.map(str), ["ZZZZZZZZZZ"]);
+      assert.ok(kinds.length >= 2 && kinds.every((isBuffer) => !isBuffer), `Buffers: ${kinds}`);
+      server.stopPump();
+      assert.equal(await pumped, false);
+      // Both ends are read into the one buffer: a chunk read earlier keeps
+      // its bytes after later reads, on either side.
+      await client.write(bytes("after"));
+      const after = await readChunks(server, 5);
+      await client.write(bytes("YYYYYYYYYY"));
+      await readChunks(server, 10);
+      assert.deepEqual(after.map(str).join(""), "after");
+    } finally {
+      close();
+    }
+  });
+
+  test("without useUserBuffer, an accepted socket is read through its stream: pump, read(), serveLines", async () => {
     const stripped = await withoutUserBuffer(async () => {
-      await using server = await serveLines({ hostname: "127.0.0.1" }, (line) => line.toUpperCase());
-      await using a = await connect({ port: server.addr.port });
-      await using b = await connect({ port: server.addr.port });
+      const { server, client, close } = await runtimePair();
+      try {
+        const kinds: boolean[] = [];
+        const pumped = runPump(server, {
+          onData(chunk) {
+            kinds.push(Buffer.isBuffer(chunk));
+            return str(chunk).toUpperCase();
+          },
+        });
+        await client.write(bytes("abc"));
+        assert.deepEqual((await readChunks(client, 3)).map(str), ["ABC"]);
+        assert.deepEqual(kinds, [true]);
+        server.stopPump();
+        assert.equal(await pumped, false);
+        // Bytes after the pump go to read() as plain views, not Buffers.
+        await client.write(bytes("later"));
+        const later = await readChunks(server, 5);
+        assert.equal(later.map(str).join(""), "later");
+        assert.ok(later.every((chunk) => !Buffer.isBuffer(chunk)));
+      } finally {
+        close();
+      }
+      await using lines = await serveLines({ hostname: "127.0.0.1" }, (line) => line.toUpperCase());
+      await using a = await connect({ port: lines.addr.port });
       await a.write("one\ntw");
       assert.equal(await a.readLine(), "ONE");
-      await b.write("zzzzzzzzzz\n");
-      assert.equal(await b.readLine(), "ZZZZZZZZZZ");
       await a.write("o\n");
       assert.equal(await a.readLine(), "TWO");
-      // An unterminated last line is answered by the pulled loop after the pump.
-      await a.write("last");
-      await a.closeWrite();
-      assert.equal(await a.readLine(), "LAST");
-      assert.equal(await a.readLine(), null);
     });
     assert.equal(stripped, 2);
   });
