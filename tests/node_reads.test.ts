@@ -8,8 +8,9 @@ import { Buffer } from "node:buffer";
 import * as net from "node:net";
 import { describe, test } from "node:test";
 import { connect, serveLines } from "../mod.ts";
+import { runtimePair } from "./_helpers.ts";
 import { runPump } from "../runtime/_pump.ts";
-import { currentRuntime, runtimeName } from "../runtime/runtime.ts";
+import { runtimeName } from "../runtime/runtime.ts";
 import type { RuntimeConn } from "../runtime/types.ts";
 
 const text = new TextEncoder();
@@ -41,26 +42,6 @@ async function withoutUserBuffer(body: () => Promise<void>): Promise<number> {
   return stripped;
 }
 
-/** An accepted and a connected runtime socket, and a way to close both. */
-async function runtimePair(): Promise<{ server: RuntimeConn; client: RuntimeConn; close(): void }> {
-  const runtime = await currentRuntime();
-  const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
-  const [server, client] = await Promise.all([
-    listener.accept(),
-    runtime.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-  ]);
-  listener.close();
-  assert.ok(server !== null);
-  return {
-    server,
-    client,
-    close() {
-      server.close();
-      client.close();
-    },
-  };
-}
-
 // The chunks `conn` reads until `length` bytes have come, as they came.
 async function readChunks(conn: RuntimeConn, length: number): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = [];
@@ -74,18 +55,25 @@ async function readChunks(conn: RuntimeConn, length: number): Promise<Uint8Array
   return chunks;
 }
 
+// A pump on `conn` that uppercases each chunk and notes whether it was lent
+// a Buffer, as Node's stream hands over, or a plain Uint8Array.
+function pumpNotingKinds(conn: RuntimeConn): { kinds: boolean[]; pumped: Promise<boolean> } {
+  const kinds: boolean[] = [];
+  const pumped = runPump(conn, {
+    onData(chunk) {
+      kinds.push(Buffer.isBuffer(chunk));
+      return str(chunk).toUpperCase();
+    },
+  });
+  return { kinds, pumped };
+}
+
 describe("Node adapter reads", { skip: runtimeName() !== "node", timeout: 20_000 }, () => {
   test("into the shared buffer: a pump is lent plain Uint8Arrays, read() gets copies that later reads leave alone", async () => {
     const { server, client, close } = await runtimePair();
     try {
       // Through the stream, Node would hand over a Buffer per read.
-      const kinds: boolean[] = [];
-      const pumped = runPump(server, {
-        onData(chunk) {
-          kinds.push(Buffer.isBuffer(chunk));
-          return str(chunk).toUpperCase();
-        },
-      });
+      const { kinds, pumped } = pumpNotingKinds(server);
       await client.write(bytes("first"));
       const first = await readChunks(client, 5);
       await client.write(bytes("zzzzzzzzzz"));
@@ -111,13 +99,7 @@ describe("Node adapter reads", { skip: runtimeName() !== "node", timeout: 20_000
     const stripped = await withoutUserBuffer(async () => {
       const { server, client, close } = await runtimePair();
       try {
-        const kinds: boolean[] = [];
-        const pumped = runPump(server, {
-          onData(chunk) {
-            kinds.push(Buffer.isBuffer(chunk));
-            return str(chunk).toUpperCase();
-          },
-        });
+        const { kinds, pumped } = pumpNotingKinds(server);
         await client.write(bytes("abc"));
         assert.deepEqual((await readChunks(client, 3)).map(str), ["ABC"]);
         assert.deepEqual(kinds, [true]);

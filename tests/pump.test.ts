@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { connect, listen, serveLines, SocketError } from "../mod.ts";
 import { Pump, type PumpSocket, runPump } from "../runtime/_pump.ts";
-import { currentRuntime, runtimeName } from "../runtime/runtime.ts";
+import { runtimeName } from "../runtime/runtime.ts";
 import type { PumpHandler, RuntimeConn } from "../runtime/types.ts";
 import { TcpConn } from "../tcp/_tcp_conn.ts";
-import { rejectsWithCode, startServer } from "./_helpers.ts";
+import { rejectsWithCode, runtimePair, startServer } from "./_helpers.ts";
 
 const text = new TextEncoder();
 const bytes = (s: string) => text.encode(s);
@@ -157,26 +157,6 @@ describe("Pump", () => {
     await rejectsWithCode(other.done, "ECONNRESET");
   });
 });
-
-/** A connected pair of runtime sockets, and a way to close everything. */
-async function runtimePair(): Promise<{ server: RuntimeConn; client: RuntimeConn; close(): void }> {
-  const runtime = await currentRuntime();
-  const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
-  const [server, client] = await Promise.all([
-    listener.accept(),
-    runtime.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-  ]);
-  listener.close();
-  assert.ok(server !== null);
-  return {
-    server,
-    client,
-    close() {
-      server.close();
-      client.close();
-    },
-  };
-}
 
 /** Reads from `conn` until `length` bytes have come. */
 async function readExactly(conn: RuntimeConn, length: number): Promise<string> {
