@@ -199,3 +199,16 @@ export async function runtimePair(): Promise<{ server: RuntimeConn; client: Runt
     },
   };
 }
+
+/** The chunks `conn` reads until at least `length` bytes have come, as they came. */
+export async function readChunks(conn: RuntimeConn, length: number): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  while (got < length) {
+    const chunk = await conn.read();
+    assert.ok(chunk !== null, `stream ended after ${got} of ${length} bytes`);
+    chunks.push(chunk);
+    got += chunk.byteLength;
+  }
+  return chunks;
+}

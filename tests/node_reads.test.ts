@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import * as net from "node:net";
 import { describe, test } from "node:test";
 import { connect, serveLines } from "../mod.ts";
-import { runtimePair } from "./_helpers.ts";
+import { readChunks, runtimePair } from "./_helpers.ts";
 import { runPump } from "../runtime/_pump.ts";
 import { runtimeName } from "../runtime/runtime.ts";
 import type { RuntimeConn } from "../runtime/types.ts";
@@ -40,19 +40,6 @@ async function withoutUserBuffer(body: () => Promise<void>): Promise<number> {
     net.Server.prototype.emit = original;
   }
   return stripped;
-}
-
-// The chunks `conn` reads until `length` bytes have come, as they came.
-async function readChunks(conn: RuntimeConn, length: number): Promise<Uint8Array[]> {
-  const chunks: Uint8Array[] = [];
-  let got = 0;
-  while (got < length) {
-    const chunk = await conn.read();
-    assert.ok(chunk !== null, `stream ended after ${got} of ${length} bytes`);
-    chunks.push(chunk);
-    got += chunk.byteLength;
-  }
-  return chunks;
 }
 
 // A pump on `conn` that uppercases each chunk and notes whether it was lent

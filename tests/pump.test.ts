@@ -9,7 +9,7 @@ import { Pump, type PumpSocket, runPump } from "../runtime/_pump.ts";
 import { runtimeName } from "../runtime/runtime.ts";
 import type { PumpHandler, RuntimeConn } from "../runtime/types.ts";
 import { TcpConn } from "../tcp/_tcp_conn.ts";
-import { rejectsWithCode, runtimePair, startServer } from "./_helpers.ts";
+import { readChunks, rejectsWithCode, runtimePair, startServer } from "./_helpers.ts";
 
 const text = new TextEncoder();
 const bytes = (s: string) => text.encode(s);
@@ -158,17 +158,10 @@ describe("Pump", () => {
   });
 });
 
-/** Reads from `conn` until `length` bytes have come. */
+/** Reads from `conn` until `length` bytes have come, and no more. */
 async function readExactly(conn: RuntimeConn, length: number): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let got = 0;
-  while (got < length) {
-    const chunk = await conn.read();
-    assert.ok(chunk !== null, `stream ended after ${got} of ${length} bytes`);
-    chunks.push(chunk);
-    got += chunk.byteLength;
-  }
-  assert.equal(got, length);
+  const chunks = await readChunks(conn, length);
+  assert.equal(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0), length);
   return chunks.map(str).join("");
 }
 
