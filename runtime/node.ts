@@ -77,23 +77,18 @@ type ReadKeys = readonly [buffer: symbol, callback: symbol];
 let readKeys: ReadKeys | null | undefined;
 
 function findReadKeys(socket: net.Socket): ReadKeys | null {
-  let buffer: symbol | undefined;
-  let callback: symbol | undefined;
-  let found = 0;
-  const fields = socket as unknown as Record<symbol, unknown>;
-  for (const key of Object.getOwnPropertySymbols(socket)) {
-    if (key.description === "kBuffer") {
-      buffer = key;
-      found++;
-    } else if (key.description === "kBufferCb") {
-      callback = key;
-      found++;
-    }
-  }
-  if (found !== 2 || buffer === undefined || callback === undefined) return null;
+  const keys = Object.getOwnPropertySymbols(socket);
+  const buffer = keys.filter((key) => key.description === "kBuffer");
+  const callback = keys.filter((key) => key.description === "kBufferCb");
+  if (buffer.length !== 1 || callback.length !== 1) return null;
   // Set already on an accepted socket: then they are not what they seem.
-  if (fields[buffer] !== null || fields[callback] !== null) return null;
-  return [buffer, callback];
+  const fields = socket as unknown as Record<symbol, unknown>;
+  if (fields[buffer[0]] !== null || fields[callback[0]] !== null) return null;
+  return [buffer[0], callback[0]];
+}
+
+function sharedReadBuffer(): Uint8Array {
+  return readBuffer ??= new Uint8Array(READ_SIZE);
 }
 
 interface UserBufferHandle {
@@ -155,7 +150,7 @@ class NodeConn implements RuntimeConn, PumpSocket {
    */
   static onreadFor(connecting: { socket?: net.Socket }): net.OnReadOpts {
     return {
-      buffer: readBuffer ??= new Uint8Array(READ_SIZE),
+      buffer: sharedReadBuffer(),
       callback: (nread, buffer) => NodeConn.#onReadCallback.call(connecting.socket as OwnedSocket, nread, buffer),
     };
   }
@@ -165,7 +160,7 @@ class NodeConn implements RuntimeConn, PumpSocket {
     readKeys ??= findReadKeys(socket);
     const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> })._handle;
     if (readKeys === null || typeof handle?.useUserBuffer !== "function") return false;
-    const buffer = readBuffer ??= new Uint8Array(READ_SIZE);
+    const buffer = sharedReadBuffer();
     try {
       handle.useUserBuffer(buffer);
     } catch {
