@@ -156,6 +156,26 @@ export class Pump {
     return true;
   }
 
+  /**
+   * The handler, while a chunk offered now would be answered at once (the
+   * pump waits for nothing): for an adapter that answers a chunk in its data
+   * callback itself, and sends the reply itself when the kernel takes all of
+   * it. What it does not send it hands to {@linkcode Pump.answered}. Only
+   * while the adapter has no chunk queued, or the order of replies breaks.
+   */
+  get ready(): PumpHandler | undefined {
+    return this.#finished || this.#waiting !== NOTHING ? undefined : this.#handler;
+  }
+
+  /**
+   * What `ready`'s handler answered that the adapter did not send, or only
+   * the bytes of it the kernel did not take: the pump sends it, or waits for
+   * it, and goes on as after {@linkcode Pump.offer}.
+   */
+  answered(reply: PumpReply | Promise<PumpReply>): void {
+    if (this.#take(reply)) this.#run(undefined);
+  }
+
   /** The peer ended the stream. */
   ended(): void {
     if (this.#finished || this.#waiting !== NOTHING) return;
@@ -209,24 +229,27 @@ export class Pump {
         return;
       }
       chunk = undefined;
-      if (typeof reply === "string" || reply instanceof Uint8Array) {
-        if (!this.#send(reply)) return;
-      } else if (reply !== undefined) {
-        this.#waiting = REPLY;
-        this.#replied ??= (reply) => {
-          if (this.#finished || this.#waiting !== REPLY) return;
-          this.#waiting = NOTHING;
-          if (reply !== undefined && !this.#send(reply)) return;
-          this.#run(undefined);
-        };
-        reply.then(this.#replied, this.onFailed);
-        return;
-      }
+      if (!this.#take(reply)) return;
     }
     if (this.#finished) return;
     if (this.#stopping) this.#finish(false);
     else if (this.#socket.ended) this.#finish(true);
     else this.#socket.idle();
+  }
+
+  // Sends a reply or waits for it; `false` when the pump must wait (or has failed).
+  #take(reply: PumpReply | Promise<PumpReply>): boolean {
+    if (typeof reply === "string" || reply instanceof Uint8Array) return this.#send(reply);
+    if (reply === undefined) return true;
+    this.#waiting = REPLY;
+    this.#replied ??= (reply) => {
+      if (this.#finished || this.#waiting !== REPLY) return;
+      this.#waiting = NOTHING;
+      if (reply !== undefined && !this.#send(reply)) return;
+      this.#run(undefined);
+    };
+    reply.then(this.#replied, this.onFailed);
+    return false;
   }
 
   // Sends a reply; `false` when the pump must wait for it (or has failed).

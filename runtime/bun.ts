@@ -19,6 +19,7 @@ import type {
   NetAddr,
   PumpEnd,
   PumpHandler,
+  PumpReply,
   Runtime,
   RuntimeAddrOptions,
   RuntimeConn,
@@ -255,7 +256,15 @@ class BunConn implements RuntimeConn, PumpSocket {
 
   #onData(chunk: Uint8Array): void {
     if (this.#closed) return;
-    if (this.#pump?.offer(chunk)) return;
+    const pump = this.#pump;
+    if (pump !== undefined) {
+      const handler = this.#readAhead === undefined ? pump.ready : undefined;
+      if (handler !== undefined) {
+        this.#answer(pump, handler, chunk);
+        return;
+      }
+      if (pump.offer(chunk)) return;
+    }
     const resolve = this.#readResolve;
     if (resolve !== undefined) {
       this.#readResolve = this.#readReject = undefined;
@@ -266,6 +275,39 @@ class BunConn implements RuntimeConn, PumpSocket {
       // Takes the socket out of the poller, so the kernel buffer fills and
       // the peer's writes stall.
       this.#socket.pause();
+    }
+  }
+
+  // The pump's usual request, answered without going through its loop: about 1%
+  // more requests per second at one in flight (120 paired rounds at 256
+  // connections, bench/PROFILES.md item 37). Anything else goes to the pump.
+  #answer(pump: Pump, handler: PumpHandler, chunk: Uint8Array): void {
+    let reply: PumpReply | Promise<PumpReply>;
+    try {
+      reply = handler.onData(chunk);
+    } catch (err) {
+      pump.fail(err);
+      return;
+    }
+    if (
+      (typeof reply !== "string" && !(reply instanceof Uint8Array)) || reply.length === 0 ||
+      this.#writes.length > 0 || this.#finished !== null || this.#socketClosed
+    ) {
+      pump.answered(reply);
+      return;
+    }
+    const taken = this.#writeNow(reply);
+    if (taken < 0) {
+      pump.fail(this.#writeError());
+      return;
+    }
+    this.#repliedBytes += taken;
+    const length = typeof reply === "string" ? utf8Length(reply) : reply.byteLength;
+    if (taken < length) {
+      // The kernel's buffer is full: the pump queues the rest and waits.
+      pump.answered((typeof reply === "string" ? encodeUtf8(reply) : reply).subarray(taken));
+    } else if (this.#eof) {
+      pump.ended();
     }
   }
 
@@ -344,6 +386,17 @@ class BunConn implements RuntimeConn, PumpSocket {
     }
   }
 
+  // Hands bytes to the kernel at once, with nothing queued: how many it took,
+  // or -1 once the socket is gone. Bun may close the socket during write():
+  // the write then fails, and the queue with it, as a queued one would.
+  #writeNow(data: string | Uint8Array): number {
+    const taken = this.#socket.write(data);
+    if (taken >= 0 && !this.#socketClosed) return taken;
+    this.#socketClosed = true;
+    this.#failWrites();
+    return -1;
+  }
+
   #enqueue(data: Uint8Array, fin: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#writes.push({ data, offset: 0, fin, resolve, reject });
@@ -408,10 +461,8 @@ class BunConn implements RuntimeConn, PumpSocket {
     // The reply's length in bytes once counted: it is known only after a try.
     let length = -1;
     if (this.#writes.length === 0) {
-      taken = this.#socket.write(reply);
-      if (taken < 0 || this.#socketClosed) {
-        this.#socketClosed = true;
-        this.#failWrites();
+      taken = this.#writeNow(reply);
+      if (taken < 0) {
         pump.fail(this.#writeError());
         return false;
       }
@@ -452,14 +503,8 @@ class BunConn implements RuntimeConn, PumpSocket {
     if (this.#writes.length > 0) return this.#enqueue(data, false);
     // Nothing queued: the kernel usually takes it all at once, and then
     // there is nothing to wait for.
-    const taken = this.#socket.write(data);
-    // Bun may close the socket during write(): the write fails, as a queued
-    // one would.
-    if (taken < 0 || this.#socketClosed) {
-      this.#socketClosed = true;
-      this.#failWrites();
-      return Promise.reject(this.#writeError());
-    }
+    const taken = this.#writeNow(data);
+    if (taken < 0) return Promise.reject(this.#writeError());
     if (taken === data.byteLength) return RESOLVED;
     // The rest waits for `drain`.
     return new Promise((resolve, reject) => {

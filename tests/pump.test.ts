@@ -196,6 +196,42 @@ describe(`push mode on ${runtimeName()}`, () => {
     }
   });
 
+  test("a text reply the kernel takes in parts arrives whole, in order, counted as its UTF-8 bytes", async () => {
+    const { server, client, close } = await runtimePair();
+    try {
+      // 18 MiB of UTF-8, more than loopback buffers hold, in 2- and 4-byte
+      // characters: what is left after a partial write may start mid-character.
+      const unit = "é😀";
+      const count = 3 * 1024 * 1024;
+      let firstAnswered!: () => void;
+      const first = new Promise<void>((resolve) => (firstAnswered = resolve));
+      const pumped = runPump(server, {
+        onData(chunk) {
+          if (str(chunk) !== "1") return str(chunk);
+          firstAnswered();
+          return unit.repeat(count);
+        },
+      });
+      await client.write(bytes("1"));
+      await first;
+      await client.write(bytes("2"));
+      const chunks = await readChunks(client, count * 6 + 1);
+      const got = new Uint8Array(count * 6 + 1);
+      let offset = 0;
+      for (const chunk of chunks) {
+        got.set(chunk, offset);
+        offset += chunk.byteLength;
+      }
+      assert.equal(offset, count * 6 + 1);
+      assert.ok(str(got) === unit.repeat(count) + "2", "the reply arrived changed");
+      assert.equal(server.repliedBytes, count * 6 + 1);
+      server.stopPump();
+      assert.equal(await pumped, false);
+    } finally {
+      close();
+    }
+  });
+
   test("stopPump() while waiting resolves false; later bytes go to read(), byte for byte", async () => {
     const { server, client, close } = await runtimePair();
     try {
