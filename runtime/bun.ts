@@ -191,6 +191,10 @@ class BunConn implements RuntimeConn, PumpSocket {
   #repliedBytes = 0;
   #finished: Promise<void> | null = null;
   #pump: Pump | undefined = undefined;
+  // #answer() is writing a reply the pump does not know of: Bun may report
+  // the peer's FIN or the socket's close meanwhile, which must not end the
+  // pump as if the reply had gone out.
+  #answering = false;
 
   /**
    * Wraps `socket`. An accepted one may come with its local address, known
@@ -238,7 +242,8 @@ class BunConn implements RuntimeConn, PumpSocket {
         if (conn === undefined) return;
         conn.#eof = true;
         conn.#settle(null);
-        conn.#pump?.ended();
+        // Not during #answer()'s write, which ends the pump once its reply is out.
+        if (!conn.#answering) conn.#pump?.ended();
       },
       // Bun reports a reset or a failed read only here, as the argument.
       close: (socket, error) => {
@@ -296,19 +301,19 @@ class BunConn implements RuntimeConn, PumpSocket {
       pump.answered(reply);
       return;
     }
+    this.#answering = true;
     const taken = this.#writeNow(reply);
+    this.#answering = false;
     if (taken < 0) {
       pump.fail(this.#writeError());
       return;
     }
     this.#repliedBytes += taken;
     const length = typeof reply === "string" ? utf8Length(reply) : reply.byteLength;
-    if (taken < length) {
-      // The kernel's buffer is full: the pump queues the rest and waits.
-      pump.answered((typeof reply === "string" ? encodeUtf8(reply) : reply).subarray(taken));
-    } else if (this.#eof) {
-      pump.ended();
-    }
+    // The kernel's buffer is full: the pump sends the rest (the kernel may
+    // well take none of it yet) and waits for `drain`.
+    if (taken < length) pump.answered((typeof reply === "string" ? encodeUtf8(reply) : reply).subarray(taken));
+    else if (this.#eof) pump.ended();
   }
 
   #onClose(error: Error | undefined): void {
@@ -321,7 +326,8 @@ class BunConn implements RuntimeConn, PumpSocket {
     this.#failWrites();
     this.#settle(null);
     if (this.#error !== null) this.#pump?.fail(this.#error);
-    else this.#pump?.ended();
+    // Not during #answer()'s write, which fails the pump: its reply is lost.
+    else if (!this.#answering) this.#pump?.ended();
   }
 
   // Wakes a pending read with end of stream, or the error that ended it.

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { connect, listen, serveLines, SocketError } from "../mod.ts";
 import { Pump, type PumpSocket, runPump } from "../runtime/_pump.ts";
-import { runtimeName } from "../runtime/runtime.ts";
+import { currentRuntime, runtimeName } from "../runtime/runtime.ts";
 import type { PumpHandler, RuntimeConn } from "../runtime/types.ts";
 import { TcpConn } from "../tcp/_tcp_conn.ts";
 import { readChunks, rejectsWithCode, runtimePair, startServer } from "./_helpers.ts";
@@ -41,10 +41,14 @@ class ScriptedSocket implements PumpSocket {
 
 const upper: PumpHandler = { onData: (chunk) => bytes(str(chunk).toUpperCase()) };
 
-function settledState(promise: Promise<unknown>): Promise<string> {
-  // A promise that settled earlier wins this race: its reaction was queued
-  // before the marker's.
-  return Promise.race([promise.then((v) => `resolved ${v}`, (e) => `rejected ${e}`), Promise.resolve("pending")]);
+async function settledState(promise: Promise<unknown>): Promise<string> {
+  let state = "pending";
+  promise.then((v) => (state = `resolved ${v}`), (e) => (state = `rejected ${e}`));
+  // A settled promise's reaction was queued before this await's. (A race
+  // against a resolved marker cannot tell: the `then` adds a turn, so the
+  // marker always won, whatever the state.)
+  await Promise.resolve();
+  return state;
 }
 
 describe("Pump", () => {
@@ -595,5 +599,93 @@ describe(`push mode on ${runtimeName()}`, () => {
     await server.close();
     assert.equal(errors.length, 1);
     assert.equal((errors[0] as Error).message, "Responder exploded");
+  });
+});
+
+// Bun's sockets stubbed: what no real socket does on cue. Bun.listen is
+// replaced for the test, so the adapter wraps a scripted socket.
+interface ScriptedBunHandlers {
+  open(socket: unknown): void;
+  data(socket: unknown, chunk: Uint8Array): void;
+  drain(socket: unknown): void;
+  end(socket: unknown): void;
+  close(socket: unknown, error?: Error): void;
+}
+
+async function withScriptedBun(
+  write: (handlers: ScriptedBunHandlers, socket: object, data: string | Uint8Array) => number,
+  body: (conn: RuntimeConn, handlers: ScriptedBunHandlers, socket: object) => Promise<void>,
+): Promise<void> {
+  const bun = (globalThis as unknown as { Bun: { listen: unknown } }).Bun;
+  const original = bun.listen;
+  let handlers!: ScriptedBunHandlers;
+  bun.listen = (options: { hostname: string; socket: ScriptedBunHandlers }) => {
+    handlers = options.socket;
+    return { hostname: options.hostname, port: 4000, stop() {} };
+  };
+  try {
+    const runtime = await currentRuntime();
+    const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
+    const socket = {
+      data: undefined,
+      localAddress: "127.0.0.1",
+      localPort: 4000,
+      remoteAddress: "127.0.0.1",
+      remotePort: 5000,
+      write: (data: string | Uint8Array) => write(handlers, socket, data),
+      shutdown() {},
+      end() {},
+      pause() {},
+      resume() {},
+      setNoDelay: () => true,
+    };
+    handlers.open(socket);
+    const conn = await listener.accept();
+    listener.close();
+    assert.ok(conn !== null);
+    try {
+      await body(conn, handlers, socket);
+    } finally {
+      conn.close();
+    }
+  } finally {
+    bun.listen = original;
+  }
+}
+
+describe("push mode on Bun, scripted", { skip: runtimeName() !== "bun" }, () => {
+  test("a socket Bun closes while a reply is written fails the pump with EPIPE", async () => {
+    await withScriptedBun((handlers, socket) => {
+      handlers.close(socket);
+      return 0;
+    }, async (conn, handlers, socket) => {
+      const pumped = runPump(conn, upper);
+      handlers.data(socket, bytes("x"));
+      await rejectsWithCode(pumped, "EPIPE");
+    });
+  });
+
+  test("the peer's FIN while a reply is written in parts ends the pump once the rest is out", async () => {
+    let takes = 0;
+    const written: string[] = [];
+    await withScriptedBun((handlers, socket, data) => {
+      // The first write takes one byte and hears the FIN; the next takes none.
+      if (takes++ === 0) {
+        handlers.end(socket);
+        written.push(typeof data === "string" ? data.slice(0, 1) : str(data.subarray(0, 1)));
+        return 1;
+      }
+      if (takes === 2) return 0;
+      written.push(typeof data === "string" ? data : str(data));
+      return typeof data === "string" ? text.encode(data).byteLength : data.byteLength;
+    }, async (conn, handlers, socket) => {
+      const pumped = runPump(conn, upper);
+      handlers.data(socket, bytes("xyz"));
+      assert.equal(await settledState(pumped), "pending");
+      handlers.drain(socket);
+      assert.equal(await pumped, true);
+      assert.deepEqual(written, ["X", "YZ"]);
+      assert.equal(conn.repliedBytes, 3);
+    });
   });
 });
