@@ -46,7 +46,8 @@ async function settledState(promise: Promise<unknown>): Promise<string> {
   promise.then((v) => (state = `resolved ${v}`), (e) => (state = `rejected ${e}`));
   // A settled promise's reaction was queued before this await's. (A race
   // against a resolved marker cannot tell: the `then` adds a turn, so the
-  // marker always won, whatever the state.)
+  // marker always won, whatever the state.) Not for a promise resolved with
+  // another promise, which settles turns later; pumps settle with booleans.
   await Promise.resolve();
   return state;
 }
@@ -625,7 +626,6 @@ async function withScriptedBun(
   };
   try {
     const runtime = await currentRuntime();
-    const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
     const socket = {
       data: undefined,
       localAddress: "127.0.0.1",
@@ -639,21 +639,23 @@ async function withScriptedBun(
       resume() {},
       setNoDelay: () => true,
     };
-    handlers.open(socket);
-    const conn = await listener.accept();
-    listener.close();
-    assert.ok(conn !== null);
+    const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
+    let conn: RuntimeConn | null = null;
     try {
+      handlers.open(socket);
+      conn = await listener.accept();
+      assert.ok(conn !== null);
       await body(conn, handlers, socket);
     } finally {
-      conn.close();
+      listener.close();
+      conn?.close();
     }
   } finally {
     bun.listen = original;
   }
 }
 
-describe("push mode on Bun, scripted", { skip: runtimeName() !== "bun" }, () => {
+describe("push mode on Bun, scripted", { skip: runtimeName() !== "bun", timeout: 20_000 }, () => {
   test("a socket Bun closes while a reply is written fails the pump with EPIPE", async () => {
     await withScriptedBun((handlers, socket) => {
       handlers.close(socket);
@@ -662,6 +664,21 @@ describe("push mode on Bun, scripted", { skip: runtimeName() !== "bun" }, () => 
       const pumped = runPump(conn, upper);
       handlers.data(socket, bytes("x"));
       await rejectsWithCode(pumped, "EPIPE");
+    });
+  });
+
+  test("the peer's FIN while a reply is written whole ends the pump after the write", async () => {
+    const written: string[] = [];
+    await withScriptedBun((handlers, socket, data) => {
+      handlers.end(socket);
+      written.push(typeof data === "string" ? data : str(data));
+      return typeof data === "string" ? text.encode(data).byteLength : data.byteLength;
+    }, async (conn, handlers, socket) => {
+      const pumped = runPump(conn, upper);
+      handlers.data(socket, bytes("xyz"));
+      assert.equal(await settledState(pumped), "resolved true");
+      assert.deepEqual(written, ["XYZ"]);
+      assert.equal(conn.repliedBytes, 3);
     });
   });
 
