@@ -187,7 +187,10 @@ class BunConn implements RuntimeConn, PumpSocket {
   // that a read allocates its promise and nothing else.
   #readResolve: ((chunk: Uint8Array | null) => void) | undefined = undefined;
   #readReject: ((reason: unknown) => void) | undefined = undefined;
-  #writes: PendingWrite[] = [];
+  // Writes waiting for `drain`, oldest first: made when one has to wait and
+  // dropped once none does, so that a request checks one field of this
+  // object rather than reading an array that may have gone cold.
+  #writes: PendingWrite[] | undefined = undefined;
   #repliedBytes = 0;
   #finished: Promise<void> | null = null;
   #pump: Pump | undefined = undefined;
@@ -296,7 +299,7 @@ class BunConn implements RuntimeConn, PumpSocket {
     }
     if (
       (typeof reply !== "string" && !(reply instanceof Uint8Array)) || reply.length === 0 ||
-      this.#writes.length > 0 || this.#finished !== null || this.#socketClosed
+      this.#writes !== undefined || this.#finished !== null || this.#socketClosed
     ) {
       pump.answered(reply);
       return;
@@ -351,9 +354,9 @@ class BunConn implements RuntimeConn, PumpSocket {
   }
 
   #failWrites(): void {
-    if (this.#writes.length === 0) return;
     const writes = this.#writes;
-    this.#writes = [];
+    if (writes === undefined) return;
+    this.#writes = undefined;
     for (const item of writes) {
       // The FIN of a connection that ended cleanly has nothing left to do.
       if (item.fin && !this.#closed && this.#cause === undefined) item.resolve();
@@ -364,14 +367,14 @@ class BunConn implements RuntimeConn, PumpSocket {
   // Hands queued bytes to the kernel until it takes no more; Bun keeps none
   // of what `write` did not take, and calls `drain` once there is room.
   #flush(): void {
-    while (this.#writes.length > 0) {
+    for (let writes = this.#writes; writes !== undefined; writes = this.#writes) {
       if (this.#socketClosed) {
         this.#failWrites();
         return;
       }
-      const item = this.#writes[0];
+      const item = writes[0];
       if (item.fin) {
-        this.#writes.shift();
+        this.#dropWrite(writes);
         this.#socket.shutdown();
         item.resolve();
         continue;
@@ -379,7 +382,7 @@ class BunConn implements RuntimeConn, PumpSocket {
       const rest = item.offset === 0 ? item.data : item.data.subarray(item.offset);
       const taken = this.#socket.write(rest);
       // Bun may have closed the socket and failed the queue during write().
-      if (this.#writes[0] !== item) return;
+      if (this.#writes !== writes) return;
       if (taken < 0) {
         this.#socketClosed = true;
         this.#failWrites();
@@ -387,9 +390,26 @@ class BunConn implements RuntimeConn, PumpSocket {
       }
       item.offset += taken;
       if (item.offset < item.data.byteLength) return;
-      this.#writes.shift();
+      this.#dropWrite(writes);
       item.resolve();
     }
+  }
+
+  // The oldest queued write is done; the queue goes once it is empty.
+  #dropWrite(writes: PendingWrite[]): void {
+    writes.shift();
+    if (writes.length === 0) this.#writes = undefined;
+  }
+
+  // Queues a write behind the others; `true` if none was queued.
+  #queueWrite(item: PendingWrite): boolean {
+    const writes = this.#writes;
+    if (writes !== undefined) {
+      writes.push(item);
+      return false;
+    }
+    this.#writes = [item];
+    return true;
   }
 
   // Hands bytes to the kernel at once, with nothing queued: how many it took,
@@ -405,8 +425,7 @@ class BunConn implements RuntimeConn, PumpSocket {
 
   #enqueue(data: Uint8Array, fin: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#writes.push({ data, offset: 0, fin, resolve, reject });
-      if (this.#writes.length === 1) this.#flush();
+      if (this.#queueWrite({ data, offset: 0, fin, resolve, reject })) this.#flush();
     });
   }
 
@@ -466,7 +485,7 @@ class BunConn implements RuntimeConn, PumpSocket {
     let taken = 0;
     // The reply's length in bytes once counted: it is known only after a try.
     let length = -1;
-    if (this.#writes.length === 0) {
+    if (this.#writes === undefined) {
       taken = this.#writeNow(reply);
       if (taken < 0) {
         pump.fail(this.#writeError());
@@ -478,7 +497,7 @@ class BunConn implements RuntimeConn, PumpSocket {
     }
     const bytes = typeof reply === "string" ? encodeUtf8(reply) : reply;
     if (length < 0) this.#repliedBytes += bytes.byteLength;
-    this.#writes.push({ data: bytes, offset: taken, fin: false, resolve: pump.onWritten, reject: pump.onFailed });
+    this.#queueWrite({ data: bytes, offset: taken, fin: false, resolve: pump.onWritten, reject: pump.onFailed });
     return false;
   }
 
@@ -506,7 +525,7 @@ class BunConn implements RuntimeConn, PumpSocket {
     }
     if (this.#socketClosed) return Promise.reject(this.#writeError());
     if (data.byteLength === 0) return Promise.resolve();
-    if (this.#writes.length > 0) return this.#enqueue(data, false);
+    if (this.#writes !== undefined) return this.#enqueue(data, false);
     // Nothing queued: the kernel usually takes it all at once, and then
     // there is nothing to wait for.
     const taken = this.#writeNow(data);
@@ -514,7 +533,7 @@ class BunConn implements RuntimeConn, PumpSocket {
     if (taken === data.byteLength) return RESOLVED;
     // The rest waits for `drain`.
     return new Promise((resolve, reject) => {
-      this.#writes.push({ data, offset: taken, fin: false, resolve, reject });
+      this.#queueWrite({ data, offset: taken, fin: false, resolve, reject });
     });
   }
 
