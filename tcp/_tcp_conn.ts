@@ -65,14 +65,26 @@ function capture(resolve: (chunk: Uint8Array | null) => void, reject: (reason: u
  * Made by `connect()` and `listen()`; users never construct it.
  */
 export class TcpConn implements Conn, PumpHandler {
+  // The fields a pumped request reads come first, together: on a busy
+  // server a connection's state is cold by its next request
+  // (bench/PROFILES.md, item 37).
   #raw: RuntimeConn;
   // Received bytes not yet returned live in #buffer, or in #frames while
   // frames are being read: never in both, so order is kept.
   #buffer: LineDecoder;
   #frames: FrameDecoder | undefined;
-  #frameOptions: FrameOptions | undefined;
   #closed = false;
   #bytesRead = 0;
+  // Set by trackActivity(): reading the clock for every connection is not free.
+  #trackActivity = false;
+  // Push mode (see pump()): who answers, whether the pump was asked to
+  // stop, and its place among the connections that the signal's listener
+  // stops.
+  #answerer: PumpAnswerer | undefined;
+  #stopPump = false;
+  #pumpLink: Link<TcpConn> | undefined;
+  #lastActivity = 0;
+  #frameOptions: FrameOptions | undefined;
   // Bytes of write(); a pump's replies are counted by the runtime adapter.
   #bytesWritten = 0;
   #readable: ReadableStream<Uint8Array> | undefined;
@@ -80,9 +92,6 @@ export class TcpConn implements Conn, PumpHandler {
   // The runtime read of a read racing a signal, or one that a given-up race
   // left behind: the next read takes it.
   #inflight: Promise<Uint8Array | null> | undefined;
-  // Set by trackActivity(): reading the clock for every connection is not free.
-  #lastActivity = 0;
-  #trackActivity = false;
   // The read racing a signal (see #rawReadOrAbort): how to settle it, and
   // its place among the connections that the signal's listener aborts.
   #raceResolve: ((chunk: Uint8Array | null) => void) | undefined;
@@ -90,12 +99,6 @@ export class TcpConn implements Conn, PumpHandler {
   #raceLink: Link<TcpConn> | undefined;
   #raceSettled: ((chunk: Uint8Array | null) => void) | undefined;
   #raceFailed: ((reason: unknown) => void) | undefined;
-  // Push mode (see pump()): who answers, whether the pump was asked to
-  // stop, and its place among the connections that the signal's listener
-  // stops.
-  #answerer: PumpAnswerer | undefined;
-  #stopPump = false;
-  #pumpLink: Link<TcpConn> | undefined;
 
   /** Wraps a runtime socket. */
   constructor(raw: RuntimeConn, options: ConnOptions = {}) {
