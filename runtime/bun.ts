@@ -383,8 +383,9 @@ class BunConn implements RuntimeConn, PumpSocket {
       }
       const rest = item.offset === 0 ? item.data : item.data.subarray(item.offset);
       const taken = this.#socket.write(rest);
-      // Bun may have closed the socket and failed the queue during write().
-      if (this.#writes !== writes) return;
+      // Bun may have closed the socket and failed the queue during write(),
+      // or (were it ever to call `drain` from inside it) flushed it further.
+      if (this.#writes !== writes || writes[0] !== item) return;
       if (taken < 0) {
         this.#socketClosed = true;
         this.#failWrites();
