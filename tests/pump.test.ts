@@ -655,6 +655,13 @@ async function withScriptedBun(
   }
 }
 
+// A scripted write that takes all of `data`: notes it as text, returns its length in bytes.
+function takeAll(written: string[], data: string | Uint8Array): number {
+  const taken = typeof data === "string" ? text.encode(data) : data;
+  written.push(str(taken));
+  return taken.byteLength;
+}
+
 describe("push mode on Bun, scripted", { skip: runtimeName() !== "bun", timeout: 20_000 }, () => {
   test("a socket Bun closes while a reply is written fails the pump with EPIPE", async () => {
     await withScriptedBun((handlers, socket) => {
@@ -671,8 +678,7 @@ describe("push mode on Bun, scripted", { skip: runtimeName() !== "bun", timeout:
     const written: string[] = [];
     await withScriptedBun((handlers, socket, data) => {
       handlers.end(socket);
-      written.push(typeof data === "string" ? data : str(data));
-      return typeof data === "string" ? text.encode(data).byteLength : data.byteLength;
+      return takeAll(written, data);
     }, async (conn, handlers, socket) => {
       const pumped = runPump(conn, upper);
       handlers.data(socket, bytes("xyz"));
@@ -689,12 +695,10 @@ describe("push mode on Bun, scripted", { skip: runtimeName() !== "bun", timeout:
       // The first write takes one byte and hears the FIN; the next takes none.
       if (takes++ === 0) {
         handlers.end(socket);
-        written.push(typeof data === "string" ? data.slice(0, 1) : str(data.subarray(0, 1)));
-        return 1;
+        return takeAll(written, (typeof data === "string" ? text.encode(data) : data).subarray(0, 1));
       }
       if (takes === 2) return 0;
-      written.push(typeof data === "string" ? data : str(data));
-      return typeof data === "string" ? text.encode(data).byteLength : data.byteLength;
+      return takeAll(written, data);
     }, async (conn, handlers, socket) => {
       const pumped = runPump(conn, upper);
       handlers.data(socket, bytes("xyz"));
