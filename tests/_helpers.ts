@@ -212,3 +212,14 @@ export async function readChunks(conn: RuntimeConn, length: number): Promise<Uin
   }
   return chunks;
 }
+
+/** `parts` one after another, in one array. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

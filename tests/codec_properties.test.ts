@@ -7,6 +7,7 @@ import { FrameDecoder } from "../protocol/frame_decoder.ts";
 import { encodeFrame } from "../protocol/frame_encoder.ts";
 import { LineDecoder } from "../protocol/line_decoder.ts";
 import { SocketError } from "../socket_error.ts";
+import { concat } from "./_helpers.ts";
 
 // Bounded so each runtime runs the whole file in a few seconds.
 const RUNS = { numRuns: 300 };
@@ -44,16 +45,6 @@ function split(bytes: Uint8Array, cutting: Cutting): Uint8Array[] {
     from = point;
   }
   return chunks;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 // Characters that stress the decoder: \r inside a line, multi-byte UTF-8 that
