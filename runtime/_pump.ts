@@ -32,9 +32,11 @@ export interface PumpSocket {
   readonly ended: boolean;
   /**
    * The pump has answered everything and waits for bytes: an adapter whose
-   * runtime does not push them (Deno) starts a read here.
+   * runtime does not push them (Deno) starts a read here. Until the adapter
+   * next calls the pump, a chunk offered would go to `handler` at once: an
+   * adapter may answer it itself (see {@linkcode Pump.answered}).
    */
-  idle(): void;
+  idle(handler: PumpHandler): void;
   /**
    * Keeps `pump` where the adapter's callbacks find it. A method rather than
    * a closure per pump: under tsx (esbuild's keepNames) a named closure costs
@@ -157,20 +159,13 @@ export class Pump {
   }
 
   /**
-   * The handler, while a chunk offered now would be answered at once (the
-   * pump waits for nothing): for an adapter that answers a chunk in its data
-   * callback itself, and sends the reply itself when the kernel takes all of
-   * it. What it does not send it hands to {@linkcode Pump.answered}. Only
-   * while the adapter has no chunk queued, or the order of replies breaks.
-   */
-  get ready(): PumpHandler | undefined {
-    return this.#finished || this.#waiting !== NOTHING ? undefined : this.#handler;
-  }
-
-  /**
-   * What `ready`'s handler answered that the adapter did not send, or only
-   * the bytes of it the kernel did not take: the pump sends it, or waits for
-   * it, and goes on as after {@linkcode Pump.offer}.
+   * For an adapter that answers a chunk in its data callback itself, with the
+   * handler {@linkcode PumpSocket.idle} gave it, while the pump is idle and
+   * the adapter has no chunk queued (or the order of replies breaks), and
+   * sends the reply itself when the kernel takes all of it: what the handler
+   * answered that the adapter did not send, or only the bytes of it the
+   * kernel did not take. The pump sends it, or waits for it, and goes on as
+   * after {@linkcode Pump.offer}.
    */
   answered(reply: PumpReply | Promise<PumpReply>): void {
     if (this.#take(reply)) this.#run(undefined);
@@ -234,7 +229,7 @@ export class Pump {
     if (this.#finished) return;
     if (this.#stopping) this.#finish(false);
     else if (this.#socket.ended) this.#finish(true);
-    else this.#socket.idle();
+    else this.#socket.idle(this.#handler);
   }
 
   // Sends a reply or waits for it; `false` when the pump must wait (or has failed).

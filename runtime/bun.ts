@@ -172,7 +172,11 @@ class BunConn implements RuntimeConn, PumpSocket {
   // The fields a request reads come first, together: on a busy server a
   // connection's state is cold by its next request (bench/PROFILES.md, item 37).
   #socket: BunSocket;
-  #pump: Pump | undefined = undefined;
+  // The pump's handler while the pump is idle (see PumpSocket.idle), which a
+  // chunk goes to at once: a request then reads no field of the Pump, whose
+  // object is one more cache line gone cold by the connection's next request
+  // (bench/PROFILES.md, item 38). Cleared by #wake() before every call into it.
+  #ready: PumpHandler | undefined = undefined;
   #closed = false;
   // Made when a chunk has to wait, dropped once none does: a pumped request
   // then reads one field here rather than two more objects (the queue and
@@ -183,6 +187,7 @@ class BunConn implements RuntimeConn, PumpSocket {
   // object rather than reading an array that may have gone cold.
   #writes: PendingWrite[] | undefined = undefined;
   #finished: Promise<void> | null = null;
+  #pump: Pump | undefined = undefined;
   // The Bun socket is gone: closed by close(), or by Bun after both FINs, a
   // reset or an error. Bun may call handlers no more, so nothing may wait.
   #socketClosed = false;
@@ -248,7 +253,7 @@ class BunConn implements RuntimeConn, PumpSocket {
         conn.#eof = true;
         conn.#settle(null);
         // Not during #answer()'s write, which ends the pump once its reply is out.
-        if (!conn.#answering) conn.#pump?.ended();
+        if (!conn.#answering) conn.#wake()?.ended();
       },
       // Bun reports a reset or a failed read only here, as the argument.
       close: (socket, error) => {
@@ -266,15 +271,12 @@ class BunConn implements RuntimeConn, PumpSocket {
 
   #onData(chunk: Uint8Array): void {
     if (this.#closed) return;
-    const pump = this.#pump;
-    if (pump !== undefined) {
-      const handler = this.#readAhead === undefined ? pump.ready : undefined;
-      if (handler !== undefined) {
-        this.#answer(pump, handler, chunk);
-        return;
-      }
-      if (pump.offer(chunk)) return;
+    const handler = this.#ready;
+    if (handler !== undefined && this.#readAhead === undefined) {
+      this.#answer(handler, chunk);
+      return;
     }
+    if (this.#pump !== undefined && this.#wake()!.offer(chunk)) return;
     const resolve = this.#readResolve;
     if (resolve !== undefined) {
       this.#readResolve = this.#readReject = undefined;
@@ -291,34 +293,42 @@ class BunConn implements RuntimeConn, PumpSocket {
   // The pump's usual request, answered without going through its loop: about 1%
   // more requests per second at one in flight (120 paired rounds at 256
   // connections, bench/PROFILES.md item 37). Anything else goes to the pump.
-  #answer(pump: Pump, handler: PumpHandler, chunk: Uint8Array): void {
+  #answer(handler: PumpHandler, chunk: Uint8Array): void {
     let reply: PumpReply | Promise<PumpReply>;
     try {
       reply = handler.onData(chunk);
     } catch (err) {
-      pump.fail(err);
+      this.#wake()!.fail(err);
       return;
     }
     if (
       (typeof reply !== "string" && !(reply instanceof Uint8Array)) || reply.length === 0 ||
       this.#writes !== undefined || this.#finished !== null || this.#socketClosed
     ) {
-      pump.answered(reply);
+      this.#wake()!.answered(reply);
       return;
     }
     this.#answering = true;
     const taken = this.#writeNow(reply);
     this.#answering = false;
     if (taken < 0) {
-      pump.fail(this.#writeError());
+      this.#wake()!.fail(this.#writeError());
       return;
     }
     this.#repliedBytes += taken;
     const length = typeof reply === "string" ? utf8Length(reply) : reply.byteLength;
     // The kernel's buffer is full: the pump sends the rest (the kernel may
     // well take none of it yet) and waits for `drain`.
-    if (taken < length) pump.answered((typeof reply === "string" ? encodeUtf8(reply) : reply).subarray(taken));
-    else if (this.#eof) pump.ended();
+    if (taken < length) this.#wake()!.answered((typeof reply === "string" ? encodeUtf8(reply) : reply).subarray(taken));
+    else if (this.#eof) this.#wake()!.ended();
+  }
+
+  // The pump, no longer idle as far as #onData() knows: every call into it
+  // that may change its state goes through here, and the pump says when it
+  // is idle again.
+  #wake(): Pump | undefined {
+    this.#ready = undefined;
+    return this.#pump;
   }
 
   #onClose(error: Error | undefined): void {
@@ -330,9 +340,9 @@ class BunConn implements RuntimeConn, PumpSocket {
     }
     this.#failWrites();
     this.#settle(null);
-    if (this.#error !== null) this.#pump?.fail(this.#error);
+    if (this.#error !== null) this.#wake()?.fail(this.#error);
     // Not during #answer()'s write, which fails the pump: its reply is lost.
-    else if (!this.#answering) this.#pump?.ended();
+    else if (!this.#answering) this.#wake()?.ended();
   }
 
   // Wakes a pending read with end of stream, or the error that ended it.
@@ -467,8 +477,10 @@ class BunConn implements RuntimeConn, PumpSocket {
     return this.#eof;
   }
 
-  /** For the pump: Bun pushes bytes, so there is nothing to start. */
-  idle(): void {}
+  /** For the pump: Bun pushes bytes, so there is nothing to start; the next chunk goes to `handler`. */
+  idle(handler: PumpHandler): void {
+    this.#ready = handler;
+  }
 
   /**
    * For the pump: what the kernel does not take at once waits for `drain`.
@@ -514,11 +526,12 @@ class BunConn implements RuntimeConn, PumpSocket {
 
   /** For the pump: see `PumpSocket.adopt`. */
   adopt(pump: Pump): void {
+    this.#wake();
     this.#pump = pump;
   }
 
   stopPump(): void {
-    this.#pump?.stop();
+    this.#wake()?.stop();
   }
 
   write(data: Uint8Array): Promise<void> {
@@ -559,7 +572,7 @@ class BunConn implements RuntimeConn, PumpSocket {
     this.#closed = true;
     // Before end(), which may report the close (as an end of stream) at once.
     // A finished pump (the usual case) needs no error, which costs a stack trace.
-    if (Pump.running(this.#pump)) this.#pump!.fail(closedError("read from", this.#remote));
+    if (Pump.running(this.#pump)) this.#wake()!.fail(closedError("read from", this.#remote));
     this.#readAhead = undefined;
     this.#failWrites();
     if (!this.#socketClosed) {

@@ -68,19 +68,19 @@ export class TcpConn implements Conn, PumpHandler {
   // The fields a pumped request reads come first, together: on a busy
   // server a connection's state is cold by its next request
   // (bench/PROFILES.md, item 37).
-  #raw: RuntimeConn;
   // Received bytes not yet returned live in #buffer, or in #frames while
   // frames are being read: never in both, so order is kept.
   #buffer: LineDecoder;
+  // Push mode (see pump()): who answers, whether the pump was asked to
+  // stop, and its place among the connections that the signal's listener
+  // stops.
+  #answerer: PumpAnswerer | undefined;
   #frames: FrameDecoder | undefined;
   #closed = false;
   #bytesRead = 0;
   // Set by trackActivity(): reading the clock for every connection is not free.
   #trackActivity = false;
-  // Push mode (see pump()): who answers, whether the pump was asked to
-  // stop, and its place among the connections that the signal's listener
-  // stops.
-  #answerer: PumpAnswerer | undefined;
+  #raw: RuntimeConn;
   #stopPump = false;
   #pumpLink: Link<TcpConn> | undefined;
   #lastActivity = 0;
