@@ -24,10 +24,10 @@ export async function answer(conn: Conn, respond: LineResponder, signal: AbortSi
   // stream ends or the signal fires; what is left (a last line without a
   // newline, or lines that arrived with the shutdown) is pulled after.
   if (conn instanceof TcpConn) {
-    const answerer = new PushedLines(conn, respond);
     try {
-      const pumped = await conn.pump(answerer, signal);
-      if (answerer.failure !== NONE) throw answerer.failure;
+      const pumped = await conn.pump(new LineAnswerer(respond), signal);
+      const failure = conn.pumpFailure;
+      if (failure !== undefined) throw failure.reason;
       // At the end of the stream with every line answered, pulled reads
       // would only find that end again, for an async call and its promises.
       ended = pumped === true && conn.bufferedBytes === 0;
@@ -41,19 +41,19 @@ export async function answer(conn: Conn, respond: LineResponder, signal: AbortSi
 /**
  * `answer()` for a server's handler that reports its end to `end` (see
  * `EndingHandler`) and whose server closes `conn` then: while it waits for
- * bytes, a connection holds no promise, generator or closure for it.
+ * bytes, a connection holds no promise, generator or closure for it. One
+ * `answerer` serves all of a server's connections.
  */
 export function answerEnding(
   conn: Conn,
-  respond: LineResponder,
+  answerer: LineAnswerer,
   signal: AbortSignal | undefined,
   end: ConnEnd,
 ): void {
-  if (conn instanceof TcpConn) {
-    const answerer = new ServedLines(conn, respond, signal, end);
-    if (conn.pumpTo(answerer, answerer, signal)) return;
+  if (conn instanceof TcpConn && conn.pumpTo(answerer, new ServedLines(conn, answerer.respond, signal, end), signal)) {
+    return;
   }
-  reportTo(end, answerPulled(conn, respond, signal, true, false));
+  reportTo(end, answerPulled(conn, answerer.respond, signal, true, false));
 }
 
 // The pulled loop, after push mode or instead of it; `closing` when the
@@ -119,64 +119,66 @@ function reportTo(end: ConnEnd, done: Promise<void>): void {
   done.then(() => end.done(), (err) => end.failed(err));
 }
 
-// Answers in push mode (see TcpConn.pump). One object per connection, with
-// no closures: it is what an idle connection keeps.
-class PushedLines implements PumpAnswerer {
-  // What answering failed with, thrown once the pump has sent the replies to
-  // the lines before the failing one; `NONE` while nothing failed.
-  failure: unknown = NONE;
-  readonly conn: TcpConn;
+/**
+ * Answers lines in push mode (see `TcpConn.pump`), for any number of
+ * connections: what a connection's answering keeps of its own (a failure)
+ * is kept by the connection, and a request reads nothing of the answerer
+ * that another request has not just read.
+ */
+export class LineAnswerer implements PumpAnswerer {
   readonly respond: LineResponder;
 
-  constructor(conn: TcpConn, respond: LineResponder) {
-    this.conn = conn;
+  constructor(respond: LineResponder) {
     this.respond = respond;
   }
 
-  answer(): string | Promise<string> {
-    const conn = this.conn;
+  answer(conn: TcpConn): string | Promise<string> {
     let reply = "";
     try {
       for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
         const answer = this.respond(line);
-        if (typeof answer !== "string") return this.#finish(reply, answer);
+        if (typeof answer !== "string") return this.#finish(conn, reply, answer);
         reply += answer + "\n";
       }
     } catch (err) {
-      return this.#fail(err, reply);
+      return failed(conn, err, reply);
     }
     return reply;
   }
 
   // The rest of a batch once a responder answered with a promise.
-  async #finish(reply: string, pending: Promise<string>): Promise<string> {
-    const conn = this.conn;
+  async #finish(conn: TcpConn, reply: string, pending: Promise<string>): Promise<string> {
     try {
       reply += (await pending) + "\n";
       for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
         reply += (await this.respond(line)) + "\n";
       }
     } catch (err) {
-      return this.#fail(err, reply);
+      return failed(conn, err, reply);
     }
-    return reply;
-  }
-
-  #fail(err: unknown, reply: string): string {
-    this.failure = err;
-    this.conn.stopPump();
     return reply;
   }
 }
 
-// PushedLines for answerEnding(): the pump's end goes on to the pulled loop,
-// if anything is left for it, and then to the server.
-class ServedLines extends PushedLines implements PumpEnd {
+// Answering `conn` failed with `err`: the pump stops once `reply`, the
+// replies to the lines before the failing one, is sent, and its caller
+// then reports `err` (see TcpConn.failPump).
+function failed(conn: TcpConn, err: unknown, reply: string): string {
+  conn.failPump(err);
+  return reply;
+}
+
+// A pump's end for answerEnding(): goes on to the pulled loop, if anything
+// is left for it, and then to the server.
+class ServedLines implements PumpEnd {
+  readonly conn: TcpConn;
+  readonly respond: LineResponder;
   #signal: AbortSignal | undefined;
   #end: ConnEnd;
 
   constructor(conn: TcpConn, respond: LineResponder, signal: AbortSignal | undefined, end: ConnEnd) {
-    super(conn, respond);
+    this.conn = conn;
+    this.respond = respond;
     this.#signal = signal;
     this.#end = end;
   }
@@ -193,8 +195,9 @@ class ServedLines extends PushedLines implements PumpEnd {
 
   #pumped(ended: boolean): void {
     const conn = this.conn;
-    if (this.failure !== NONE) {
-      reportTo(this.#end, answerFailed(conn, this.#signal, this.failure));
+    const failure = conn.pumpFailure;
+    if (failure !== undefined) {
+      reportTo(this.#end, answerFailed(conn, this.#signal, failure.reason));
     } else if (ended && conn.bufferedBytes === 0) {
       // Nothing left unread: the server closes the connection at once, as
       // answerPulled() would.
@@ -204,8 +207,6 @@ class ServedLines extends PushedLines implements PumpEnd {
     }
   }
 }
-
-const NONE = Symbol("none");
 
 async function refuseLongLine(conn: Conn, err: SocketError): Promise<void> {
   const limit = /longer than (\d+) bytes/.exec(err.message)?.[1] ?? "the limit";

@@ -48,10 +48,16 @@ function waitersOf(signal: AbortSignal): LinkList<TcpConn> {
 
 const abortRead = Symbol("abortRead");
 
-/** Who answers in {@linkcode TcpConn.pump}: an object, not a closure, for the memory of idle connections. */
+/**
+ * Who answers in {@linkcode TcpConn.pump}: an object, not a closure, for the
+ * memory of idle connections. It is given the connection, so that one
+ * answerer can serve every connection of a server: a request then reads no
+ * object of its connection's beyond the connection and its buffer, each one
+ * more cache miss on a busy server (bench/PROFILES.md, item 38).
+ */
 export interface PumpAnswerer {
-  /** Takes the complete lines buffered (see `TcpConn.bufferedLine`) and returns the reply text, or a promise of it. */
-  answer(): string | Promise<string>;
+  /** Takes the complete lines buffered in `conn` (see `TcpConn.bufferedLine`) and returns the reply text, or a promise of it. */
+  answer(conn: TcpConn): string | Promise<string>;
 }
 
 // A promise's resolving functions without a closure per promise.
@@ -82,6 +88,8 @@ export class TcpConn implements Conn, PumpHandler {
   #trackActivity = false;
   #raw: RuntimeConn;
   #stopPump = false;
+  // Why answering failed, from failPump(): for the pump's caller.
+  #pumpFailure: { reason: unknown } | undefined;
   #pumpLink: Link<TcpConn> | undefined;
   #lastActivity = 0;
   #frameOptions: FrameOptions | undefined;
@@ -357,9 +365,10 @@ export class TcpConn implements Conn, PumpHandler {
     this.#unframe();
     this.#answerer = answerer;
     this.#stopPump = false;
+    this.#pumpFailure = undefined;
     // Complete lines already buffered are answered before anything is read.
     if (this.#buffer.buffered > 0) {
-      const reply = answerer.answer();
+      const reply = answerer.answer(this);
       if (reply !== "") {
         return Promise.resolve(reply).then((text) => this.write(text)).then(() => this.#startPump(signal));
       }
@@ -400,6 +409,7 @@ export class TcpConn implements Conn, PumpHandler {
     if (this.#inflight !== undefined || this.#raceResolve !== undefined) return false;
     this.#answerer = answerer;
     this.#stopPump = false;
+    this.#pumpFailure = undefined;
     this.#stopPumpOn(signal);
     this.#raw.pumpTo(this, end);
     return true;
@@ -419,7 +429,7 @@ export class TcpConn implements Conn, PumpHandler {
     // left of it, not the chunk, also while a promised reply takes lines.
     let reply: string | Promise<string>;
     try {
-      reply = this.#answerer!.answer();
+      reply = this.#answerer!.answer(this);
     } catch (err) {
       this.#buffer.detach();
       throw err;
@@ -445,6 +455,21 @@ export class TcpConn implements Conn, PumpHandler {
   stopPump(): void {
     this.#stopPump = true;
     this.#raw.stopPump();
+  }
+
+  /**
+   * {@linkcode TcpConn.stopPump}, for an answerer that failed with `reason`:
+   * kept in {@linkcode TcpConn.pumpFailure} for the pump's caller, who
+   * reports it once the replies before it are sent.
+   */
+  failPump(reason: unknown): void {
+    this.#pumpFailure ??= { reason };
+    this.stopPump();
+  }
+
+  /** What {@linkcode TcpConn.failPump} was given since the pump started, if it was called. */
+  get pumpFailure(): { reason: unknown } | undefined {
+    return this.#pumpFailure;
   }
 
   /** Bytes received and not yet read: whether a pump's caller has pulled reads left to do. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { answerEnding } from "./_answer_lines.ts";
+import { answerEnding, LineAnswerer } from "./_answer_lines.ts";
 import { startServer } from "./_tcp_server.ts";
 import type { LineResponder } from "./answer_lines.ts";
 import type { ServeOptions, Server } from "./serve.ts";
@@ -27,5 +27,6 @@ import type { ServeOptions, Server } from "./serve.ts";
  * ```
  */
 export function serveLines(options: ServeOptions, respond: LineResponder): Promise<Server> {
-  return startServer(options, undefined, (conn, { signal }, end) => answerEnding(conn, respond, signal, end));
+  const answerer = new LineAnswerer(respond);
+  return startServer(options, undefined, (conn, { signal }, end) => answerEnding(conn, answerer, signal, end));
 }
