@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { FrameDecoder } from "../protocol/frame_decoder.ts";
 import { encodeFrame } from "../protocol/frame_encoder.ts";
-import { LineDecoder } from "../protocol/line_decoder.ts";
+import { LineDecoder, soleLine } from "../protocol/line_decoder.ts";
 import { SocketError } from "../socket_error.ts";
 import { concat } from "./_helpers.ts";
 
@@ -214,6 +214,56 @@ describe("LineDecoder properties", () => {
           if (typeof end !== "string" && end !== undefined) assert.ok(isCode(end, "ELINETOOLONG"), String(end));
         },
       ),
+      RUNS,
+    );
+  });
+});
+
+describe("soleLine", () => {
+  // Bytes that make lines interesting: newlines, CRs, a BOM, multi-byte and
+  // broken UTF-8.
+  const pieceArb = fc.constantFrom(
+    [0x61],
+    [0x62, 0x63],
+    [LF],
+    [CR],
+    [CR, LF],
+    [0xef, 0xbb, 0xbf],
+    [0xc3, 0xa9],
+    [0xe2, 0x82],
+    [0xf0, 0x9f, 0x98, 0x80],
+    [0xff],
+  );
+  const chunkArb = fc.array(pieceArb, { maxLength: 12 }).map((pieces) => Uint8Array.from(pieces.flat()));
+
+  test("is what a decoder holding nothing returns for the chunk, when the decoder is then drained again", () => {
+    fc.assert(
+      fc.property(chunkArb, fc.boolean(), fc.integer({ min: 0, max: 24 }), (chunk, terminated, max) => {
+        const bytes = terminated ? concat([chunk, Uint8Array.of(LF)]) : chunk;
+        const decoder = new LineDecoder({ maxLineBytes: Math.max(max, 1) });
+        assert.equal(decoder.drained, true);
+        let line: string | undefined;
+        let failed = false;
+        decoder.push(bytes);
+        try {
+          line = decoder.next();
+        } catch (err) {
+          assert.ok(isCode(err, "ELINETOOLONG"), String(err));
+          failed = true;
+        }
+        const sole = soleLine(bytes, Math.max(max, 1));
+        if (sole !== undefined) {
+          // The one case it answers: exactly the decoder's line, after which
+          // the decoder holds nothing.
+          assert.equal(sole, line);
+          assert.equal(decoder.drained, true);
+        } else {
+          // Anything else the decoder must see: no line, a failure, or more
+          // than one line (bytes left behind the first).
+          assert.ok(line === undefined || failed || decoder.buffered > 0, JSON.stringify([...bytes]));
+        }
+        if (failed) assert.equal(decoder.drained, false);
+      }),
       RUNS,
     );
   });

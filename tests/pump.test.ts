@@ -482,6 +482,41 @@ describe(`push mode on ${runtimeName()}`, () => {
     conn.close();
   });
 
+  for (const reader of ["readLine", "read"] as const) {
+    test(`TcpConn.pump: a one-line chunk the answerer leaves stays buffered, byte for byte (${reader})`, async () => {
+      await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+      await using client = await connect({ port: listener.addr.port });
+      const conn = await listener.accept();
+      assert.ok(conn instanceof TcpConn);
+      let calls = 0;
+      let buffered = -1;
+      const pumped = conn.pump({
+        answer() {
+          // The first chunk is answered, so the line buffer holds nothing for the second.
+          if (calls++ === 0) return conn.bufferedLine()!.toUpperCase() + "\n";
+          buffered = conn.bufferedBytes;
+          conn.stopPump();
+          return "";
+        },
+      });
+      await client.write("one\n");
+      assert.equal(await client.readLine(), "ONE");
+      await client.write("twö\r\n");
+      assert.equal(await pumped, false);
+      assert.equal(buffered, 6);
+      assert.equal(conn.bufferedBytes, 6);
+      if (reader === "readLine") {
+        assert.equal(await conn.readLine(), "twö");
+      } else {
+        const bytes = new Uint8Array(16);
+        const n = await conn.read(bytes);
+        assert.deepEqual([...bytes.subarray(0, n ?? 0)], [...new TextEncoder().encode("twö\r\n")]);
+      }
+      assert.equal(conn.bufferedBytes, 0);
+      conn.close();
+    });
+  }
+
   test("TcpConn.pump: a reply after closeWrite() fails the pump with EPIPE and is not counted", async () => {
     await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
     await using client = await connect({ port: listener.addr.port });

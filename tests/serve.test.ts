@@ -190,6 +190,25 @@ describe(`serve on ${runtimeName()}`, () => {
     await server.close();
   });
 
+  test("lone lines after the first, each in its own write: CRLF, UTF-8 and an over-long one", async () => {
+    // After its first request a connection's line buffer holds nothing, and a
+    // chunk that is one whole line is answered without it (TcpConn.onData).
+    const server = await serveLines({ hostname: "127.0.0.1", maxLineBytes: 8 }, uppercase);
+    await using conn = await connect({ port: server.addr.port });
+    await conn.write("ok\n");
+    assert.equal(await conn.readLine(), "OK");
+    await conn.write("héllo\r\n");
+    assert.equal(await conn.readLine(), "HÉLLO");
+    await conn.write("\n");
+    assert.equal(await conn.readLine(), "");
+    await conn.write("12345678\n");
+    assert.equal(await conn.readLine(), "12345678");
+    await conn.write("123456789\n");
+    assert.equal(await conn.readLine(), "ERROR line too long (over 8 bytes)");
+    assert.equal(await conn.readLine(), null);
+    await server.close();
+  });
+
   test("100 MB with no newline: the server refuses it and its memory stays bounded", { timeout: 120_000 }, async () => {
     const { child: server, port } = await startExampleServer(runtimeName(), "examples/tcp_server.ts", [
       "--max-line-bytes",
