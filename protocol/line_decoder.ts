@@ -56,36 +56,6 @@ export interface LineDecoderOptions {
 }
 
 /**
- * The line that `chunk` is, when it is one complete line and nothing more:
- * what a {@linkcode LineDecoder} holding nothing returns for it, after which
- * the decoder holds nothing again. `undefined` for anything else (no newline
- * at the end, more than one line, a line over `maxLineBytes`), which goes
- * to a decoder instead. For a connection that keeps a decoder and hands it
- * only what this cannot answer, so that the usual request, one line in one
- * chunk, does not read the decoder's state.
- *
- * @example One request, one line
- * ```ts
- * import { soleLine } from "./line_decoder.ts";
- * import assert from "node:assert/strict";
- *
- * const bytes = (text: string) => new TextEncoder().encode(text);
- * assert.equal(soleLine(bytes("héllo\r\n"), 1024), "héllo");
- * assert.equal(soleLine(bytes("one\ntwo\n"), 1024), undefined); // two lines
- * assert.equal(soleLine(bytes("partial"), 1024), undefined);
- * assert.equal(soleLine(bytes("too long\n"), 4), undefined);
- * ```
- */
-export function soleLine(chunk: Uint8Array, maxLineBytes: number): string | undefined {
-  const end = chunk.byteLength;
-  if (end === 0 || chunk[end - 1] !== LF) return undefined;
-  const text = utf8.decode(chunk);
-  if (text.indexOf("\n") !== text.length - 1) return undefined;
-  const cut = end > 1 && chunk[end - 2] === CR ? 2 : 1;
-  return end - cut > maxLineBytes ? undefined : text.slice(0, text.length - cut);
-}
-
-/**
  * Splits a byte stream into UTF-8 lines ended by `\n` or `\r\n`. A line may
  * arrive split over any number of chunks, many lines may arrive in one, and a
  * multi-byte character cut between chunks stays whole because only complete

@@ -7,7 +7,8 @@
 
 import { FrameDecoder, type FrameOptions } from "../protocol/frame_decoder.ts";
 import { encodeFrame } from "../protocol/frame_encoder.ts";
-import { DEFAULT_MAX_LINE_BYTES, LineDecoder, soleLine } from "../protocol/line_decoder.ts";
+import { DEFAULT_MAX_LINE_BYTES, LineDecoder } from "../protocol/line_decoder.ts";
+import { soleLine } from "../protocol/_sole_line.ts";
 import { runPump } from "../runtime/_pump.ts";
 import { encodeUtf8 } from "../runtime/_utf8.ts";
 import type { NetAddr, PumpEnd, PumpHandler, PumpReply, RuntimeConn } from "../runtime/types.ts";
@@ -77,9 +78,7 @@ export class TcpConn implements Conn, PumpHandler {
   // Received bytes not yet returned live in #buffer, or in #frames while
   // frames are being read: never in both, so order is kept.
   #buffer: LineDecoder;
-  // Push mode (see pump()): who answers, whether the pump was asked to
-  // stop, and its place among the connections that the signal's listener
-  // stops.
+  // Push mode (see pump()): who answers.
   #answerer: PumpAnswerer | undefined;
   // #buffer held nothing when the pump's last chunk was answered: the next
   // chunk, if it is one whole line, skips it (see onData()).
@@ -94,8 +93,10 @@ export class TcpConn implements Conn, PumpHandler {
   // Set by trackActivity(): reading the clock for every connection is not free.
   #trackActivity = false;
   #raw: RuntimeConn;
+  // Push mode: whether the pump was asked to stop, why answering failed
+  // (from failPump(), for the pump's caller), and the connection's place
+  // among those that the signal's listener stops.
   #stopPump = false;
-  // Why answering failed, from failPump(): for the pump's caller.
   #pumpFailure: { reason: unknown } | undefined;
   #pumpLink: Link<TcpConn> | undefined;
   #lastActivity = 0;
@@ -377,13 +378,14 @@ export class TcpConn implements Conn, PumpHandler {
    * cannot start because a cancelled read is still in flight: pull instead.
    */
   pump(answerer: PumpAnswerer, signal?: AbortSignal): Promise<boolean> | undefined {
+    // An earlier pump's failure is not this one's, even when this one cannot start.
+    this.#pumpFailure = undefined;
     if (this.#closed) return Promise.reject(this.#closedError("read from"));
     if (this.#inflight !== undefined || this.#raceResolve !== undefined) return undefined;
     if (signal?.aborted) return Promise.resolve(false);
     this.#unframe();
     this.#answerer = answerer;
     this.#stopPump = false;
-    this.#pumpFailure = undefined;
     this.#drained = false;
     // Complete lines already buffered are answered before anything is read.
     if (this.#buffer.buffered > 0) {
@@ -493,6 +495,10 @@ export class TcpConn implements Conn, PumpHandler {
     return typeof reply === "string" ? this.#reply(reply) : reply.then((text) => this.#detached(text));
   }
 
+  // The line onData() kept aside goes to the line buffer, as its chunk would
+  // have, while the chunk is still lent (Node's and Deno's read buffers are
+  // reused once onData() returns): left by the answerer, or before a read
+  // of anything but a line.
   #untaken(): void {
     const chunk = this.#lineChunk;
     if (chunk === undefined) return;
@@ -552,7 +558,8 @@ export class TcpConn implements Conn, PumpHandler {
       this.#line = this.#lineChunk = undefined;
       return line;
     }
-    // The answerer's next ask, after onData()'s line: nothing is buffered.
+    // Nothing is buffered (the answerer asking again after onData()'s line,
+    // or a read after the pump): no need to read the line buffer to know.
     if (this.#drained && this.#frames === undefined) return undefined;
     this.#unframe();
     try {

@@ -5,7 +5,8 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { FrameDecoder } from "../protocol/frame_decoder.ts";
 import { encodeFrame } from "../protocol/frame_encoder.ts";
-import { LineDecoder, soleLine } from "../protocol/line_decoder.ts";
+import { LineDecoder } from "../protocol/line_decoder.ts";
+import { soleLine } from "../protocol/_sole_line.ts";
 import { SocketError } from "../socket_error.ts";
 import { concat } from "./_helpers.ts";
 

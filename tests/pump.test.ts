@@ -4,7 +4,7 @@
 // `deno test`, `bun test` and `node --import tsx --test`.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { connect, listen, serveLines, SocketError } from "../mod.ts";
+import { answerLines, connect, listen, serveLines, SocketError, uppercase } from "../mod.ts";
 import { Pump, type PumpSocket, runPump } from "../runtime/_pump.ts";
 import { currentRuntime, runtimeName } from "../runtime/runtime.ts";
 import type { PumpHandler, RuntimeConn } from "../runtime/types.ts";
@@ -516,6 +516,25 @@ describe(`push mode on ${runtimeName()}`, () => {
       conn.close();
     });
   }
+
+  test("answerLines on a TcpConn: a later call does not rethrow an earlier one's failure", async () => {
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    await using client = await connect({ port: listener.addr.port });
+    const conn = await listener.accept();
+    assert.ok(conn instanceof TcpConn);
+    const failing = answerLines(conn, (line) => {
+      if (line === "boom") throw new Error("boom");
+      return line;
+    });
+    await client.write("boom\n");
+    await assert.rejects(failing, { message: "boom" });
+    // Stopped before it starts: nothing to answer, and nothing failed.
+    const stopped = new AbortController();
+    stopped.abort();
+    await answerLines(conn, { respond: uppercase, signal: stopped.signal });
+    assert.equal(await client.readLine(), null);
+    conn.close();
+  });
 
   test("TcpConn.pump: a reply after closeWrite() fails the pump with EPIPE and is not counted", async () => {
     await using listener = await listen({ hostname: "127.0.0.1", port: 0 });

@@ -1,0 +1,32 @@
+/**
+ * The usual request's line, for a connection that skips its line decoder.
+ * Internal.
+ *
+ * @module
+ */
+
+const LF = 10;
+const CR = 13;
+const utf8 = new TextDecoder();
+
+/**
+ * The line that `chunk` is, when it is one complete line and nothing more:
+ * what a `LineDecoder` holding nothing returns for it (the same decoding,
+ * terminator and limit), after which the decoder holds nothing again.
+ * `undefined` for anything else (no newline at the end, more than one line,
+ * a line over `maxLineBytes`), which goes to a decoder instead. For a
+ * connection that keeps a decoder and hands it only what this cannot
+ * answer, so that the usual request, one line in one chunk, does not read
+ * the decoder's state (bench/PROFILES.md, item 39). tests/codec_properties.test.ts
+ * holds it to the decoder.
+ */
+export function soleLine(chunk: Uint8Array, maxLineBytes: number): string | undefined {
+  const end = chunk.byteLength;
+  // A byte scan first: a batch of lines is left to the decoder undecoded,
+  // and a newline byte is never part of a multi-byte character.
+  if (end === 0 || chunk.indexOf(LF) !== end - 1) return undefined;
+  const cut = end > 1 && chunk[end - 2] === CR ? 2 : 1;
+  if (end - cut > maxLineBytes) return undefined;
+  const text = utf8.decode(chunk);
+  return text.slice(0, text.length - cut);
+}
