@@ -80,8 +80,10 @@ export class TcpConn implements Conn, PumpHandler {
   #buffer: LineDecoder;
   // Push mode (see pump()): who answers.
   #answerer: PumpAnswerer | undefined;
-  // #buffer held nothing when the pump's last chunk was answered: the next
-  // chunk, if it is one whole line, skips it (see onData()).
+  // #buffer held nothing, and had not failed, when a pump last answered a
+  // chunk, and nothing was pushed since: the next chunk, if it is one whole
+  // line, skips it (see onData()). True only when #buffer.drained is, so a
+  // new pump need not reset it.
   #drained = false;
   // That line, with its chunk, until the answerer takes it (bufferedLine()).
   #line: string | undefined = undefined;
@@ -386,7 +388,6 @@ export class TcpConn implements Conn, PumpHandler {
     this.#unframe();
     this.#answerer = answerer;
     this.#stopPump = false;
-    this.#drained = false;
     // Complete lines already buffered are answered before anything is read.
     if (this.#buffer.buffered > 0) {
       const reply = answerer.answer(this);
@@ -431,7 +432,6 @@ export class TcpConn implements Conn, PumpHandler {
     this.#answerer = answerer;
     this.#stopPump = false;
     this.#pumpFailure = undefined;
-    this.#drained = false;
     this.#stopPumpOn(signal);
     this.#raw.pumpTo(this, end);
     return true;
