@@ -116,9 +116,12 @@ def read_samples(data):
     for line in out.stdout.splitlines():
         if not line.strip():
             continue
-        if not line[0].isspace():
+        # A sample's first line is its pid alone, right-aligned: a pid shorter
+        # than perf's column starts with spaces, as the frames below it do.
+        header = re.match(r"\s*(\d+)(?:/\d+)?\s*$", line)
+        if header:
             flush()
-            pid = int(line.split()[0].split("/")[0])
+            pid = int(header.group(1))
             frames = []
             continue
         m = re.match(r"\s*([0-9a-f]+)\s+(.*?)\s+\((.*)\)\s*$", line)
