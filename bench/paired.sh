@@ -2,7 +2,8 @@
 # Two servers side by side, for a ratio near 1 that needs more rounds than the
 # full run gives it. Both servers stay up; each round is one load generator run
 # that loads them in interleaved slices of 50 ms (A B A B ..., 1 s each), as
-# run.ts does, the order reversed every other round. Prints each round's
+# run.ts does, the order reversed every other round (with two servers, the
+# same as run.ts's changing cyclic orders). Prints each round's
 # figures and ratio A/B, then the median of the ratios and the ratio of the
 # means.
 #

@@ -440,8 +440,9 @@ export function renderResults(catalog: Catalog): string {
     "- Each server is its own process on 127.0.0.1. For each scenario the servers of one runtime are started " +
       "together, each is warmed up with the scenario's own load (not measured), then they are " +
       "measured together round after round, and stopped. A round is one run of the load generator that loads " +
-      "one server at a time in slices of 50 ms, round-robin (A B C A B C …, reversed every other round), so " +
-      "that every server waits as long between its slices; " +
+      "one server at a time in slices of 50 ms, round-robin (A B C A B C …), so that every server waits as long " +
+      "between its slices; the rounds go through every cyclic order of the servers, so that each server " +
+      "follows each of the others equally often (with four servers, twice in six rounds); " +
       "a slice stops sending when its time is up and ends once every request of it is answered, and its " +
       "requests and time count toward its server. doorway and the servers of its runtime thus see the same " +
       "moments of the machine, and a ratio is taken per round; the tables give the median of those ratios. " +

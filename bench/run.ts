@@ -399,9 +399,30 @@ function groups(servers: ServerDef[]): ServerDef[][] {
   return [...byRuntime.values()];
 }
 
+// The order of a round's slices. The load generator goes round the servers
+// in a cycle, so a server's slice follows the same one all round long, and at
+// one connection which one it follows moves its rate by several per cent
+// (PROFILES.md, item 40). The rounds therefore go through every cyclic order
+// in turn: with four servers, six rounds give each server each of the others
+// as its predecessor exactly twice (with the old A B C D / D C B A, doorway
+// followed the raw byte server in every other round and the others never
+// did). The server that opens the round goes round too.
+function cycleOrder<T>(servers: T[], round: number): T[] {
+  const [first, ...rest] = servers;
+  const cycles = permutations(rest).map((p) => [first, ...p]);
+  const cycle = cycles[round % cycles.length];
+  const k = cycle.indexOf(servers[round % servers.length]);
+  return [...cycle.slice(k), ...cycle.slice(0, k)];
+}
+
+function permutations<T>(xs: T[]): T[][] {
+  if (xs.length <= 1) return [xs];
+  return xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
+}
+
 // Starts a group, warms every server up with the scenario's own load (not
-// measured), then measures them together for `rounds` rounds, the order of
-// their slices reversed every other round.
+// measured), then measures them together for `rounds` rounds, in the order
+// of cycleOrder().
 async function measureGroup(
   s: Scenario,
   group: ServerDef[],
@@ -418,7 +439,7 @@ async function measureGroup(
       assertAlive(server);
     }
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? running : [...running].reverse();
+      const order = cycleOrder(running, round);
       const what = `${s.id} ${group[0].runtime} round ${round + 1}`;
       for (const m of await measure(what, () => measureRound(s, order, timing))) {
         m.round = round;
