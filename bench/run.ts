@@ -400,19 +400,32 @@ function groups(servers: ServerDef[]): ServerDef[][] {
 }
 
 // The order of a round's slices. The load generator goes round the servers
-// in a cycle, so a server's slice follows the same one all round long, and at
-// one connection which one it follows moves its rate by several per cent
-// (PROFILES.md, item 40). The rounds therefore go through every cyclic order
-// in turn: with four servers, six rounds give each server each of the others
-// as its predecessor exactly twice (with the old A B C D / D C B A, doorway
-// followed the raw byte server in every other round and the others never
-// did). The server that opens the round goes round too.
+// in a cycle, so a server's slice follows the same server all round long, and
+// at one connection which one it follows moves its rate by several per cent
+// (PROFILES.md, item 40; with the old A B C D / D C B A, doorway followed the
+// raw byte server in every other round and the obvious server never did).
+// Each round therefore takes the cyclic order whose predecessors the rounds
+// before it have used least: with four servers, six rounds give each server
+// each of the others as its predecessor exactly twice; with more, no pair is
+// used more than once more than another. The server that opens the round
+// goes round too.
 function cycleOrder<T>(servers: T[], round: number): T[] {
-  const [first, ...rest] = servers;
-  const cycles = permutations(rest).map((p) => [first, ...p]);
-  const cycle = cycles[round % cycles.length];
-  const k = cycle.indexOf(servers[round % servers.length]);
-  return [...cycle.slice(k), ...cycle.slice(0, k)];
+  const n = servers.length;
+  const cycles = permutations([...Array(n).keys()].slice(1)).map((p) => [0, ...p]);
+  const followed = new Map<number, number>(); // a * n + b: rounds in which b followed a
+  const times = (cycle: number[], i: number) => followed.get(cycle.at(i - 1)! * n + cycle[i]) ?? 0;
+  let cycle = cycles[0];
+  for (let r = 0; r <= round; r++) {
+    let least = Infinity;
+    for (const c of cycles) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += times(c, i);
+      if (sum < least) [least, cycle] = [sum, c];
+    }
+    for (let i = 0; i < n; i++) followed.set(cycle.at(i - 1)! * n + cycle[i], times(cycle, i) + 1);
+  }
+  const k = cycle.indexOf(round % n);
+  return [...cycle.slice(k), ...cycle.slice(0, k)].map((i) => servers[i]);
 }
 
 function permutations<T>(xs: T[]): T[][] {
@@ -500,8 +513,9 @@ async function main(): Promise<void> {
   const scenarios = SCENARIOS.filter((s) => (quick ? s.quick : s.full) && (!onlyScenario || onlyScenario.test(s.id)));
   // Six rounds, so that the median of the per-round ratios stands even when
   // two rounds of a pair are disturbed (on this shared 2-vCPU machine one
-  // disturbed round in two or three is common), and an even number, so that
-  // each server of a pair goes first as often as the other.
+  // disturbed round in two or three is common), and six because a group of
+  // four has six cyclic orders (cycleOrder()), and with two or three servers
+  // each opens as often as the others.
   const rounds = Number(args.rounds ?? (quick ? 1 : 6));
   if (!Number.isInteger(rounds) || rounds < 1) {
     throw new Error(`--rounds: expected a positive integer, got ${args.rounds}`);
