@@ -19,6 +19,9 @@ samples are then counted per request:
   object in a function, so a check that costs tens of nanoseconds a request
   is an object that is not in the cache when the request comes.
 
+With JIT_NODES=N in the environment it also lists the N IR nodes (a line
+of Air or DFG IR, in its function) that took the most time.
+
 Needs perf, root or kernel.perf_event_paranoid <= 1 for kernel frames, and
 bench/out/loadgen (`npm run bench -- --quick` builds it). Commands must print
 their port first. Not part of `npm run bench`; bench/PROFILES.md, item 38.
@@ -161,6 +164,7 @@ def report(title, pid, requests, samples, dump):
     starts = [r[0] for r in ranges]
     by_function = collections.Counter()
     by_class = collections.Counter()
+    by_node = collections.Counter()
     names = structure_names(dump)
     for frames in mine:
         address, _, dso = frames[0]
@@ -171,6 +175,7 @@ def report(title, pid, requests, samples, dump):
             by_function["(not in the dump)"] += 1
             continue
         by_function[ranges[i][2]] += 1
+        by_node[(ranges[i][2], ranges[i][3])] += 1
         m = STRUCTURE_CHECK.search(ranges[i][3])
         if m:
             by_class[names.get(m.group(1), m.group(1))] += 1
@@ -180,6 +185,10 @@ def report(title, pid, requests, samples, dump):
     print("   JIT code, structure checks by the class of the object checked:")
     for name, n in by_class.most_common(8):
         print(f"   {n * per:8.1f}  {name}")
+    if os.environ.get("JIT_NODES"):
+        print("   JIT code, by IR node:")
+        for (function, node), n in by_node.most_common(int(os.environ["JIT_NODES"])):
+            print(f"   {n * per:8.1f}  {function[:24]:24}  {node[:100]}")
 
 
 def main():
