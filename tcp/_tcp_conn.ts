@@ -72,28 +72,30 @@ function capture(resolve: (chunk: Uint8Array | null) => void, reject: (reason: u
  * Made by `connect()` and `listen()`; users never construct it.
  */
 export class TcpConn implements Conn, PumpHandler {
-  // The fields a pumped request reads come first, together: on a busy
-  // server a connection's state is cold by its next request
-  // (bench/PROFILES.md, item 37).
-  // Received bytes not yet returned live in #buffer, or in #frames while
-  // frames are being read: never in both, so order is kept.
-  #buffer: LineDecoder;
+  // The six fields a pumped request reads come first, and nothing else: on
+  // a busy server a connection's state is cold by its next request, and
+  // these six with the object's header are one 64-byte cache line when
+  // the object starts on one (bench/PROFILES.md, items 37 and 41).
   // Push mode (see pump()): who answers.
   #answerer: PumpAnswerer | undefined;
-  // #buffer held nothing, and had not failed, when a pump last answered a
-  // chunk, and nothing was pushed since: the next chunk, if it is one whole
-  // line, skips it (see onData()). True only when #buffer.drained is, so a
-  // new pump need not reset it.
-  #drained = false;
+  // The line limit while nothing is buffered, -1 otherwise: #buffer held
+  // nothing and had not failed when a pump last answered a chunk, nothing
+  // was pushed since, #frames holds nothing (readFrame() ends it) and the
+  // connection is open. The next chunk, if it is one whole line, then skips
+  // #buffer (see onData()). Only ever >= 0 while #buffer.drained is, so a
+  // new pump need not reset it. One field for both, to keep the six.
+  #soleLimit = -1;
   // That line, with its chunk, until the answerer takes it (bufferedLine()).
   #line: string | undefined = undefined;
   #lineChunk: Uint8Array | undefined = undefined;
-  #maxLineBytes: number;
+  #bytesRead = 0;
+  // -1 until trackActivity(): reading the clock for every connection is not free.
+  #lastActivity = -1;
+  // Received bytes not yet returned live in #buffer, or in #frames while
+  // frames are being read: never in both, so order is kept.
+  #buffer: LineDecoder;
   #frames: FrameDecoder | undefined;
   #closed = false;
-  #bytesRead = 0;
-  // Set by trackActivity(): reading the clock for every connection is not free.
-  #trackActivity = false;
   #raw: RuntimeConn;
   // Push mode: whether the pump was asked to stop, why answering failed
   // (from failPump(), for the pump's caller), and the connection's place
@@ -101,7 +103,6 @@ export class TcpConn implements Conn, PumpHandler {
   #stopPump = false;
   #pumpFailure: { reason: unknown } | undefined;
   #pumpLink: Link<TcpConn> | undefined;
-  #lastActivity = 0;
   #frameOptions: FrameOptions | undefined;
   // Bytes of write(); a pump's replies are counted by the runtime adapter.
   #bytesWritten = 0;
@@ -122,7 +123,6 @@ export class TcpConn implements Conn, PumpHandler {
   constructor(raw: RuntimeConn, options: ConnOptions = {}) {
     this.#raw = raw;
     this.#buffer = new LineDecoder({ maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
-    this.#maxLineBytes = this.#buffer.maxLineBytes;
     this.#frameOptions = options.frames;
   }
 
@@ -150,12 +150,11 @@ export class TcpConn implements Conn, PumpHandler {
    * write is not free.
    */
   get lastActivity(): number {
-    return this.#lastActivity;
+    return Math.max(this.#lastActivity, 0);
   }
 
   /** Starts keeping {@linkcode TcpConn.lastActivity}, from now. */
   trackActivity(): void {
-    this.#trackActivity = true;
     this.#lastActivity = performance.now();
   }
 
@@ -248,7 +247,7 @@ export class TcpConn implements Conn, PumpHandler {
   #took(chunk: Uint8Array | null): Uint8Array | null {
     if (chunk !== null) {
       this.#bytesRead += chunk.byteLength;
-      if (this.#trackActivity) this.#lastActivity = performance.now();
+      if (this.#lastActivity >= 0) this.#lastActivity = performance.now();
     }
     return chunk;
   }
@@ -260,10 +259,10 @@ export class TcpConn implements Conn, PumpHandler {
     if (this.#frames !== undefined && this.#frames.buffered > 0) this.#push(this.#frames.take());
   }
 
-  // Every byte goes into the line buffer through here: #drained holds only
-  // while nothing has.
+  // Every byte goes into the line buffer through here: #soleLimit holds
+  // only while nothing has.
   #push(chunk: Uint8Array): void {
-    this.#drained = false;
+    this.#soleLimit = -1;
     this.#buffer.push(chunk);
   }
 
@@ -332,6 +331,8 @@ export class TcpConn implements Conn, PumpHandler {
   async readFrame(options?: ReadOptions): Promise<Uint8Array | null> {
     if (this.#closed) throw this.#closedError("read from");
     const frames = this.#frames ??= new FrameDecoder(this.#frameOptions);
+    // Bytes are about to be read into #frames, where onData() does not look.
+    this.#soleLimit = -1;
     this.#untaken();
     if (this.#buffer.buffered > 0) frames.push(this.#buffer.take());
     for (;;) {
@@ -444,13 +445,14 @@ export class TcpConn implements Conn, PumpHandler {
     // --trace-gc), about 3% of what a request allocates. Node's adapter hands
     // over Buffers only where it reads through the socket's stream.
     this.#bytesRead += chunk.length;
-    if (this.#trackActivity) this.#lastActivity = performance.now();
+    if (this.#lastActivity >= 0) this.#lastActivity = performance.now();
     // The usual request, one whole line into a line buffer that holds
     // nothing, is answered without reading the buffer: one object fewer
     // that has gone cold since this connection's last request, on a busy
     // server (bench/PROFILES.md, item 39).
-    if (this.#drained && this.#frames === undefined) {
-      const line = soleLine(chunk, this.#maxLineBytes);
+    const limit = this.#soleLimit;
+    if (limit >= 0) {
+      const line = soleLine(chunk, limit);
       if (line !== undefined) return this.#answerLine(line, chunk);
     }
     this.#push(chunk);
@@ -476,7 +478,7 @@ export class TcpConn implements Conn, PumpHandler {
   // per MB in `bulk`, measured when Node's adapter counted them too).
   #detached(text: string): string | Uint8Array {
     this.#buffer.detach();
-    this.#drained = this.#buffer.drained;
+    this.#soleLimit = this.#buffer.drained && !this.#closed ? this.#buffer.maxLineBytes : -1;
     return this.#reply(text);
   }
 
@@ -509,7 +511,7 @@ export class TcpConn implements Conn, PumpHandler {
 
   #reply(text: string): string | Uint8Array {
     if (text === "") return text;
-    if (this.#trackActivity) this.#lastActivity = performance.now();
+    if (this.#lastActivity >= 0) this.#lastActivity = performance.now();
     return text.length > LONG_REPLY ? encodeUtf8(text) : text;
   }
 
@@ -551,8 +553,10 @@ export class TcpConn implements Conn, PumpHandler {
     for (let line = await this.readLine(); line !== null; line = await this.readLine()) yield line;
   }
 
+  // Reads #closed only after the six fields of a pumped request: close()
+  // drops onData()'s line and ends #soleLimit, so a closed connection still
+  // gets here.
   #lineOrThrow(): string | undefined {
-    if (this.#closed) throw this.#closedError("read from");
     const line = this.#line;
     if (line !== undefined) {
       this.#line = this.#lineChunk = undefined;
@@ -560,7 +564,8 @@ export class TcpConn implements Conn, PumpHandler {
     }
     // Nothing is buffered (the answerer asking again after onData()'s line,
     // or a read after the pump): no need to read the line buffer to know.
-    if (this.#drained && this.#frames === undefined) return undefined;
+    if (this.#soleLimit >= 0) return undefined;
+    if (this.#closed) throw this.#closedError("read from");
     this.#unframe();
     try {
       return this.#buffer.next();
@@ -590,7 +595,7 @@ export class TcpConn implements Conn, PumpHandler {
     const bytes = typeof data === "string" ? encodeUtf8(data) : data;
     await this.#raw.write(bytes);
     this.#bytesWritten += bytes.byteLength;
-    if (this.#trackActivity) this.#lastActivity = performance.now();
+    if (this.#lastActivity >= 0) this.#lastActivity = performance.now();
     return bytes.byteLength;
   }
 
@@ -602,6 +607,9 @@ export class TcpConn implements Conn, PumpHandler {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // What #lineOrThrow() looks at before #closed.
+    this.#line = this.#lineChunk = undefined;
+    this.#soleLimit = -1;
     this.#pumpLink?.list?.remove(this.#pumpLink);
     this.#raw.close();
   }

@@ -536,6 +536,61 @@ describe(`push mode on ${runtimeName()}`, () => {
     conn.close();
   });
 
+  test("TcpConn: a frame read after a pump that left nothing buffered keeps the line behind it", async () => {
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    await using client = await connect({ port: listener.addr.port });
+    const conn = await listener.accept();
+    assert.ok(conn instanceof TcpConn);
+    const pumped = conn.pump({
+      answer() {
+        const line = conn.bufferedLine();
+        if (line === undefined) return "";
+        conn.stopPump();
+        return line.toUpperCase() + "\n";
+      },
+    });
+    await client.write("one\n");
+    assert.equal(await pumped, false);
+    assert.equal(await client.readLine(), "ONE");
+    // One write: the frame and the line arrive together, into the frame decoder.
+    await client.write(concat([new Uint8Array([0, 0, 0, 2, 0x68, 0x69]), bytes("after\n")]));
+    await client.closeWrite();
+    assert.deepEqual(await conn.readFrame(), bytes("hi"));
+    assert.equal(await conn.readLine(), "after");
+    assert.equal(await conn.readLine(), null);
+    conn.close();
+  });
+
+  test("TcpConn: an answerer that closes the connection then gets ECLOSED from bufferedLine()", async () => {
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    await using client = await connect({ port: listener.addr.port });
+    const conn = await listener.accept();
+    assert.ok(conn instanceof TcpConn);
+    const codes: string[] = [];
+    const pumped = conn.pump({
+      answer() {
+        // The first line leaves the line buffer empty; the second, one chunk,
+        // is then answered without it.
+        if (conn.bytesRead === 4) return conn.bufferedLine() === undefined ? "" : "first\n";
+        conn.close();
+        for (let i = 0; i < 2; i++) {
+          try {
+            codes.push(`line ${conn.bufferedLine()}`);
+          } catch (err) {
+            codes.push(err instanceof SocketError ? err.code : String(err));
+          }
+        }
+        return "";
+      },
+    });
+    assert.ok(pumped !== undefined);
+    await client.write("one\n");
+    assert.equal(await client.readLine(), "first");
+    await client.write("two\n");
+    await rejectsWithCode(pumped, "ECLOSED");
+    assert.deepEqual(codes, ["ECLOSED", "ECLOSED"]);
+  });
+
   test("TcpConn.pump: a reply after closeWrite() fails the pump with EPIPE and is not counted", async () => {
     await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
     await using client = await connect({ port: listener.addr.port });
