@@ -178,8 +178,9 @@ static struct sockaddr_in servers[MAX_PORTS];
 
 // A non-blocking TCP socket with a connect in progress. Source addresses
 // rotate over 127.0.0.1-127.0.0.100 so that connection churn cannot run out of
-// ephemeral ports; such a connection sends one line, which Nagle's algorithm
-// never holds back (nothing is unacknowledged), so it skips TCP_NODELAY.
+// ephemeral ports. Those connections (cps, idle) make one write each, which
+// Nagle's algorithm never holds back (nothing is unacknowledged), so they skip
+// TCP_NODELAY; a mode that writes twice on one would need it.
 static int start_connect(int p, int rotate) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) fail("socket: %s", strerror(errno));
@@ -606,16 +607,23 @@ static int run_cps(void) {
         s->state = 1;
         continue;
       }
-      ssize_t got = recv(s->fd, readbuf, sizeof readbuf, 0);
-      if (got < 0) {
-        if (errno == EAGAIN || errno == EINTR) continue;
-        fail("cps: read: %s", strerror(errno));
-      }
-      if (got == 0) fail("cps: server closed the connection before replying");
-      if (s->got + (size_t)got > (size_t)line_len) fail("cps: unexpected bytes after the reply");
-      if (memcmp(s->expect + s->got, readbuf, (size_t)got) != 0)
-        describe_mismatch("cps", s->expect + s->got, readbuf, (size_t)got);
-      s->got += (size_t)got;
+      // Edge-triggered: read until the reply is whole or nothing is left, so
+      // that a part of it followed by the server's FIN or a reset, already
+      // queued together, fails now rather than at the timeout.
+      ssize_t got;
+      do {
+        got = recv(s->fd, readbuf, sizeof readbuf, 0);
+        if (got < 0) {
+          if (errno == EINTR) continue;
+          if (errno == EAGAIN) break;
+          fail("cps: read: %s", strerror(errno));
+        }
+        if (got == 0) fail("cps: server closed the connection before replying");
+        if (s->got + (size_t)got > (size_t)line_len) fail("cps: unexpected bytes after the reply");
+        if (memcmp(s->expect + s->got, readbuf, (size_t)got) != 0)
+          describe_mismatch("cps", s->expect + s->got, readbuf, (size_t)got);
+        s->got += (size_t)got;
+      } while (s->got < (size_t)line_len);
       if (s->got < (size_t)line_len) continue;
       if (r.measuring) {
         r.completed[r.port]++;
