@@ -41,6 +41,18 @@ class ScriptedSocket implements PumpSocket {
 
 const upper: PumpHandler = { onData: (chunk) => bytes(str(chunk).toUpperCase()) };
 
+/** A pump on `conn` that answers one line with `reply(line)`, then stops. */
+function pumpOneLine(conn: TcpConn, reply: (line: string) => string): Promise<boolean> | undefined {
+  return conn.pump({
+    answer() {
+      const line = conn.bufferedLine();
+      if (line === undefined) return "";
+      conn.stopPump();
+      return reply(line);
+    },
+  });
+}
+
 async function settledState(promise: Promise<unknown>): Promise<string> {
   let state = "pending";
   promise.then((v) => (state = `resolved ${v}`), (e) => (state = `rejected ${e}`));
@@ -541,14 +553,7 @@ describe(`push mode on ${runtimeName()}`, () => {
     await using client = await connect({ port: listener.addr.port });
     const conn = await listener.accept();
     assert.ok(conn instanceof TcpConn);
-    const pumped = conn.pump({
-      answer() {
-        const line = conn.bufferedLine();
-        if (line === undefined) return "";
-        conn.stopPump();
-        return line.toUpperCase() + "\n";
-      },
-    });
+    const pumped = pumpOneLine(conn, (line) => line.toUpperCase() + "\n");
     await client.write("one\n");
     assert.equal(await pumped, false);
     assert.equal(await client.readLine(), "ONE");
@@ -619,14 +624,7 @@ describe(`push mode on ${runtimeName()}`, () => {
     const conn = await listener.accept();
     assert.ok(conn instanceof TcpConn);
     assert.equal(await conn.write("hé\n"), 4);
-    const pumped = conn.pump({
-      answer() {
-        const line = conn.bufferedLine();
-        if (line === undefined) return "";
-        conn.stopPump();
-        return line + "😀\n";
-      },
-    });
+    const pumped = pumpOneLine(conn, (line) => line + "😀\n");
     await client.write("x\n");
     assert.equal(await pumped, false);
     assert.equal(await client.readLine(), "hé");
@@ -643,14 +641,7 @@ describe(`push mode on ${runtimeName()}`, () => {
     await using client = await connect({ port: listener.addr.port });
     const conn = await listener.accept();
     assert.ok(conn instanceof TcpConn);
-    const pumped = conn.pump({
-      answer() {
-        const line = conn.bufferedLine();
-        if (line === undefined) return "";
-        conn.stopPump();
-        return line.toUpperCase() + "é😀\n";
-      },
-    });
+    const pumped = pumpOneLine(conn, (line) => line.toUpperCase() + "é😀\n");
     await client.write("one\nrest");
     assert.equal(await pumped, false);
     assert.equal(await client.readLine(), "ONEé😀");
