@@ -16,6 +16,7 @@ const utf8 = new TextEncoder();
 // stuck write pins at most SLAB bytes.
 const SLAB = 8 * 1024;
 const SLAB_MAX_CHARS = 1024;
+const ASCII_MAX_CHARS = 32;
 let slab = new Uint8Array(SLAB);
 let slabUsed = 0;
 
@@ -31,10 +32,26 @@ export function encodeUtf8(text: string): Uint8Array {
     slabUsed = 0;
   }
   const start = slabUsed;
-  const { written } = utf8.encodeInto(text, slab.subarray(start));
+  let written = text.length <= ASCII_MAX_CHARS ? encodeAscii(text, slab, start) : -1;
+  if (written < 0) written = utf8.encodeInto(text, slab.subarray(start)).written;
   // Keep regions 8-byte aligned, as allocations would be.
   slabUsed = (start + written + 7) & ~7;
   return slab.subarray(start, start + written);
+}
+
+// A short ASCII reply, the usual one, copied unit by unit: on Deno,
+// encodeInto() is a call into Rust that costs more than the copy, on the
+// path from a request's read to its reply's write (bench/PROFILES.md, item
+// 43). -1 at the first unit that is not ASCII, having written the units
+// before it, which encodeInto() then writes again.
+function encodeAscii(text: string, into: Uint8Array, at: number): number {
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit > 0x7f) return -1;
+    into[at + i] = unit;
+  }
+  return length;
 }
 
 /**

@@ -3,6 +3,7 @@
 // count must match what an encoder makes of every kind of UTF-16 string.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import fc from "fast-check";
 import { encodeUtf8, utf8Length } from "../runtime/_utf8.ts";
 
 const utf8 = new TextEncoder();
@@ -35,5 +36,24 @@ describe("utf8Length and encodeUtf8", () => {
       const text = String.fromCharCode(unit) + String.fromCharCode(0xdc00 + (unit % 0x400));
       assert.equal(utf8Length(text), utf8.encode(text).byteLength, `unit ${unit}`);
     }
+  });
+
+  test("every reply keeps its bytes: ASCII, text that leaves ASCII part way, and slabs that fill up", () => {
+    // Units that make the short-ASCII path and its fallback meet: ASCII,
+    // two- and three-byte characters, surrogate halves (paired or not).
+    const unitArb = fc.constantFrom("a", "Z", "\n", "\x7f", "\x80", "é", "€", "\ud83d", "\ude00");
+    const textArb = fc.oneof(
+      fc.string({ unit: unitArb, maxLength: 40 }),
+      fc.string({ unit: fc.constantFrom("a", "b", "\n"), minLength: 30, maxLength: 34 }),
+      fc.string({ unit: "binary", maxLength: 1100 }),
+    );
+    fc.assert(
+      fc.property(fc.array(textArb, { minLength: 1, maxLength: 60 }), (texts) => {
+        const encoded = texts.map((text) => encodeUtf8(text));
+        // Checked after all of them: a later reply must not write over an earlier one's bytes.
+        texts.forEach((text, i) => assert.deepEqual(encoded[i], utf8.encode(text), JSON.stringify(text)));
+      }),
+      { numRuns: 200 },
+    );
   });
 });
