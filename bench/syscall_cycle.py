@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Where one request's round trip goes, read from the system calls of two servers.
+
+    python3 bench/syscall_cycle.py "SERVER A COMMAND" "SERVER B COMMAND" LOADGEN ARGS...
+    python3 bench/syscall_cycle.py "node_modules/.bin/deno run --allow-net bench/servers/doorway_lines.ts 0" \\
+      "node_modules/.bin/deno run --allow-net bench/servers/deno_raw.ts 0" rr --conns 1 --depth 1
+
+Both servers stay up and are loaded in interleaved slices as by
+bench/paired.sh (8 s, no warm-up of the load generator's own), while `perf
+record -e raw_syscalls:sys_enter,raw_syscalls:sys_exit` records every system
+call of each for 4 s, starting 2 s in. Tracepoints cost far less than strace
+and keep the kernel's timestamps, so the phases of a request can be timed to
+the tenth of a microsecond on the server's busiest thread:
+
+- wake->recv: from epoll reporting the socket readable to the read;
+- recv: the read itself (recvfrom, or read on Node);
+- recv->send: the server's own work from the request's bytes to its reply's
+  write: on one connection with one request in flight, the only part of the
+  round trip the server's code lengthens;
+- send: the write, which on loopback also carries the packet to the load
+  generator's socket and wakes it;
+- send->epoll: what the server does after the write before it waits again;
+- epoll: the wait itself, until the next request is there.
+
+Then, per request (one cycle from one write to the next, gaps over 1 ms, the
+other server's slices, left out): the time in each system call and the time
+between them ("user", which also holds preemption). Calls per request show a
+server that reads until EAGAIN (Node's libuv, Deno's node:net) apart from one
+that waits on epoll after every short read (Deno's native API).
+
+Needs perf and access to tracefs (root, or kernel.perf_event_paranoid <= 1),
+and bench/out/loadgen (`npm run bench -- --quick` builds it). Commands must
+print their port first. Not part of `npm run bench`; bench/PROFILES.md,
+item 43.
+"""
+
+import collections
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# x86-64 system call numbers.
+RECVFROM, SENDTO, EPOLL_WAIT = 45, 44, 232
+READ, WRITE, WRITEV, EPOLL_PWAIT, EPOLL_PWAIT2, FUTEX = 0, 1, 20, 281, 441, 202
+NAMES = {RECVFROM: "recv", SENDTO: "send", EPOLL_WAIT: "epoll", FUTEX: "futex"}
+EVENT = re.compile(r"\s*(\d+)\s+([\d.]+):\s+raw_syscalls:sys_(enter|exit): NR (\d+)(?: = (-?\d+))?")
+
+
+def start(command):
+    child = subprocess.Popen(
+        "exec " + command, shell=True, cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+    return child, int(child.stdout.readline())
+
+
+def events(data_path):
+    """The busiest thread's system calls: (time in µs, "enter"/"exit", number, result)."""
+    script = subprocess.run(
+        ["perf", "script", "-i", data_path, "-F", "tid,time,event,trace", "--ns"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rows = []
+    for line in script.splitlines():
+        m = EVENT.match(line)
+        if m:
+            rows.append((int(m[1]), float(m[2]) * 1e6, m[3], int(m[4]), None if m[5] is None else int(m[5])))
+    main = collections.Counter(r[0] for r in rows).most_common(1)[0][0]
+    rows = [r[1:] for r in rows if r[0] == main]
+    # Node's libuv reads and writes a socket with read() and write(); Bun and
+    # Node wait with epoll_pwait2 or epoll_pwait: named as the others are.
+    if not any(r[2] == SENDTO for r in rows):
+        rows = [(t, k, {READ: RECVFROM, WRITE: SENDTO, WRITEV: SENDTO}.get(n, n), v) for t, k, n, v in rows]
+    return [(t, k, EPOLL_WAIT if n in (EPOLL_PWAIT, EPOLL_PWAIT2) else n, v) for t, k, n, v in rows]
+
+
+def phases(rows):
+    found = collections.defaultdict(list)
+    pairs = {
+        ("exit", EPOLL_WAIT, "enter", RECVFROM): "wake->recv",
+        ("enter", RECVFROM, "exit", RECVFROM): "recv",
+        ("exit", RECVFROM, "enter", SENDTO): "recv->send",
+        ("enter", SENDTO, "exit", SENDTO): "send",
+        ("exit", SENDTO, "enter", EPOLL_WAIT): "send->epoll",
+        ("enter", EPOLL_WAIT, "exit", EPOLL_WAIT): "epoll",
+    }
+    for (t, k, n, _), (t2, k2, n2, _) in zip(rows, rows[1:]):
+        name = pairs.get((k, n, k2, n2))
+        # A wait over 1 ms is the other server's slice.
+        if name is not None and not (name == "epoll" and t2 - t >= 1000):
+            found[name].append(t2 - t)
+    return found
+
+
+def per_request(rows):
+    sends = [i for i, r in enumerate(rows) if r[1] == "enter" and r[2] == SENDTO]
+    totals = collections.defaultdict(float)
+    cycles = 0
+    for a, b in zip(sends, sends[1:]):
+        if rows[b][0] - rows[a][0] >= 1000:
+            continue
+        cycles += 1
+        for (t, k, n, _), (t2, k2, n2, v2) in zip(rows[a:b], rows[a + 1:b + 1]):
+            if k == "enter" and k2 == "exit":
+                name = NAMES.get(n, f"#{n}")
+                if n == RECVFROM and v2 is not None and v2 < 0:
+                    name = "recv EAGAIN"
+                totals["in " + name] += t2 - t
+            else:
+                totals["user"] += t2 - t
+    return cycles, totals
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    commands, args = sys.argv[1:3], sys.argv[3:]
+    tmp = tempfile.mkdtemp(prefix="syscall_cycle_")
+    children = [start(c) for c in commands]
+    try:
+        ports = ",".join(str(port) for _, port in children)
+        load = subprocess.Popen(
+            [f"{ROOT}/bench/out/loadgen", *args, "--port", ports, "--warmup", "0", "--duration", "8"],
+            stdout=subprocess.PIPE, text=True,
+        )
+        time.sleep(2)
+        recorders = [
+            subprocess.Popen(
+                ["perf", "record", "-q", "-e", "raw_syscalls:sys_enter,raw_syscalls:sys_exit",
+                 "-p", str(child.pid), "-o", f"{tmp}/{i}.data", "--", "sleep", "4"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            for i, (child, _) in enumerate(children)
+        ]
+        for r in recorders:
+            r.wait()
+        out, _ = load.communicate()
+    finally:
+        for child, _ in children:
+            child.kill()
+    servers = json.loads(out.strip().splitlines()[-1])["servers"]
+    for i, command in enumerate(commands):
+        rows = events(f"{tmp}/{i}.data")
+        sends = sum(1 for r in rows if r[1] == "enter" and r[2] == SENDTO)
+        calls = collections.Counter(NAMES.get(n, f"#{n}") for _, k, n, _ in rows if k == "enter")
+        print(f"== {'AB'[i]}: {command}")
+        print(f"   whole run: {servers[i].get('rps', 0):,.0f} req/s; traced: {sends} writes")
+        print("   calls per request: " + ", ".join(f"{k} {v / sends:.3f}" for k, v in calls.most_common() if v / sends >= 0.01))
+        for name, values in phases(rows).items():
+            values.sort()
+            print(f"   {name:12} n={len(values):6}  median {statistics.median(values):6.2f} µs"
+                  f"  mean {statistics.mean(values):6.2f}  p90 {values[int(len(values) * 0.9)]:6.2f}")
+        cycles, totals = per_request(rows)
+        print(f"   per request, {cycles} cycles under 1 ms: " + ", ".join(
+            f"{k} {v / cycles:.2f}" for k, v in sorted(totals.items()) if v / cycles >= 0.01
+        ) + f"; total {sum(totals.values()) / cycles:.2f} µs")
+
+
+if __name__ == "__main__":
+    main()
