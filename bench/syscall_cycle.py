@@ -28,6 +28,13 @@ between them ("user", which also holds preemption). Calls per request show a
 server that reads until EAGAIN (Node's libuv, Deno's node:net) apart from one
 that waits on epoll after every short read (Deno's native API).
 
+With SCHED=1 in the environment it also records the scheduler's wake-ups
+and switches on every CPU (`perf record -a -e sched:sched_wakeup,
+sched:sched_switch`) and reports, for the wake-ups between each server and
+the load generator, how many put the woken process on the waker's own CPU
+and how long it waited to run, and how often each server stopped running
+because it waited (S) or was preempted (R).
+
 Needs perf and access to tracefs (root, or kernel.perf_event_paranoid <= 1),
 and bench/out/loadgen (`npm run bench -- --quick` builds it). Commands must
 print their port first. Not part of `npm run bench`; bench/PROFILES.md,
@@ -117,6 +124,57 @@ def per_request(rows):
     return cycles, totals
 
 
+SCHED_EVENT = re.compile(r"\s*(\S+)\s+(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+sched:(\w+): (.*)")
+
+
+def sched_report(data_path, pids, loadgen_pid):
+    """Wake-ups between the servers (pids, named A and B) and the load generator."""
+    script = subprocess.run(
+        ["perf", "script", "-i", data_path, "-F", "comm,tid,cpu,time,event,trace", "--ns"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    names = {str(pid): "AB"[i] for i, pid in enumerate(pids)}
+    loadgen = str(loadgen_pid)
+    woken = {}
+    waits = collections.defaultdict(list)
+    same_cpu = collections.Counter()
+    stops = collections.Counter()
+    for line in script.splitlines():
+        m = SCHED_EVENT.match(line)
+        if not m:
+            continue
+        waker, cpu, t, kind, rest = m[2], int(m[3]), float(m[4]) * 1e6, m[5], m[6]
+        if kind == "sched_wakeup":
+            pid = re.search(r" pid=(\d+)", rest)[1]
+            target = int(re.search(r"target_cpu=(\d+)", rest)[1])
+            woken[pid] = (t, target, waker, cpu)
+        elif kind == "sched_switch":
+            prev = re.search(r"prev_pid=(\d+)", rest)[1]
+            if prev in names:
+                stops[(names[prev], re.search(r"prev_state=(\S+)", rest)[1])] += 1
+            pid = re.search(r"next_pid=(\d+)", rest)[1]
+            if pid not in woken:
+                continue
+            t0, target, by, by_cpu = woken.pop(pid)
+            if pid == loadgen and by in names:
+                key = f"load generator woken by {names[by]}"
+            elif pid in names and by == loadgen:
+                key = f"{names[pid]} woken by the load generator"
+            elif pid in names and by == "0":
+                key = f"{names[pid]} woken from idle"
+            else:
+                continue
+            waits[key].append(t - t0)
+            same_cpu[key] += target == by_cpu
+    print("== scheduler, both servers' slices")
+    for key in sorted(waits):
+        values = sorted(waits[key])
+        print(f"   {key:34} n={len(values):6}  on the waker's CPU {same_cpu[key] / len(values):6.1%}"
+              f"  wait to run: median {statistics.median(values):6.2f} µs  mean {statistics.mean(values):6.2f}")
+    for name in "AB":
+        print(f"   {name} stopped running: waiting {stops[(name, 'S')]}, preempted {stops[(name, 'R')]}")
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
@@ -130,6 +188,13 @@ def main():
             stdout=subprocess.PIPE, text=True,
         )
         time.sleep(2)
+        sched = None
+        if os.environ.get("SCHED") == "1":
+            sched = subprocess.Popen(
+                ["perf", "record", "-q", "-a", "-e", "sched:sched_wakeup,sched:sched_switch",
+                 "-o", f"{tmp}/sched.data", "--", "sleep", "2"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
         recorders = [
             subprocess.Popen(
                 ["perf", "record", "-q", "-e", "raw_syscalls:sys_enter,raw_syscalls:sys_exit",
@@ -138,7 +203,7 @@ def main():
             )
             for i, (child, _) in enumerate(children)
         ]
-        for r in recorders:
+        for r in recorders + ([sched] if sched else []):
             r.wait()
         out, _ = load.communicate()
     finally:
@@ -160,6 +225,8 @@ def main():
         print(f"   per request, {cycles} cycles under 1 ms: " + ", ".join(
             f"{k} {v / cycles:.2f}" for k, v in sorted(totals.items()) if v / cycles >= 0.01
         ) + f"; total {sum(totals.values()) / cycles:.2f} µs")
+    if sched is not None:
+        sched_report(f"{tmp}/sched.data", [child.pid for child, _ in children], load.pid)
 
 
 if __name__ == "__main__":

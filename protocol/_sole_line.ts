@@ -8,7 +8,6 @@
 const LF = 10;
 const CR = 13;
 const utf8 = new TextDecoder();
-const ASCII_MAX_BYTES = 16;
 
 /**
  * The line that `chunk` is, when it is one complete line and nothing more:
@@ -27,24 +26,7 @@ export function soleLine(chunk: Uint8Array, maxLineBytes: number): string | unde
   // and a newline byte is never part of a multi-byte character.
   if (end === 0 || chunk.indexOf(LF) !== end - 1) return undefined;
   const cut = end > 1 && chunk[end - 2] === CR ? 2 : 1;
-  const length = end - cut;
-  if (length > maxLineBytes) return undefined;
-  const ascii = length <= ASCII_MAX_BYTES ? decodeAscii(chunk, length) : undefined;
-  if (ascii !== undefined) return ascii;
+  if (end - cut > maxLineBytes) return undefined;
   const text = utf8.decode(chunk);
   return text.slice(0, text.length - cut);
-}
-
-// A short ASCII line, the usual one, decoded byte by byte: on Deno and
-// Node, TextDecoder's decode() costs more for a few bytes, on the path from a
-// request's read to its reply's write (bench/PROFILES.md, item 43); past 16
-// bytes it costs less. `undefined` at the first byte that is not ASCII.
-function decodeAscii(bytes: Uint8Array, length: number): string | undefined {
-  let text = "";
-  for (let i = 0; i < length; i++) {
-    const byte = bytes[i];
-    if (byte > 0x7f) return undefined;
-    text += String.fromCharCode(byte);
-  }
-  return text;
 }
