@@ -28,23 +28,27 @@ between them ("user", which also holds preemption). Calls per request show a
 server that reads until EAGAIN (Node's libuv, Deno's node:net) apart from one
 that waits on epoll after every short read (Deno's native API).
 
-With SCHED=1 in the environment it also records the scheduler's wake-ups
-and switches on every CPU (`perf record -a -e sched:sched_wakeup,
-sched:sched_switch`) and reports, for the wake-ups between each server and
-the load generator, how many put the woken process on the waker's own CPU
-and how long it waited to run, and how often each server stopped running
+With SCHED=1 in the environment it also records the scheduler on every CPU
+for 2 s (`perf record -a -e sched:sched_waking,sched:sched_switch`) and
+reports, for the wake-ups between each server and the load generator, how
+many put the woken process on the waker's own CPU (`sched_waking` fires in
+the waker's context, on its CPU, and names the target CPU) and how long the
+woken process then waited to run, and how often each server stopped running
 because it waited (S) or was preempted (R).
 
-Needs perf and access to tracefs (root, or kernel.perf_event_paranoid <= 1),
-and bench/out/loadgen (`npm run bench -- --quick` builds it). Commands must
-print their port first. Not part of `npm run bench`; bench/PROFILES.md,
-item 43.
+Needs perf; root, or kernel.perf_event_paranoid at -1 for the tracepoints'
+raw data (and at most 0 for SCHED=1, which records every CPU); x86-64 (the
+system call numbers); and bench/out/loadgen (`npm run bench -- --quick`
+builds it). Commands must print their port first. Not part of `npm run
+bench`; bench/PROFILES.md, item 43.
 """
 
 import collections
 import json
 import os
+import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -78,6 +82,8 @@ def events(data_path):
         m = EVENT.match(line)
         if m:
             rows.append((int(m[1]), float(m[2]) * 1e6, m[3], int(m[4]), None if m[5] is None else int(m[5])))
+    if not rows:
+        return []
     main = collections.Counter(r[0] for r in rows).most_common(1)[0][0]
     rows = [r[1:] for r in rows if r[0] == main]
     # Node's libuv reads and writes a socket with read() and write(); Bun and
@@ -124,7 +130,8 @@ def per_request(rows):
     return cycles, totals
 
 
-SCHED_EVENT = re.compile(r"\s*(\S+)\s+(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+sched:(\w+): (.*)")
+# The comm may hold spaces ("V8 DefaultWorke"): the tid, then the CPU in brackets, end it.
+SCHED_EVENT = re.compile(r"\s*(.+?)\s+(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+sched:(\w+): (.*)")
 
 
 def sched_report(data_path, pids, loadgen_pid):
@@ -144,14 +151,17 @@ def sched_report(data_path, pids, loadgen_pid):
         if not m:
             continue
         waker, cpu, t, kind, rest = m[2], int(m[3]), float(m[4]) * 1e6, m[5], m[6]
-        if kind == "sched_wakeup":
+        if kind == "sched_waking":
             pid = re.search(r" pid=(\d+)", rest)[1]
             target = int(re.search(r"target_cpu=(\d+)", rest)[1])
             woken[pid] = (t, target, waker, cpu)
         elif kind == "sched_switch":
             prev = re.search(r"prev_pid=(\d+)", rest)[1]
+            # A task that stops running has no wake-up pending any more.
+            woken.pop(prev, None)
             if prev in names:
-                stops[(names[prev], re.search(r"prev_state=(\S+)", rest)[1])] += 1
+                state = re.search(r"prev_state=(\S+)", rest)[1]
+                stops[(names[prev], "R" if state.startswith("R") else state)] += 1
             pid = re.search(r"next_pid=(\d+)", rest)[1]
             if pid not in woken:
                 continue
@@ -160,13 +170,13 @@ def sched_report(data_path, pids, loadgen_pid):
                 key = f"load generator woken by {names[by]}"
             elif pid in names and by == loadgen:
                 key = f"{names[pid]} woken by the load generator"
-            elif pid in names and by == "0":
-                key = f"{names[pid]} woken from idle"
+            elif pid in names:
+                key = f"{names[pid]} woken by anything else"
             else:
                 continue
             waits[key].append(t - t0)
             same_cpu[key] += target == by_cpu
-    print("== scheduler, both servers' slices")
+    print("== scheduler, 2 s of both servers' slices")
     for key in sorted(waits):
         values = sorted(waits[key])
         print(f"   {key:34} n={len(values):6}  on the waker's CPU {same_cpu[key] / len(values):6.1%}"
@@ -175,58 +185,74 @@ def sched_report(data_path, pids, loadgen_pid):
         print(f"   {name} stopped running: waiting {stops[(name, 'S')]}, preempted {stops[(name, 'R')]}")
 
 
+def record(args, out_path):
+    return subprocess.Popen(
+        ["perf", "record", "-q", *args, "-o", out_path, "--", "sleep", "4" if "-p" in args else "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
+    if platform.machine() != "x86_64":
+        sys.exit("syscall_cycle.py: the system call numbers are x86-64's")
     commands, args = sys.argv[1:3], sys.argv[3:]
     tmp = tempfile.mkdtemp(prefix="syscall_cycle_")
-    children = [start(c) for c in commands]
+    children, load, recorders, sched = [], None, [], None
     try:
+        for command in commands:
+            children.append(start(command))
         ports = ",".join(str(port) for _, port in children)
         load = subprocess.Popen(
             [f"{ROOT}/bench/out/loadgen", *args, "--port", ports, "--warmup", "0", "--duration", "8"],
             stdout=subprocess.PIPE, text=True,
         )
         time.sleep(2)
-        sched = None
         if os.environ.get("SCHED") == "1":
-            sched = subprocess.Popen(
-                ["perf", "record", "-q", "-a", "-e", "sched:sched_wakeup,sched:sched_switch",
-                 "-o", f"{tmp}/sched.data", "--", "sleep", "2"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
+            sched = record(["-a", "-e", "sched:sched_waking,sched:sched_switch"], f"{tmp}/sched.data")
         recorders = [
-            subprocess.Popen(
-                ["perf", "record", "-q", "-e", "raw_syscalls:sys_enter,raw_syscalls:sys_exit",
-                 "-p", str(child.pid), "-o", f"{tmp}/{i}.data", "--", "sleep", "4"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
+            record(["-e", "raw_syscalls:sys_enter,raw_syscalls:sys_exit", "-p", str(child.pid)], f"{tmp}/{i}.data")
             for i, (child, _) in enumerate(children)
         ]
         for r in recorders + ([sched] if sched else []):
-            r.wait()
+            _, err = r.communicate()
+            if r.returncode != 0:
+                sys.exit(f"syscall_cycle.py: perf record failed: {err.strip()}")
         out, _ = load.communicate()
+        if load.returncode != 0:
+            sys.exit("syscall_cycle.py: the load generator failed")
+        servers = json.loads(out.strip().splitlines()[-1])["servers"]
+        for i, command in enumerate(commands):
+            report(i, command, servers[i], events(f"{tmp}/{i}.data"))
+        if sched is not None:
+            sched_report(f"{tmp}/sched.data", [child.pid for child, _ in children], load.pid)
     finally:
-        for child, _ in children:
-            child.kill()
-    servers = json.loads(out.strip().splitlines()[-1])["servers"]
-    for i, command in enumerate(commands):
-        rows = events(f"{tmp}/{i}.data")
-        sends = sum(1 for r in rows if r[1] == "enter" and r[2] == SENDTO)
-        calls = collections.Counter(NAMES.get(n, f"#{n}") for _, k, n, _ in rows if k == "enter")
-        print(f"== {'AB'[i]}: {command}")
-        print(f"   whole run: {servers[i].get('rps', 0):,.0f} req/s; traced: {sends} writes")
-        print("   calls per request: " + ", ".join(f"{k} {v / sends:.3f}" for k, v in calls.most_common() if v / sends >= 0.01))
-        for name, values in phases(rows).items():
-            values.sort()
-            print(f"   {name:12} n={len(values):6}  median {statistics.median(values):6.2f} µs"
-                  f"  mean {statistics.mean(values):6.2f}  p90 {values[int(len(values) * 0.9)]:6.2f}")
-        cycles, totals = per_request(rows)
+        for p in [load, sched, *recorders, *(child for child, _ in children)]:
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(i, command, server, rows):
+    sends = sum(1 for r in rows if r[1] == "enter" and r[2] == SENDTO)
+    print(f"== {'AB'[i]}: {command}")
+    if sends == 0:
+        print("   no reply written while traced")
+        return
+    calls = collections.Counter(NAMES.get(n, f"#{n}") for _, k, n, _ in rows if k == "enter")
+    print(f"   whole run: {server.get('rps', 0):,.0f} req/s; traced: {sends} writes")
+    print("   calls per request: " + ", ".join(f"{k} {v / sends:.3f}" for k, v in calls.most_common() if v / sends >= 0.01))
+    for name, values in phases(rows).items():
+        values.sort()
+        print(f"   {name:12} n={len(values):6}  median {statistics.median(values):6.2f} µs"
+              f"  mean {statistics.mean(values):6.2f}  p90 {values[int(len(values) * 0.9)]:6.2f}")
+    cycles, totals = per_request(rows)
+    if cycles:
         print(f"   per request, {cycles} cycles under 1 ms: " + ", ".join(
             f"{k} {v / cycles:.2f}" for k, v in sorted(totals.items()) if v / cycles >= 0.01
         ) + f"; total {sum(totals.values()) / cycles:.2f} µs")
-    if sched is not None:
-        sched_report(f"{tmp}/sched.data", [child.pid for child, _ in children], load.pid)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ const utf8 = new TextEncoder();
 // stuck write pins at most SLAB bytes.
 const SLAB = 8 * 1024;
 const SLAB_MAX_CHARS = 1024;
+// Up to here copying ASCII in JavaScript beat encodeInto() on every runtime
+// in bench/experiments/text_codec_micro.ts; at 48 units it no longer did on
+// Node.
 const ASCII_MAX_CHARS = 32;
 let slab = new Uint8Array(SLAB);
 let slabUsed = 0;
@@ -39,11 +42,12 @@ export function encodeUtf8(text: string): Uint8Array {
   return slab.subarray(start, start + written);
 }
 
-// A short ASCII reply, the usual one, copied unit by unit: on Deno,
-// encodeInto() is a call into Rust that costs more than the copy, on the
-// path from a request's read to its reply's write (bench/PROFILES.md, item
-// 43). -1 at the first unit that is not ASCII, having written the units
-// before it, which encodeInto() then writes again.
+// A short ASCII string, the usual reply, copied unit by unit: encodeInto()
+// costs more for a few units, most on Deno, where it is a call into Rust on
+// every reply's path from read to write (bench/PROFILES.md, item 43); the
+// other callers (TcpConn.write() of text, Bun's rest of a partial write) are
+// off the usual path. -1 at the first unit that is not ASCII, having written
+// the units before it, which encodeInto() then writes again.
 function encodeAscii(text: string, into: Uint8Array, at: number): number {
   const length = text.length;
   for (let i = 0; i < length; i++) {

@@ -51,7 +51,11 @@ describe("utf8Length and encodeUtf8", () => {
       fc.property(fc.array(textArb, { minLength: 1, maxLength: 60 }), (texts) => {
         const encoded = texts.map((text) => encodeUtf8(text));
         // Checked after all of them: a later reply must not write over an earlier one's bytes.
-        texts.forEach((text, i) => assert.deepEqual(encoded[i], utf8.encode(text), JSON.stringify(text)));
+        texts.forEach((text, i) => {
+          assert.deepEqual(encoded[i], utf8.encode(text), JSON.stringify(text));
+          // A slab region starts where an allocation would: 8-byte aligned.
+          if (text.length <= 1024) assert.equal(encoded[i].byteOffset % 8, 0, JSON.stringify(text));
+        });
       }),
       { numRuns: 200 },
     );

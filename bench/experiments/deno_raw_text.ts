@@ -17,13 +17,14 @@ async function handle(conn: Deno.TcpConn): Promise<void> {
   try {
     for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
       const line = soleLine(buffer.subarray(0, n), 8192);
-      // The load generator sends one line per read at one in flight.
-      if (line === undefined) throw new Error("not one line");
+      // One line per read holds only at one request in flight: use --depth 1.
+      if (line === undefined) throw new Error("deno_raw_text.ts: a read that is not one line (--depth 1 only)");
       const bytes = encodeUtf8(uppercase(line) + "\n");
       for (let written = 0; written < bytes.byteLength;) written += await conn.write(bytes.subarray(written));
     }
-  } catch {
-    // The peer went away.
+  } catch (err) {
+    // The peer going away is expected; anything else is not.
+    if (!(err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.BrokenPipe)) console.error(err);
   } finally {
     conn.close();
   }
