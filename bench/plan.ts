@@ -81,6 +81,13 @@ export interface RunInfo {
   cpu: string;
   memory: string;
   kernel: string;
+  /**
+   * The guest's idle policy: cpuidle driver and, under haltpoll, how long an
+   * idle vCPU polls before it halts. At one request in flight most of a round
+   * trip is waking a halted vCPU (PROFILES.md, item 44), so it decides those
+   * figures. Absent in runs made before it was recorded.
+   */
+  idle?: string;
   versions: Record<string, string>;
   load: string;
   loadAfter?: string;

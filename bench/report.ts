@@ -273,6 +273,7 @@ export function renderResults(catalog: Catalog): string {
   out.push(`| CPU | ${info.cpu} |`);
   out.push(`| Memory | ${info.memory} |`);
   out.push(`| OS | ${info.kernel}, loopback only |`);
+  if (info.idle !== undefined) out.push(`| Idle vCPUs | ${info.idle} |`);
   for (const [name, v] of Object.entries(info.versions)) out.push(`| ${name} | ${v.replace(/\|/g, "/")} |`);
   out.push(
     `| Load average before / after | ${info.load.split(" ").slice(0, 3).join(" ")} / ${
@@ -280,6 +281,14 @@ export function renderResults(catalog: Catalog): string {
     } |`,
   );
   out.push("");
+  if (info.idle?.endsWith("guest_halt_poll_ns 0")) {
+    out.push(
+      "An idle vCPU of this machine halts at once, without polling first, and waking it costs a trip through the " +
+        "hypervisor: at one connection with one request in flight that is most of a round trip, and the server " +
+        "that goes idle later wins ([PROFILES.md](PROFILES.md), item 44).",
+    );
+    out.push("");
+  }
   out.push("## Targets");
   out.push("");
   const targets = evaluateTargets(catalog);

@@ -481,6 +481,21 @@ function version(command: string, argv: string[]): string {
   }
 }
 
+// Unreadable files (no cpuidle, no haltpoll module) leave their part out.
+function idlePolicy(): string {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, "utf8").trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const driver = read("/sys/devices/system/cpu/cpuidle/current_driver");
+  const pollNs = read("/sys/module/haltpoll/parameters/guest_halt_poll_ns");
+  if (driver === undefined) return "unknown";
+  return pollNs === undefined ? `cpuidle ${driver}` : `cpuidle ${driver}, guest_halt_poll_ns ${pollNs}`;
+}
+
 function runInfo(mode: string, started: Date): RunInfo {
   const osRelease = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
   return {
@@ -490,6 +505,7 @@ function runInfo(mode: string, started: Date): RunInfo {
     cpu: `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}`,
     memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
     kernel: `Linux ${osRelease}`,
+    idle: idlePolicy(),
     versions: {
       deno: version(`${ROOT}node_modules/.bin/deno`, ["--version"]),
       bun: version(`${ROOT}node_modules/.bin/bun`, ["--version"]),

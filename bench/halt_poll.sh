@@ -1,0 +1,32 @@
+#!/bin/bash
+# The same pair of servers with the guest's halt polling off and on, in
+# alternating phases, to tell a server's cost from the cost of waking a
+# halted vCPU. Under the haltpoll cpuidle driver an idle vCPU polls for
+# guest_halt_poll_ns before it halts; this machine boots with 0, so every
+# idle halts and every wake-up goes through the hypervisor. Needs root and
+# the haltpoll module; the setting found is put back on exit.
+#
+#   bench/halt_poll.sh PHASES ROUNDS "SERVER A COMMAND" "SERVER B COMMAND" LOADGEN ARGS...
+#   bench/halt_poll.sh 4 16 "node_modules/.bin/deno run --allow-net bench/servers/doorway_lines.ts 0" \
+#     "node_modules/.bin/deno run --allow-net bench/servers/node_lines.ts 0" rr --conns 1 --depth 1
+#
+# PHASES alternate off, on, off, ...; each is one bench/paired.sh run of
+# ROUNDS rounds. POLL_NS sets the polling time of the "on" phases (default
+# 200000, the kernel's own default for haltpoll).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+param=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+if [ ! -w "$param" ]; then
+  echo "halt_poll.sh: cannot write $param (needs root and the haltpoll cpuidle driver)" >&2
+  exit 2
+fi
+phases=$1 rounds=$2 a=$3 b=$4
+shift 4
+found=$(cat "$param")
+trap 'echo "$found" >"$param"' EXIT
+for i in $(seq 0 $((phases - 1))); do
+  if [ $((i % 2)) -eq 0 ]; then ns=0; else ns=${POLL_NS:-200000}; fi
+  echo "$ns" >"$param"
+  echo "== guest_halt_poll_ns $ns: A/B"
+  bench/paired.sh "$a" "$b" "$rounds" "$@" | tail -1
+done
