@@ -353,6 +353,17 @@ export function renderResults(catalog: Catalog): string {
       "divided by their number.",
   );
   out.push("");
+  const shrank = catalog.measurements.filter((m) => m.scenario.startsWith("idle") && m.value < 0);
+  if (shrank.length > 0) {
+    // A collector that frees the warm-up's garbage while the connections are
+    // open hides what they cost: say so rather than show a ratio.
+    out.push(
+      `Memory below 0 (${shrank.map((m) => `${m.server}, ${m.scenario}`).join("; ")}): the server's RSS fell ` +
+        "while the idle connections were open, the runtime returning more of the warm-up's memory than the " +
+        "connections took. The figure is a lower bound, not a cost, and no ratio is taken from it.",
+    );
+    out.push("");
+  }
   for (const proto of ["tcp", "udp"] as const) {
     const ss = scenarios.filter((s) => s.proto === proto);
     if (ss.length === 0) continue;
