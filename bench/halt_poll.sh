@@ -11,13 +11,20 @@
 #     "node_modules/.bin/deno run --allow-net bench/servers/node_lines.ts 0" rr --conns 1 --depth 1
 #
 # PHASES alternate off, on, off, ...; each is one bench/paired.sh run of
-# ROUNDS rounds. POLL_NS sets the polling time of the "on" phases (default
-# 200000, the kernel's own default for haltpoll).
+# ROUNDS rounds. "Off" is 0, whatever the machine booted with. POLL_NS caps
+# the polling of the "on" phases (default 200000, the kernel's own default;
+# the governor adapts the poll time below the cap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ $# -lt 5 ]; then
+  echo "usage: bench/halt_poll.sh PHASES ROUNDS \"SERVER A\" \"SERVER B\" LOADGEN ARGS..." >&2
+  exit 2
+fi
 param=/sys/module/haltpoll/parameters/guest_halt_poll_ns
-if [ ! -w "$param" ]; then
-  echo "halt_poll.sh: cannot write $param (needs root and the haltpoll cpuidle driver)" >&2
+governor=$(cat /sys/devices/system/cpu/cpuidle/current_governor 2>/dev/null || true)
+# Under another governor the write succeeds and changes nothing.
+if [ "$governor" != haltpoll ] || [ ! -w "$param" ]; then
+  echo "halt_poll.sh: needs root and the haltpoll cpuidle governor (governor: ${governor:-none})" >&2
   exit 2
 fi
 phases=$1 rounds=$2 a=$3 b=$4

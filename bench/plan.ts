@@ -83,9 +83,9 @@ export interface RunInfo {
   kernel: string;
   /**
    * The guest's idle policy: cpuidle driver and, under haltpoll, how long an
-   * idle vCPU polls before it halts. At one request in flight most of a round
-   * trip is waking a halted vCPU (PROFILES.md, item 44), so it decides those
-   * figures. Absent in runs made before it was recorded.
+   * idle vCPU polls before it halts. With no polling, most of a round trip at
+   * one request in flight is spent outside the servers' work (PROFILES.md,
+   * item 44). Absent in runs made before it was recorded.
    */
   idle?: string;
   versions: Record<string, string>;

@@ -283,9 +283,10 @@ export function renderResults(catalog: Catalog): string {
   out.push("");
   if (info.idle?.endsWith("guest_halt_poll_ns 0")) {
     out.push(
-      "An idle vCPU of this machine halts at once, without polling first, and waking it costs a trip through the " +
-        "hypervisor: at one connection with one request in flight that is most of a round trip, and the server " +
-        "that goes idle later wins ([PROFILES.md](PROFILES.md), item 44).",
+      "An idle vCPU of this machine halts at once, without polling first. At one connection with one request in " +
+        "flight most of a round trip is then spent outside the servers' work, and ratios there move by a few percent " +
+        "either way from run to run; with polling, doorway on Deno beat node:net in every round " +
+        "([PROFILES.md](PROFILES.md), item 44).",
     );
     out.push("");
   }
