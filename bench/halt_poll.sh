@@ -1,10 +1,11 @@
 #!/bin/bash
 # The same pair of servers with the guest's halt polling off and on, in
-# alternating phases, to tell a server's cost from the cost of waking a
-# halted vCPU. Under the haltpoll cpuidle driver an idle vCPU polls for
+# alternating phases, to tell a server's cost from the cost of an idle vCPU
+# halting. Under the haltpoll cpuidle governor an idle vCPU polls for up to
 # guest_halt_poll_ns before it halts; this machine boots with 0, so every
-# idle halts and every wake-up goes through the hypervisor. Needs root and
-# the haltpoll module; the setting found is put back on exit.
+# idle halts at once (and a guest's halt normally exits to the hypervisor).
+# Needs root and the haltpoll governor; the setting found is put back on
+# exit.
 #
 #   bench/halt_poll.sh PHASES ROUNDS "SERVER A COMMAND" "SERVER B COMMAND" LOADGEN ARGS...
 #   bench/halt_poll.sh 4 16 "node_modules/.bin/deno run --allow-net bench/servers/doorway_lines.ts 0" \
