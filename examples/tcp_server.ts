@@ -8,32 +8,45 @@
 // - The uppercase service itself: protocol/uppercase.ts.
 // - Ctrl-C / SIGTERM shut down gracefully (requests in hand get replies);
 //   a second Ctrl-C closes every connection at once.
+// - Flags are checked before anything is bound: a mistake is one line and exit 2 (examples/_args.ts).
 //
 // Run: deno run --allow-net examples/tcp_server.ts [--hostname 0.0.0.0] [--port 12000]
 //      bun examples/tcp_server.ts
 //      node --import tsx examples/tcp_server.ts
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { serveLines, uppercase } from "../mod.ts";
+import { integerFlag, MAX_INT, parseFlags, portFlag } from "./_args.ts";
 
-const { values } = parseArgs({
-  options: {
-    hostname: { type: "string", default: "0.0.0.0" },
-    port: { type: "string", default: "12000" },
-    "max-connections": { type: "string", default: "16384" },
-    "max-line-bytes": { type: "string", default: "65536" },
-    "idle-timeout": { type: "string", default: "0" },
-    "graceful-timeout": { type: "string", default: "10000" },
-  },
+const USAGE = `Usage: examples/tcp_server.ts [options]
+
+The textbook's TCP server: answers each line a client sends with the line uppercased, many clients at once.
+Ctrl-C or SIGTERM stops it gracefully; a second one closes every connection now.
+
+Options:
+  --hostname ADDR          the address to listen on (default: 0.0.0.0)
+  --port N                 the port, 0 for any free one (default: 12000)
+  --max-connections N      connections served at once; more are closed as soon as accepted (default: 16384)
+  --max-line-bytes N       the longest line accepted (default: 65536)
+  --idle-timeout MS        close a connection after this long with no traffic; 0 never (default: 0)
+  --graceful-timeout MS    on shutdown, how long connections get to finish (default: 10000)
+  -h, --help               show this help`;
+
+const values = await parseFlags(USAGE, {
+  hostname: { type: "string", default: "0.0.0.0" },
+  port: { type: "string", default: "12000" },
+  "max-connections": { type: "string", default: "16384" },
+  "max-line-bytes": { type: "string", default: "65536" },
+  "idle-timeout": { type: "string", default: "0" },
+  "graceful-timeout": { type: "string", default: "10000" },
 });
 
 const server = await serveLines({
   hostname: values.hostname,
-  port: Number(values.port),
-  maxConnections: Number(values["max-connections"]),
-  maxLineBytes: Number(values["max-line-bytes"]),
-  idleTimeout: Number(values["idle-timeout"]),
-  gracefulTimeout: Number(values["graceful-timeout"]),
+  port: await portFlag(values.port, 0),
+  maxConnections: await integerFlag("max-connections", values["max-connections"], 1, MAX_INT),
+  maxLineBytes: await integerFlag("max-line-bytes", values["max-line-bytes"], 1, MAX_INT),
+  idleTimeout: await integerFlag("idle-timeout", values["idle-timeout"], 0, MAX_INT),
+  gracefulTimeout: await integerFlag("graceful-timeout", values["graceful-timeout"], 0, MAX_INT),
 }, uppercase).catch((err) => {
   console.error(err.message);
   process.exit(1);

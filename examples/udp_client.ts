@@ -13,18 +13,30 @@
 //      bun examples/udp_client.ts
 //      node --import tsx examples/udp_client.ts
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { bind, request } from "../mod.ts";
+import { integerFlag, MAX_INT, parseFlags, portFlag } from "./_args.ts";
 import { readSentence } from "./_prompt.ts";
 
-const { values } = parseArgs({
-  options: {
-    hostname: { type: "string", default: "127.0.0.1" },
-    port: { type: "string", default: "12000" },
-    timeout: { type: "string", default: "5000" },
-    retries: { type: "string", default: "0" },
-  },
+const USAGE = `Usage: examples/udp_client.ts [options]
+
+The textbook's UDP client: reads a sentence from stdin, sends it to the server as one datagram, prints the reply.
+
+Options:
+  --hostname ADDR   the server's IP address (default: 127.0.0.1)
+  --port N          the server's port (default: 12000)
+  --timeout MS      how long each try waits for the reply (default: 5000)
+  --retries N       how many times to resend when a try times out (default: 0)
+  -h, --help        show this help`;
+
+const values = await parseFlags(USAGE, {
+  hostname: { type: "string", default: "127.0.0.1" },
+  port: { type: "string", default: "12000" },
+  timeout: { type: "string", default: "5000" },
+  retries: { type: "string", default: "0" },
 });
+const port = await portFlag(values.port, 1);
+const timeout = await integerFlag("timeout", values.timeout, 1, MAX_INT);
+const retries = await integerFlag("retries", values.retries, 0, MAX_INT);
 
 try {
   const sentence = await readSentence();
@@ -33,9 +45,9 @@ try {
   await using socket = await bind({ hostname: hostname.includes(":") ? "::" : "0.0.0.0" });
   const reply = await request(sentence, {
     socket,
-    to: { hostname, port: Number(values.port) },
-    timeout: Number(values.timeout),
-    retries: Number(values.retries),
+    to: { hostname, port },
+    timeout,
+    retries,
   });
   console.log(`From Server: ${new TextDecoder().decode(reply.data)}`);
 } catch (err) {

@@ -12,26 +12,32 @@
 //      bun examples/udp_ping.ts
 //      node --import tsx examples/udp_ping.ts
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { bind, request, SocketError } from "../mod.ts";
+import { integerFlag, MAX_INT, parseFlags, portFlag } from "./_args.ts";
 
-const { values } = parseArgs({
-  options: {
-    hostname: { type: "string", default: "127.0.0.1" },
-    port: { type: "string", default: "12000" },
-    count: { type: "string", default: "10" },
-    timeout: { type: "string", default: "1000" },
-  },
+const USAGE = `Usage: examples/udp_ping.ts [options]
+
+The textbook's UDP pinger: sends --count pings, one at a time, and prints a line for each, then a summary.
+Exits 0 when any reply came, 1 when none did.
+
+Options:
+  --hostname ADDR   the server's IP address (default: 127.0.0.1)
+  --port N          the server's port (default: 12000)
+  --count N         how many pings (default: 10)
+  --timeout MS      how long each ping waits for its reply (default: 1000)
+  -h, --help        show this help`;
+
+const values = await parseFlags(USAGE, {
+  hostname: { type: "string", default: "127.0.0.1" },
+  port: { type: "string", default: "12000" },
+  count: { type: "string", default: "10" },
+  timeout: { type: "string", default: "1000" },
 });
-
-const count = Number(values.count);
-if (!Number.isInteger(count) || count < 1) {
-  console.error(`--count must be a positive integer, not ${values.count}`);
-  process.exit(1);
-}
+const count = await integerFlag("count", values.count, 1, MAX_INT);
+const timeout = await integerFlag("timeout", values.timeout, 1, MAX_INT);
 
 const hostname = values.hostname;
-const to = { hostname, port: Number(values.port) };
+const to = { hostname, port: await portFlag(values.port, 1) };
 const decoder = new TextDecoder();
 const rtts: number[] = [];
 
@@ -43,7 +49,7 @@ try {
       const reply = await request(`Ping ${seq} ${Date.now()}`, {
         socket,
         to,
-        timeout: Number(values.timeout),
+        timeout,
         retries: 0,
         accept: (reply) => decoder.decode(reply.data).split(" ")[1] === String(seq),
       });

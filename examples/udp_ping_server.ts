@@ -12,28 +12,30 @@
 //      bun examples/udp_ping_server.ts
 //      node --import tsx examples/udp_ping_server.ts
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { formatAddress, serveDatagrams, uppercase } from "../mod.ts";
+import { integerFlag, numberFlag, parseFlags, portFlag } from "./_args.ts";
 
-const { values } = parseArgs({
-  options: {
-    hostname: { type: "string", default: "0.0.0.0" },
-    port: { type: "string", default: "12000" },
-    loss: { type: "string", default: "0.3" },
-    seed: { type: "string" },
-  },
+const USAGE = `Usage: examples/udp_ping_server.ts [options]
+
+The textbook's UDP pinger server: answers each ping uppercased, and drops a share of them to play a lossy network.
+Ctrl-C or SIGTERM stops it.
+
+Options:
+  --hostname ADDR   the address to listen on (default: 0.0.0.0)
+  --port N          the port, 0 for any free one (default: 12000)
+  --loss P          the share of pings dropped, from 0 to 1 (default: 0.3)
+  --seed N          make the drops repeatable: the same seed drops the same pings (default: random)
+  -h, --help        show this help`;
+
+const values = await parseFlags(USAGE, {
+  hostname: { type: "string", default: "0.0.0.0" },
+  port: { type: "string", default: "12000" },
+  loss: { type: "string", default: "0.3" },
+  seed: { type: "string" },
 });
-
-const loss = Number(values.loss);
-if (!(loss >= 0 && loss <= 1)) {
-  console.error(`--loss must be from 0 to 1, not ${values.loss}`);
-  process.exit(1);
-}
-const seed = values.seed === undefined ? undefined : Number(values.seed);
-if (seed !== undefined && !Number.isInteger(seed)) {
-  console.error(`--seed must be an integer, not ${values.seed}`);
-  process.exit(1);
-}
+const port = await portFlag(values.port, 0);
+const loss = await numberFlag("loss", values.loss, 0, 1);
+const seed = values.seed === undefined ? undefined : await integerFlag("seed", values.seed, 0, 2 ** 32 - 1);
 
 // mulberry32: a tiny generator whose sequence depends only on its seed, the
 // same on every runtime, so a test knows which pings will be dropped.
@@ -53,7 +55,7 @@ const controller = new AbortController();
 const decoder = new TextDecoder();
 const server = await serveDatagrams({
   hostname: values.hostname,
-  port: Number(values.port),
+  port,
   signal: controller.signal,
   onError: (err) => console.error(err instanceof Error ? err.message : String(err)),
 }, (data) => {

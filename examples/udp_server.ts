@@ -14,21 +14,29 @@
 //      bun examples/udp_server.ts
 //      node --import tsx examples/udp_server.ts
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { formatAddress, serveDatagrams, uppercase } from "../mod.ts";
+import { parseFlags, portFlag } from "./_args.ts";
 
-const { values } = parseArgs({
-  options: {
-    hostname: { type: "string", default: "0.0.0.0" },
-    port: { type: "string", default: "12000" },
-  },
+const USAGE = `Usage: examples/udp_server.ts [options]
+
+The textbook's UDP server: answers each datagram with its text uppercased. Ctrl-C or SIGTERM stops it.
+
+Options:
+  --hostname ADDR   the address to listen on (default: 0.0.0.0)
+  --port N          the port, 0 for any free one (default: 12000)
+  -h, --help        show this help`;
+
+const values = await parseFlags(USAGE, {
+  hostname: { type: "string", default: "0.0.0.0" },
+  port: { type: "string", default: "12000" },
 });
+const port = await portFlag(values.port, 0);
 
 const controller = new AbortController();
 const decoder = new TextDecoder();
 const server = await serveDatagrams({
   hostname: values.hostname,
-  port: Number(values.port),
+  port,
   signal: controller.signal,
   onError: (err) => console.error(err instanceof Error ? err.message : String(err)),
 }, (data) => uppercase(decoder.decode(data))).catch((err) => {
