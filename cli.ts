@@ -94,7 +94,8 @@ Ctrl-C or SIGTERM stops it gracefully (lines received get their replies); a seco
 
 Options:
 ${SERVER_HELP}
-  --max-connections N     connections served at once; more are closed as soon as accepted (default: 16384)
+  --max-connections N     connections served at once; more are closed as soon as accepted, and counted on
+                          stderr at most once a second (default: 16384)
   --max-line-bytes N      the longest line accepted; a longer one is refused and its connection closed
                           (default: 65536)
   --idle-timeout MS       close a connection after this long with no traffic; 0 never (default: 0)
@@ -275,15 +276,21 @@ async function tcpServer(args: string[]): Promise<number> {
   if (values.help) return help(COMMAND_HELP["tcp-server"]);
   expectPositionals("tcp-server", [], positionals);
   const service = serviceOf(values.service);
+  const maxConnections = integer("--max-connections", values["max-connections"], 1, MAX_INT);
   const server = await serveLines({
     hostname: values.hostname,
     port: portOf(values.port, 0),
-    maxConnections: integer("--max-connections", values["max-connections"], 1, MAX_INT),
+    maxConnections,
     maxLineBytes: integer("--max-line-bytes", values["max-line-bytes"], 1, MAX_INT),
     idleTimeout: integer("--idle-timeout", values["idle-timeout"], 0, MAX_INT),
     gracefulTimeout: integer("--graceful-timeout", values["graceful-timeout"], 0, MAX_INT),
-    onError: (err) => console.error(messageOf(err)),
+    onError: (err) => {
+      // Peers that reset or go away mid-reply are part of serving: a line each would flood the log.
+      if (err instanceof SocketError && (err.code === "ECONNRESET" || err.code === "EPIPE")) return;
+      console.error(messageOf(err));
+    },
   }, SERVICES[service].line);
+  const stopReporting = reportRejections(server, maxConnections);
   const unsubscribe = onStopSignals((force) => {
     const { open } = server.stats;
     if (!force && open > 0) {
@@ -298,8 +305,30 @@ async function tcpServer(args: string[]): Promise<number> {
     await server.finished;
   } finally {
     unsubscribe();
+    stopReporting();
   }
   return 0;
+}
+
+/**
+ * Logs the connections `server` turned away at `maxConnections`, summed up at most once a second, and once more
+ * when the returned function is called. The server counts them without telling anyone: its stats are polled.
+ */
+function reportRejections(server: { readonly stats: { rejected: number } }, maxConnections: number): () => void {
+  let reported = 0;
+  const report = () => {
+    const rejected = server.stats.rejected - reported;
+    if (rejected === 0) return;
+    reported += rejected;
+    console.error(
+      `Rejected ${rejected} connection${rejected === 1 ? "" : "s"}: max-connections ${maxConnections} reached`,
+    );
+  };
+  const timer = setInterval(report, 1000);
+  return () => {
+    clearInterval(timer);
+    report();
+  };
 }
 
 async function udpServer(args: string[]): Promise<number> {

@@ -8,13 +8,15 @@
 // - The uppercase service itself: protocol/uppercase.ts.
 // - Ctrl-C / SIGTERM shut down gracefully (requests in hand get replies);
 //   a second Ctrl-C closes every connection at once.
+// - The log stays readable under load: peers that reset are not logged, and
+//   connections refused at --max-connections are summed up once a second.
 // - Flags are checked before anything is bound: a mistake is one line and exit 2 (examples/_args.ts).
 //
 // Run: deno run --allow-net examples/tcp_server.ts [--hostname 0.0.0.0] [--port 12000]
 //      bun examples/tcp_server.ts
 //      node --import tsx examples/tcp_server.ts
 import process from "node:process";
-import { serveLines, uppercase } from "../mod.ts";
+import { serveLines, SocketError, uppercase } from "../mod.ts";
 import { integerFlag, MAX_INT, parseFlags, portFlag } from "./_args.ts";
 
 const USAGE = `Usage: examples/tcp_server.ts [options]
@@ -40,17 +42,38 @@ const values = await parseFlags(USAGE, {
   "graceful-timeout": { type: "string", default: "10000" },
 });
 
+const maxConnections = await integerFlag("max-connections", values["max-connections"], 1, MAX_INT);
 const server = await serveLines({
   hostname: values.hostname,
   port: await portFlag(values.port, 0),
-  maxConnections: await integerFlag("max-connections", values["max-connections"], 1, MAX_INT),
+  maxConnections,
   maxLineBytes: await integerFlag("max-line-bytes", values["max-line-bytes"], 1, MAX_INT),
   idleTimeout: await integerFlag("idle-timeout", values["idle-timeout"], 0, MAX_INT),
   gracefulTimeout: await integerFlag("graceful-timeout", values["graceful-timeout"], 0, MAX_INT),
+  onError,
 }, uppercase).catch((err) => {
   console.error(err.message);
   process.exit(1);
 });
+
+// A peer that resets, or goes away before its reply is written, is part of
+// serving, not worth a line each; anything else is.
+function onError(err: unknown): void {
+  if (err instanceof SocketError && (err.code === "ECONNRESET" || err.code === "EPIPE")) return;
+  console.error(err instanceof Error ? err.message : String(err));
+}
+
+// Connections turned away at --max-connections: the server counts them, and
+// a flood of them is summed up at most once a second, and once more on exit.
+let rejectionsReported = 0;
+function reportRejections(): void {
+  const rejected = server.stats.rejected - rejectionsReported;
+  if (rejected === 0) return;
+  rejectionsReported += rejected;
+  const connections = rejected === 1 ? "connection" : "connections";
+  console.error(`Rejected ${rejected} ${connections}: max-connections ${maxConnections} reached`);
+}
+const rejections = setInterval(reportRejections, 1000);
 
 let stopping = false;
 function stop(): void {
@@ -66,4 +89,6 @@ process.on("SIGTERM", stop);
 console.log(`Listening on ${server.addr.hostname}:${server.addr.port}`);
 console.log("The server is ready to receive");
 await server.finished;
+clearInterval(rejections);
+reportRejections();
 process.exit(0);
