@@ -15,7 +15,9 @@ const EMPTY = new Uint8Array(0);
 const NO_LINES: string[] = [];
 const NO_ENDS: number[] = [];
 const BOM = 0xfeff;
-const utf8 = new TextDecoder();
+// Keeps every U+FEFF: the decoder drops one itself, at the start of the stream
+// only, where a lone decode would drop one at the start of every line.
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 // Ranges up to this long are searched for a newline byte by byte: on V8 a
 // typed array's indexOf() is a call into C++, which costs more than scanning
 // a short line (a request of a line protocol, usually) in JavaScript.
@@ -65,6 +67,12 @@ export interface LineDecoderOptions {
  * partial line; the only error is a line over `maxLineBytes` (`ELINETOOLONG`),
  * after which the decoder keeps failing: the stream is out of sync.
  *
+ * A byte order mark (U+FEFF) is dropped at the very start of the stream, the
+ * first bytes ever pushed, as a `TextDecoder` in stream mode drops it (its
+ * bytes still count towards the first line's `maxLineBytes`); anywhere else,
+ * even at the start of a line, it is a character of the line. Bytes taken
+ * with {@linkcode LineDecoder.take} before the first line count as the start.
+ *
  * @example Decoding lines that arrive in pieces
  * ```ts
  * import { LineDecoder } from "./line_decoder.ts";
@@ -94,6 +102,8 @@ export class LineDecoder {
   #queue: string[] = NO_LINES;
   #ends: number[] = NO_ENDS;
   #head = 0;
+  // Whether no byte has been consumed yet: the first line drops a BOM.
+  #fresh = true;
 
   /** Makes a decoder; see {@linkcode LineDecoderOptions}. */
   constructor(options: LineDecoderOptions = {}) {
@@ -148,7 +158,10 @@ export class LineDecoder {
     }
     let target = this.#buf;
     if (!this.#owned || target.byteLength < live + length) {
-      target = new Uint8Array(Math.max(live + length, live * 2, 1024));
+      // Doubling keeps a line that comes in small chunks from being copied
+      // over and over, but only up to what the longest line and a `\r\n`
+      // take: past that a line near the limit held twice the limit.
+      target = new Uint8Array(Math.max(live + length, Math.min(Math.max(live * 2, 1024), this.#max + 2)));
     }
     target.set(this.#buf.subarray(this.#start, this.#end), 0);
     target.set(chunk, live);
@@ -185,6 +198,7 @@ export class LineDecoder {
   next(): string | undefined {
     if (this.#failed !== null) throw this.#failed;
     if (this.#head < this.#queue.length) return this.#dequeue();
+    if (this.#fresh) return this.#firstLine();
     // A chunk adopted whole that ends with a newline is nothing but complete
     // lines, as a request or a batch of them usually is: decoded at once and
     // searched as text, where V8 and JSC search natively, not byte by byte.
@@ -214,6 +228,16 @@ export class LineDecoder {
     }
     const line = this.#decode(this.#start, newline + 1, newline - stop + 1);
     this.#consume(newline + 1);
+    return line;
+  }
+
+  // next() for the stream's first line, which drops the BOM that a
+  // TextDecoder in stream mode drops: once, at the start of the stream.
+  #firstLine(): string | undefined {
+    this.#fresh = false;
+    const line = this.next();
+    if (line === undefined) this.#fresh = true;
+    else if (line.charCodeAt(0) === BOM) return line.slice(1);
     return line;
   }
 
@@ -264,8 +288,7 @@ export class LineDecoder {
   // `first` and `second`, up to the first line over the limit (left for
   // next() to fail on), and returns the first one. The result is what
   // decoding each line on its own gives: a newline is never part of a
-  // multi-byte character, so it also ends any malformed one, and the BOM
-  // that a lone decode would drop at the start of a line is dropped here.
+  // multi-byte character, so it also ends any malformed one.
   #decodeAhead(first: number, second: number): string {
     const buf = this.#buf;
     // ASCII, as most line protocols are, is queued by #queueAscii(): one
@@ -288,7 +311,6 @@ export class LineDecoder {
     for (let i = 0; i < lines.length; i++) {
       let line = lines[i];
       if (line.length > 0 && line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
-      if (i > 0 && line.charCodeAt(0) === BOM) line = line.slice(1);
       lines[i] = line;
     }
     this.#queue = lines;
@@ -348,7 +370,9 @@ export class LineDecoder {
     if (stop - this.#start > this.#max) this.#fail();
     const rest = utf8.decode(this.#buf.subarray(this.#start, stop));
     this.#consume(this.#end);
-    return rest;
+    if (!this.#fresh) return rest;
+    this.#fresh = false;
+    return rest.charCodeAt(0) === BOM ? rest.slice(1) : rest;
   }
 
   /**
@@ -359,6 +383,7 @@ export class LineDecoder {
   take(max: number = Infinity): Uint8Array {
     if (this.#queue !== NO_LINES) this.#dropQueue();
     const stop = Math.min(this.#end, this.#start + max);
+    if (stop > this.#start) this.#fresh = false;
     // A plain Uint8Array whatever was pushed: a subclass's subarray() (Node's
     // Buffer) would make one of that subclass.
     const buf = this.#buf;

@@ -21,12 +21,83 @@ describe("LineDecoder", () => {
     assert.deepEqual(one(enc("crlf\r\n")), ["crlf"]);
     assert.deepEqual(one(enc("\n")), [""]);
     assert.deepEqual(one(enc("\r\n")), [""]);
-    // A lone decode drops a leading BOM and turns a cut character into U+FFFD.
-    assert.deepEqual(one(Uint8Array.of(0xef, 0xbb, 0xbf, 0x41, 0x0a)), ["A"]);
+    // A cut character turns into U+FFFD; a BOM past the start of the stream is a character.
     assert.deepEqual(one(Uint8Array.of(0x41, 0xe2, 0x82, 0x0d, 0x0a)), ["A\ufffd"]);
-    // Two lines whose chunk is the whole buffer: the second's BOM is dropped too.
-    assert.deepEqual(one(Uint8Array.of(0x41, 0x0a, 0xef, 0xbb, 0xbf, 0x42, 0x0d, 0x0a)), ["A", "B"]);
+    assert.deepEqual(one(Uint8Array.of(0xef, 0xbb, 0xbf, 0x41, 0x0a)), ["\ufeffA"]);
+    // Two lines whose chunk is the whole buffer: the second keeps its BOM too.
+    assert.deepEqual(one(Uint8Array.of(0x41, 0x0a, 0xef, 0xbb, 0xbf, 0x42, 0x0d, 0x0a)), ["A", "\ufeffB"]);
     assert.equal(decoder.buffered, 0);
+  });
+
+  test("a BOM is dropped only at the very start of the stream, as TextDecoder does in stream mode", () => {
+    const BOM = [0xef, 0xbb, 0xbf];
+    const A = [0x41, 0x0a];
+    const B = [0x42, 0x0d, 0x0a];
+    // Each stream is pushed whole, a byte at a time, and in two chunks cut at every offset: whichever
+    // path decodes them (one line, a batch, an owned buffer), the lines are TextDecoder's for the stream.
+    const streams = [
+      [...BOM, ...A, ...BOM, ...B], // the second line keeps its BOM (each line lost it before the fix)
+      [...A, ...BOM, ...A], // a line of its own, mid-stream
+      [...BOM, ...BOM, ...A], // only the first of two is dropped
+      [...BOM, 0x0a, ...BOM, 0x0a], // lines that are nothing but a BOM
+      [...BOM, 0xc3, 0xa9, 0x0a, ...BOM, 0xc3, 0xa9, 0x0a, ...BOM, 0x0a], // a batch that is not ASCII
+    ];
+    const expected = [
+      ["A", "\ufeffB"],
+      ["A", "\ufeffA"],
+      ["\ufeffA"],
+      ["", "\ufeff"],
+      ["é", "\ufeffé", "\ufeff"],
+    ];
+    streams.forEach((stream, i) => {
+      const bytes = Uint8Array.from(stream);
+      const oracle = new TextDecoder().decode(bytes).split("\n").slice(0, -1).map((line) => line.replace(/\r$/, ""));
+      assert.deepEqual(oracle, expected[i]);
+      assert.deepEqual(new LineDecoder().decode(bytes), expected[i], `stream ${i}, whole`);
+      const single = new LineDecoder();
+      const lines: string[] = [];
+      for (const byte of bytes) lines.push(...single.decode(Uint8Array.of(byte)));
+      assert.deepEqual(lines, expected[i], `stream ${i}, byte by byte`);
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        const decoder = new LineDecoder();
+        const got = [...decoder.decode(bytes.slice(0, cut)), ...decoder.decode(bytes.slice(cut))];
+        assert.deepEqual(got, expected[i], `stream ${i}, cut at ${cut}`);
+      }
+    });
+    // The last line at end of stream, too.
+    const fresh = new LineDecoder();
+    fresh.push(Uint8Array.of(...BOM, 0x41));
+    assert.equal(fresh.end(), "A");
+    const later = new LineDecoder();
+    assert.deepEqual(later.decode(Uint8Array.of(...A, ...BOM, 0x41)), ["A"]);
+    assert.equal(later.end(), "\ufeffA");
+    // Bytes taken raw are the start of the stream; taking none is not.
+    const taken = new LineDecoder();
+    taken.push(enc("hi"));
+    assert.deepEqual(taken.take(), enc("hi"));
+    assert.deepEqual(taken.decode(Uint8Array.of(...BOM, ...A)), ["\ufeffA"]);
+    const none = new LineDecoder();
+    none.push(Uint8Array.of(...BOM, ...A));
+    assert.deepEqual(none.take(0), new Uint8Array(0));
+    assert.deepEqual(none.decode(), ["A"]);
+  });
+
+  test("a line near maxLineBytes is held in about maxLineBytes of memory, not twice that", () => {
+    // take() of everything an owned buffer holds is a view of that buffer (the decoder lets go of
+    // it): its ArrayBuffer is what the decoder held. Doubling the buffer held up to twice the limit.
+    for (const max of [8, 100, 1000, 65_536]) {
+      for (const size of [1, 3, 7, 100, 1000]) {
+        if (size >= max) continue;
+        const decoder = new LineDecoder({ maxLineBytes: max });
+        const line = new Uint8Array(max).fill(0x78);
+        for (let at = 0; at < max; at += size) assert.deepEqual(decoder.decode(line.subarray(at, at + size)), []);
+        assert.equal(decoder.buffered, max);
+        const held = decoder.take();
+        assert.deepEqual(held, line);
+        // The line, and room for a \r\n.
+        assert.ok(held.buffer.byteLength <= max + 2, `${held.buffer.byteLength} bytes held for a limit of ${max}`);
+      }
+    }
   });
 
   test("a line split over many chunks; a character split between chunks stays whole", () => {
