@@ -19,6 +19,7 @@
  * - `ENOTFOUND`: the hostname does not resolve.
  * - `EACCES`: not permitted (a privileged port, a missing Deno permission).
  * - `EMSGSIZE`: a datagram larger than the socket can send.
+ * - `EMFILE`: out of file descriptors, for this process or the whole system.
  * - `ELINETOOLONG`: a line longer than `maxLineBytes`.
  * - `EFRAMETOOLONG`: a frame longer than `maxFrameBytes`.
  * - `EPROTO`: the peer broke the framing, such as ending the stream inside a frame.
@@ -37,6 +38,7 @@ export type SocketErrorCode =
   | "ENOTFOUND"
   | "EACCES"
   | "EMSGSIZE"
+  | "EMFILE"
   | "ELINETOOLONG"
   | "EFRAMETOOLONG"
   | "EPROTO"
@@ -87,6 +89,7 @@ const REASONS: Record<SocketErrorCode, string> = {
   ENOTFOUND: "host not found",
   EACCES: "permission denied",
   EMSGSIZE: "message too long",
+  EMFILE: "too many open files",
   ELINETOOLONG: "line too long",
   EFRAMETOOLONG: "frame too long",
   EPROTO: "protocol error",
@@ -124,6 +127,8 @@ const ERRNO_CODES: Record<string, SocketErrorCode> = {
   EAI_AGAIN: "ENOTFOUND",
   EAI_NONAME: "ENOTFOUND",
   EMSGSIZE: "EMSGSIZE",
+  EMFILE: "EMFILE",
+  ENFILE: "EMFILE",
   ERR_SOCKET_CLOSED: "ECLOSED",
   ERR_STREAM_DESTROYED: "ECLOSED",
   ERR_SOCKET_DGRAM_NOT_RUNNING: "ECLOSED",

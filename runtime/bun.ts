@@ -52,6 +52,8 @@ interface BunSocket {
   shutdown(): void;
   /** Closes the socket now, even with `allowHalfOpen`; `terminate()` would reset it. */
   end(): void;
+  /** Closes the socket now, with a reset. */
+  terminate(): void;
   /** Stops and restarts reading from the kernel. */
   pause(): void;
   resume(): void;
@@ -560,13 +562,6 @@ class BunConn implements RuntimeConn, PumpSocket {
     return this.#finished;
   }
 
-  afterPoll(callback: () => void): void {
-    // Bun passed the shutdown test with a stalled loop on one zero-delay
-    // timer; two, as on Deno (see DenoConn.afterPoll), since its order of
-    // timers and I/O is not documented either.
-    setTimeout(() => setTimeout(callback, 0), 0);
-  }
-
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -611,6 +606,12 @@ class BunListenerImpl implements RuntimeListener {
   }
 
   #onOpen(socket: BunSocket): void {
+    // Reset by its peer before it was accepted (a port scan, a health
+    // check): Bun cannot name the peer, and there is nothing to serve.
+    if (!socket.remoteAddress) {
+      socket.terminate();
+      return;
+    }
     this.#accepted.offer(new BunConn(socket, this.#local));
   }
 
@@ -618,8 +619,8 @@ class BunListenerImpl implements RuntimeListener {
     return this.#accepted.accept();
   }
 
-  acceptEach(onConn: (conn: RuntimeConn) => void): Promise<void> | undefined {
-    return this.#accepted.acceptEach(onConn);
+  acceptEach(onConn: (conn: RuntimeConn) => void, onError: (error: unknown) => void): Promise<void> | undefined {
+    return this.#accepted.acceptEach(onConn, onError);
   }
 
   close(): void {

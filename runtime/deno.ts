@@ -434,15 +434,6 @@ class DenoConn implements RuntimeConn, PumpSocket {
     return this.#shutdown;
   }
 
-  afterPoll(callback: () => void): void {
-    // One zero-delay timer is not enough: when the loop stalls after it is
-    // set, it is due before Tokio polls for I/O again, and runs first (the
-    // shutdown test with a 5 ms stall failed every run). A timer set from
-    // inside it runs after a pass of the I/O driver (every run passed, with
-    // the stall in an immediate or in a timer). Observed, not documented.
-    setTimeout(() => setTimeout(callback, 0), 0);
-  }
-
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -454,6 +445,11 @@ class DenoConn implements RuntimeConn, PumpSocket {
     // A finished pump (the usual case) needs no error, which costs a stack trace.
     if (Pump.running(this.#pump)) this.#pump!.fail(closedError("read from", this.#remote));
   }
+}
+
+function connectionGone(err: unknown): boolean {
+  return err instanceof Deno.errors.NotConnected || err instanceof Deno.errors.ConnectionAborted ||
+    err instanceof Deno.errors.ConnectionReset;
 }
 
 class DenoListener implements RuntimeListener {
@@ -477,20 +473,25 @@ class DenoListener implements RuntimeListener {
   }
 
   async #accept(): Promise<RuntimeConn | null> {
-    if (this.#closed) return null;
-    let conn: Deno.TcpConn;
-    try {
-      conn = await this.#listener.accept();
-    } catch (err) {
-      // Closing rejects a pending accept (BadResource, or Interrupted).
+    for (;;) {
       if (this.#closed) return null;
-      throw socketError(err, { action: "accept on", address: this.#address });
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (err) {
+        // Closing rejects a pending accept (BadResource, or Interrupted).
+        if (this.#closed) return null;
+        // A connection its peer reset before it was accepted (a port scan,
+        // a health check) is that connection's failure, not the listener's.
+        if (connectionGone(err)) continue;
+        throw socketError(err, { action: "accept on", address: this.#address });
+      }
+      if (this.#closed) {
+        conn.close();
+        return null;
+      }
+      return new DenoConn(conn);
     }
-    if (this.#closed) {
-      conn.close();
-      return null;
-    }
-    return new DenoConn(conn);
   }
 
   close(): void {

@@ -9,13 +9,11 @@
 
 import * as dgram from "node:dgram";
 import * as net from "node:net";
-import { setImmediate } from "node:timers";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { AnswerLoop } from "./_answer_loop.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
 import { Pump, type PumpSocket } from "./_pump.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
-import { acceptedLocalAddr } from "./_local_addr.ts";
 import { ReadAhead } from "./_read_ahead.ts";
 import type {
   DatagramAnswerer,
@@ -53,48 +51,6 @@ const EMPTY = new Uint8Array(0);
 const CONN = Symbol("doorway.conn");
 type OwnedSocket = net.Socket & { [CONN]?: NodeConn };
 
-// Read through its stream, Node reads each chunk into a 64 KiB allocation of
-// its own, shrinks it, wraps it in an ArrayBuffer and a Buffer, and pushes it
-// through the Readable machinery to a 'data' event. With Node's `onread`
-// option it reads into a buffer it is given and calls back at once: the
-// obvious `node:net` line server then did 1.19 times the requests per second
-// at 32 connections, one request in flight (bench/PROFILES.md, item 35).
-// One buffer serves every socket: libuv reads a chunk into it and Node calls
-// back before the next read (verified on Linux only). A chunk read into it
-// is lent until the callback returns, so whatever keeps it longer copies it.
-// Made on first use: Deno loads this adapter for `node:dgram` alone.
-const READ_SIZE = 64 * 1024;
-let readBuffer: Uint8Array | undefined;
-
-// Where Node keeps a socket's `onread` buffer and callback (net.js's kBuffer
-// and kBufferCb, since Node 12). `onread` is an option of `net.connect()`
-// only, so an accepted socket is given it through these and its handle's
-// useUserBuffer(); `null` where they are not found, as one of each, unset.
-// This adapter runs on Node only (Deno and Bun have their own, and Deno's
-// `node:net` lacks useUserBuffer); the stream is the way back should a later
-// Node change them.
-type ReadKeys = readonly [buffer: symbol, callback: symbol];
-let readKeys: ReadKeys | null | undefined;
-
-function findReadKeys(socket: net.Socket): ReadKeys | null {
-  const keys = Object.getOwnPropertySymbols(socket);
-  const buffer = keys.filter((key) => key.description === "kBuffer");
-  const callback = keys.filter((key) => key.description === "kBufferCb");
-  if (buffer.length !== 1 || callback.length !== 1) return null;
-  // Set already on an accepted socket: then they are not what they seem.
-  const fields = socket as unknown as Record<symbol, unknown>;
-  if (fields[buffer[0]] !== null || fields[callback[0]] !== null) return null;
-  return [buffer[0], callback[0]];
-}
-
-function sharedReadBuffer(): Uint8Array {
-  return readBuffer ??= new Uint8Array(READ_SIZE);
-}
-
-interface UserBufferHandle {
-  useUserBuffer(buffer: Uint8Array): void;
-}
-
 class NodeConn implements RuntimeConn, PumpSocket {
   readonly localAddr: NetAddr;
   readonly remoteAddr: NetAddr;
@@ -115,87 +71,63 @@ class NodeConn implements RuntimeConn, PumpSocket {
   // Bytes handed to write(): Node's own count includes them with the replies'.
   #writeBytes = 0;
 
-  /**
-   * Wraps `socket`, connected with `onread` as {@linkcode NodeConn.onreadFor}
-   * gives it, or accepted paused (the server's `pauseOnConnect`) and
-   * `local`, its local address, known from the listener: Node asks the
-   * kernel for it, a system call per connection.
-   */
-  constructor(socket: net.Socket, local?: NetAddr) {
+  /** Wraps `socket`, connected or accepted, before anything was read from it. */
+  constructor(socket: net.Socket) {
     this.#socket = socket;
     // A no-op when the server's noDelay option already set it.
     socket.setNoDelay(true);
-    this.localAddr = local === undefined
-      ? netAddr(socket.localAddress, socket.localPort)
-      : netAddr(local.hostname, local.port);
+    this.localAddr = netAddr(socket.localAddress, socket.localPort);
     this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
     // The same listeners for every socket (Node calls them with the socket
     // as `this`), rather than closures per connection.
     (socket as OwnedSocket)[CONN] = this;
-    // Only an accepted socket comes with `local`, and paused: a connected one
-    // has its `onread` already.
-    if (local !== undefined) {
-      if (!NodeConn.#readIntoBuffer(socket)) socket.on("data", NodeConn.#onDataEvent);
-      socket.resume();
-    }
+    socket.on("data", NodeConn.#onDataEvent);
     socket.on("end", NodeConn.#onEndEvent);
     socket.on("error", NodeConn.#onErrorEvent);
-    socket.on("close", NodeConn.#onEndEvent);
-  }
-
-  /**
-   * `net.connect()`'s `onread` option for `socket`, to be: see `readBuffer`.
-   * A closure, where an accepted socket shares one callback: Node documents
-   * the callback's arguments, not what it is called on.
-   */
-  static onreadFor(connecting: { socket?: net.Socket }): net.OnReadOpts {
-    return {
-      buffer: sharedReadBuffer(),
-      callback: (nread, buffer) => NodeConn.#onReadCallback.call(connecting.socket as OwnedSocket, nread, buffer),
-    };
-  }
-
-  // Gives an accepted socket, not yet read from, what `onread` would have.
-  static #readIntoBuffer(socket: net.Socket): boolean {
-    readKeys ??= findReadKeys(socket);
-    const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> })._handle;
-    if (readKeys === null || typeof handle?.useUserBuffer !== "function") return false;
-    const buffer = sharedReadBuffer();
-    try {
-      handle.useUserBuffer(buffer);
-    } catch {
-      return false;
-    }
-    const fields = socket as unknown as Record<symbol, unknown>;
-    fields[readKeys[0]] = buffer;
-    // Node calls it on the socket, as it does the stream's listeners.
-    fields[readKeys[1]] = NodeConn.#onReadCallback;
-    return true;
-  }
-
-  // `true`: reading stops only on pause(). `buffer` is readBuffer.
-  static #onReadCallback(this: OwnedSocket, nread: number, buffer: Uint8Array): boolean {
-    this[CONN]!.#onData(buffer.subarray(0, nread), true);
-    return true;
+    socket.on("close", NodeConn.#onCloseEvent);
   }
 
   static #onDataEvent(this: OwnedSocket, chunk: Uint8Array): void {
-    this[CONN]!.#onData(chunk, false);
+    this[CONN]!.#onData(chunk);
   }
 
-  // End of stream, or the socket closed.
+  // End of stream. libuv reports a reset that comes right after a partial
+  // read as end of stream (it takes POLLHUP for EOF without reading), and
+  // the reset stays pending on the socket: an empty write brings it out,
+  // where a real end of stream lets it through. Not documented: pinned in
+  // runtime/UNDOCUMENTED.md. Once this side has half-closed, the write is
+  // refused, and the end is taken as it comes.
   static #onEndEvent(this: OwnedSocket): void {
     const conn = this[CONN]!;
-    conn.#eof = true;
-    conn.#settle(null);
-    conn.#pump?.ended();
+    if (this.writableEnded || this.destroyed) {
+      conn.#ended();
+      return;
+    }
+    this.write(EMPTY, (err) => {
+      if (err == null) conn.#ended();
+      else conn.#failed(err);
+    });
+  }
+
+  // The socket closed, by either side: whatever was pending ends now.
+  static #onCloseEvent(this: OwnedSocket): void {
+    this[CONN]!.#ended();
   }
 
   static #onErrorEvent(this: OwnedSocket, err: Error): void {
-    const conn = this[CONN]!;
-    conn.#error ??= socketError(err, { action: "read from", address: conn.#remote });
-    conn.#settle(null);
-    conn.#pump?.fail(conn.#error);
+    this[CONN]!.#failed(err);
+  }
+
+  #ended(): void {
+    this.#eof = true;
+    this.#settle(null);
+    this.#pump?.ended();
+  }
+
+  #failed(err: Error): void {
+    this.#error ??= socketError(err, { action: "read from", address: this.#remote });
+    this.#settle(null);
+    this.#pump?.fail(this.#error);
   }
 
   get repliedBytes(): number {
@@ -210,13 +142,12 @@ class NodeConn implements RuntimeConn, PumpSocket {
     return formatAddress(this.remoteAddr);
   }
 
-  // A chunk Node read: `lent` in readBuffer, or a Buffer of its own.
-  #onData(buffer: Uint8Array, lent: boolean): void {
+  // A chunk Node read, in a Buffer of its own.
+  #onData(buffer: Uint8Array): void {
     // The pump takes the chunk itself (see PumpHandler.onData).
     if (this.#pump?.offer(buffer)) return;
-    // Whatever outlives this callback is copied; a Buffer goes as a plain
-    // view: callers get the same type on every runtime.
-    const chunk = lent ? buffer.slice() : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    // A plain view: callers get the same type on every runtime.
+    const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     const resolve = this.#readResolve;
     if (resolve !== undefined) {
       this.#readResolve = this.#readReject = undefined;
@@ -256,15 +187,6 @@ class NodeConn implements RuntimeConn, PumpSocket {
     this.#readReject = capturedReject;
     capturedResolve = capturedReject = undefined;
     return read;
-  }
-
-  afterPoll(callback: () => void): void {
-    // An immediate queued now may run in this turn's check phase, before
-    // libuv polls again; one queued from inside it runs in the next turn's,
-    // after that turn's poll phase. A zero-delay timer runs in the timers
-    // phase, before the poll, whenever a millisecond has passed: a shutdown
-    // then dropped a request that had arrived (4 runs of the test in 60).
-    setImmediate(() => setImmediate(callback));
   }
 
   /** For the pump and `read()`: the oldest chunk read ahead, resuming the socket once few are left. */
@@ -395,15 +317,25 @@ class NodeListener implements RuntimeListener {
     this.#server = server;
     const bound = server.address() as net.AddressInfo;
     this.addr = netAddr(bound.address, bound.port);
-    const local = acceptedLocalAddr(this.addr);
     server.on("connection", (socket: net.Socket) => {
+      // Reset by its peer before it was accepted (a port scan, a health
+      // check): Node leaves the peer's address undefined, and there is
+      // nothing to serve.
+      if (socket.remoteAddress === undefined) {
+        socket.destroy();
+        return;
+      }
       // Wrapping at once attaches the error listener before anything can fail.
-      this.#accepted.offer(new NodeConn(socket, local));
+      this.#accepted.offer(new NodeConn(socket));
     });
+    // After listening, Node reports only failures to accept here (EMFILE):
+    // the server goes on listening.
+    const address = formatAddress(this.addr);
+    server.on("error", (err) => this.#accepted.fail(socketError(err, { action: "accept on", address })));
   }
 
-  acceptEach(onConn: (conn: RuntimeConn) => void): Promise<void> | undefined {
-    return this.#accepted.acceptEach(onConn);
+  acceptEach(onConn: (conn: RuntimeConn) => void, onError: (error: unknown) => void): Promise<void> | undefined {
+    return this.#accepted.acceptEach(onConn, onError);
   }
 
   accept(): Promise<RuntimeConn | null> {
@@ -421,12 +353,10 @@ class NodeListener implements RuntimeListener {
 function listen(options: RuntimeAddrOptions): Promise<RuntimeListener> {
   const address = formatAddress(options);
   return new Promise((resolve, reject) => {
-    // Paused, so that nothing is read before NodeConn chooses how.
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true });
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true });
     server.once("error", (err) => reject(socketError(err, { action: "listen on", address })));
     server.listen({ host: options.hostname, port: options.port, exclusive: true }, () => {
       server.removeAllListeners("error");
-      server.on("error", () => {});
       resolve(new NodeListener(server));
     });
   });
@@ -436,13 +366,11 @@ function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
   const address = formatAddress(options);
   const { signal } = options;
   return new Promise((resolve, reject) => {
-    const connecting: { socket?: net.Socket } = {};
-    const socket = connecting.socket = net.connect({
+    const socket = net.connect({
       host: options.hostname,
       port: options.port,
       allowHalfOpen: true,
       noDelay: true,
-      onread: NodeConn.onreadFor(connecting),
     });
     const onAbort = () => {
       socket.destroy();

@@ -116,16 +116,6 @@ export interface RuntimeConn {
   /** Closes both directions now. Idempotent. */
   close(): void;
   /**
-   * Calls `callback` once the runtime has polled the kernel for this
-   * connection's bytes at least once since the call, so that bytes that had
-   * arrived by then have been delivered (to a pending `read()` or a pump)
-   * before it runs. How a server shutting down tells bytes that already
-   * arrived from bytes still to come, without a guess at a delay. Node's
-   * event loop guarantees it; on Deno and Bun it is what tests observe, their
-   * order of timers and I/O being undocumented (see their adapters).
-   */
-  afterPoll(callback: () => void): void;
-  /**
    * Push mode, for servers that answer what arrives: calls `handler.onData` with
    * each chunk as the runtime delivers it and sends what it returns, with no
    * promise per chunk while replies are synchronous and the kernel takes
@@ -159,18 +149,23 @@ export interface RuntimeListener {
   readonly addr: NetAddr;
   /**
    * Resolves with the next connection, or `null` once the listener is closed
-   * (a pending `accept()` resolves `null` when `close()` is called).
+   * (a pending `accept()` resolves `null` when `close()` is called). Rejects
+   * when the runtime fails to accept (such as `EMFILE`, out of descriptors);
+   * the listener goes on, and the next call may succeed. A connection that
+   * failed before it was accepted (reset by its peer) is skipped, not an
+   * error.
    */
   accept(): Promise<RuntimeConn | null>;
   /**
    * Hands every connection from now on to `onConn` as soon as it is
-   * accepted, instead of to `accept()`: a server's accept loop without a
-   * promise and a trip through the microtask queue per connection. Resolves
-   * once the listener is closed. `undefined` when connections already go to
-   * an `onConn`. Optional: adapters whose accept can fail (Deno) leave it
-   * out, so that failures reach `accept()`.
+   * accepted, instead of to `accept()`, and every failure to accept to
+   * `onError`: a server's accept loop without a promise and a trip through
+   * the microtask queue per connection. Resolves once the listener is
+   * closed. `undefined` when connections already go to an `onConn`.
+   * Optional: adapters whose runtime is asked for each connection (Deno)
+   * leave it out.
    */
-  acceptEach?(onConn: (conn: RuntimeConn) => void): Promise<void> | undefined;
+  acceptEach?(onConn: (conn: RuntimeConn) => void, onError: (error: unknown) => void): Promise<void> | undefined;
   /** Stops listening. Idempotent. Connections already accepted stay open. */
   close(): void;
 }

@@ -10,11 +10,7 @@ import type { ConnEnd } from "./_tcp_server.ts";
 import { type PumpAnswerer, TcpConn } from "./_tcp_conn.ts";
 import type { LineResponder } from "./answer_lines.ts";
 import type { Conn } from "./conn.ts";
-
-// How long, at most, to keep reading (and discarding) after refusing an
-// over-long line, so that the refusal reaches the peer instead of a reset.
-const LINGER_MS = 2000;
-const LINGER_BYTES = 1024 * 1024;
+import { linger } from "./_linger.ts";
 
 /** Answers `conn`'s lines until the peer ends the stream or `signal` fires: see `answerLines`. */
 export async function answer(conn: Conn, respond: LineResponder, signal: AbortSignal | undefined): Promise<void> {
@@ -199,8 +195,8 @@ class ServedLines implements PumpEnd {
     if (failure !== undefined) {
       reportTo(this.#end, answerFailed(conn, this.#signal, failure.reason));
     } else if (ended && conn.bufferedBytes === 0) {
-      // Nothing left unread: the server closes the connection at once, as
-      // answerPulled() would.
+      // Nothing left unread: closed at once, as answerPulled() would.
+      conn.close();
       this.#end.done();
     } else {
       reportTo(this.#end, answerPulled(conn, this.respond, this.#signal, true, false));
@@ -211,17 +207,5 @@ class ServedLines implements PumpEnd {
 async function refuseLongLine(conn: Conn, err: SocketError): Promise<void> {
   const limit = /longer than (\d+) bytes/.exec(err.message)?.[1] ?? "the limit";
   await conn.write(`ERROR line too long (over ${limit} bytes)\n`);
-  await conn.closeWrite();
-  const buffer = new Uint8Array(64 * 1024);
-  const signal = AbortSignal.timeout(LINGER_MS);
-  let dropped = 0;
-  try {
-    while (dropped < LINGER_BYTES) {
-      const n = await conn.read(buffer, { signal });
-      if (n === null) break;
-      dropped += n;
-    }
-  } catch {
-    // The peer reset or lingered too long: the refusal was sent either way.
-  }
+  await linger(conn);
 }

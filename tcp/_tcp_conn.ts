@@ -61,6 +61,14 @@ export interface PumpAnswerer {
   answer(conn: TcpConn): string | Promise<string>;
 }
 
+// What may end the wait of one read call: a signal, and a deadline in
+// `performance.now()` milliseconds for a `timeout` (both 0 without one).
+interface ReadWait {
+  signal: AbortSignal | undefined;
+  deadline: number;
+  timeout: number;
+}
+
 // A promise's resolving functions without a closure per promise.
 let captured: [(chunk: Uint8Array | null) => void, (reason: unknown) => void] | undefined;
 function capture(resolve: (chunk: Uint8Array | null) => void, reject: (reason: unknown) => void): void {
@@ -116,6 +124,7 @@ export class TcpConn implements Conn, PumpHandler {
   #raceResolve: ((chunk: Uint8Array | null) => void) | undefined;
   #raceReject: ((reason: unknown) => void) | undefined;
   #raceLink: Link<TcpConn> | undefined;
+  #raceTimer: ReturnType<typeof setTimeout> | undefined;
   #raceSettled: ((chunk: Uint8Array | null) => void) | undefined;
   #raceFailed: ((reason: unknown) => void) | undefined;
 
@@ -165,32 +174,51 @@ export class TcpConn implements Conn, PumpHandler {
 
   // The one place that reads the runtime socket. Not async, and the
   // caller counts the chunk (#took): a read is one promise, not a chain.
-  #rawRead(signal: AbortSignal | undefined): Promise<Uint8Array | null> {
+  // `wait` is what may end the wait (see #waitOf).
+  #rawRead(wait: ReadWait | undefined): Promise<Uint8Array | null> {
     if (this.#closed) return Promise.reject(this.#closedError("read from"));
     // A second read would take the racing read's bytes too (or, racing
     // itself, leave the first read unsettled).
     if (this.#raceResolve !== undefined) {
       return Promise.reject(new SocketError("EINVAL", `Cannot read from ${this.#remote}: a read is already pending`));
     }
-    if (signal !== undefined) return this.#rawReadOrAbort(signal);
+    if (wait !== undefined) return this.#rawReadOrAbort(wait);
     // Nothing can abandon this read, so it never becomes #inflight.
     const pending = this.#inflight ?? this.#raw.read();
     this.#inflight = undefined;
     return pending;
   }
 
-  // A read that gives up with EABORTED when `signal` fires, leaving the
-  // runtime read in flight for the next read to take. Its resolving
-  // functions live on the connection and its handlers are made once per
-  // connection, so a read costs one promise, not a listener and closures.
-  #rawReadOrAbort(signal: AbortSignal): Promise<Uint8Array | null> {
+  // What ends waiting in one read call, of however many runtime reads:
+  // `undefined` for neither a signal nor a timeout. Checks the timeout.
+  #waitOf(options: ReadOptions | undefined): ReadWait | undefined {
+    const signal = options?.signal;
+    const timeout = options?.timeout;
+    if (timeout === undefined) return signal === undefined ? undefined : { signal, deadline: 0, timeout: 0 };
+    if (!(timeout >= 0 && timeout <= 2 ** 31 - 1)) {
+      throw new SocketError("EINVAL", `Cannot read from ${this.#remote}: timeout must be from 0 to 2147483647 ms`);
+    }
+    return { signal, deadline: performance.now() + timeout, timeout };
+  }
+
+  // A read that gives up with EABORTED when the signal fires, or ETIMEDOUT
+  // at the deadline, leaving the runtime read in flight for the next read
+  // to take: bytes that arrive later are not lost. Its resolving functions
+  // live on the connection and its handlers are made once per connection,
+  // so a read costs one promise, not a listener and closures.
+  #rawReadOrAbort(wait: ReadWait): Promise<Uint8Array | null> {
+    const { signal } = wait;
+    if (signal?.aborted) return Promise.reject(this.#abortedError());
     const pending = this.#inflight ?? this.#raw.read();
     this.#inflight = pending;
     const race = new Promise<Uint8Array | null>(capture);
     [this.#raceResolve, this.#raceReject] = captured!;
     captured = undefined;
-    if (signal.aborted) this.#giveUp();
-    else waitersOf(signal).add(this.#raceLink ??= new Link(this));
+    if (signal !== undefined) waitersOf(signal).add(this.#raceLink ??= new Link(this));
+    if (wait.deadline > 0) {
+      const left = Math.max(0, wait.deadline - performance.now());
+      this.#raceTimer = setTimeout(() => this.#giveUp(this.#timedOutError(wait.timeout)), left);
+    }
     // Called for every then() on `pending`, also one left by an aborted race:
     // whichever comes first settles the race in progress, if any.
     this.#raceSettled ??= (chunk) => {
@@ -214,6 +242,8 @@ export class TcpConn implements Conn, PumpHandler {
   #endRace(): void {
     this.#raceResolve = this.#raceReject = undefined;
     this.#raceLink?.list?.remove(this.#raceLink);
+    clearTimeout(this.#raceTimer);
+    this.#raceTimer = undefined;
   }
 
   /**
@@ -224,23 +254,17 @@ export class TcpConn implements Conn, PumpHandler {
     if (link === this.#pumpLink) {
       if (this.#answerer !== undefined) this.stopPump();
     } else {
-      this.#giveUp();
+      this.#giveUp(this.#abortedError());
     }
   }
 
-  // After the signal fired (a server shutting down): bytes that had already
-  // arrived still settle the read in progress, so pipelined requests the
-  // server received get their replies, but nothing is waited for. It gives
-  // up once the runtime has polled for them; the runtime read stays in
-  // #inflight, and the next read takes what it brings.
-  #giveUp(): void {
+  // Ends the read racing a signal or a timeout with `error`. The runtime
+  // read stays in #inflight, and the next read takes what it brings.
+  #giveUp(error: SocketError): void {
     const reject = this.#raceReject;
     if (reject === undefined) return;
-    this.#raw.afterPoll(() => {
-      if (this.#raceReject !== reject) return;
-      this.#endRace();
-      reject(this.#abortedError());
-    });
+    this.#endRace();
+    reject(error);
   }
 
   // Counts a chunk the runtime read; returns it.
@@ -283,7 +307,7 @@ export class TcpConn implements Conn, PumpHandler {
       buffer.set(bytes);
       return bytes.byteLength;
     }
-    const chunk = this.#took(await this.#rawRead(options?.signal));
+    const chunk = this.#took(await this.#rawRead(this.#waitOf(options)));
     if (chunk === null) return null;
     if (chunk.byteLength <= buffer.byteLength) {
       buffer.set(chunk);
@@ -295,18 +319,18 @@ export class TcpConn implements Conn, PumpHandler {
   }
 
   async readLine(options?: ReadOptions): Promise<string | null> {
-    const signal = options?.signal;
+    const wait = this.#waitOf(options);
     for (;;) {
       const line = this.#lineOrThrow();
       if (line !== undefined) return line;
-      const chunk = this.#took(await this.#rawRead(signal));
+      const chunk = this.#took(await this.#rawRead(wait));
       if (chunk === null) return this.#endOrThrow() ?? null;
       this.#push(chunk);
     }
   }
 
   async readLines(options?: ReadOptions): Promise<string[] | null> {
-    const signal = options?.signal;
+    const wait = this.#waitOf(options);
     for (;;) {
       const first = this.#lineOrThrow();
       if (first !== undefined) {
@@ -319,7 +343,7 @@ export class TcpConn implements Conn, PumpHandler {
         }
         return lines;
       }
-      const chunk = this.#took(await this.#rawRead(signal));
+      const chunk = this.#took(await this.#rawRead(wait));
       if (chunk === null) {
         const rest = this.#endOrThrow();
         return rest === undefined ? null : [rest];
@@ -330,6 +354,7 @@ export class TcpConn implements Conn, PumpHandler {
 
   async readFrame(options?: ReadOptions): Promise<Uint8Array | null> {
     if (this.#closed) throw this.#closedError("read from");
+    const wait = this.#waitOf(options);
     const frames = this.#frames ??= new FrameDecoder(this.#frameOptions);
     // Bytes are about to be read into #frames, where onData() does not look.
     this.#soleLimit = -1;
@@ -347,7 +372,7 @@ export class TcpConn implements Conn, PumpHandler {
         );
       }
       if (frame !== undefined) return frame;
-      const chunk = this.#took(await this.#rawRead(options?.signal));
+      const chunk = this.#took(await this.#rawRead(wait));
       if (chunk === null) {
         if (frames.buffered === 0) return null;
         throw new SocketError("EPROTO", `Cannot read frame from ${this.#remote}: stream ended inside a frame`);
@@ -549,8 +574,8 @@ export class TcpConn implements Conn, PumpHandler {
     return this.#lineOrThrow();
   }
 
-  async *lines(): AsyncIterableIterator<string> {
-    for (let line = await this.readLine(); line !== null; line = await this.readLine()) yield line;
+  async *lines(options?: ReadOptions): AsyncIterableIterator<string> {
+    for (let line = await this.readLine(options); line !== null; line = await this.readLine(options)) yield line;
   }
 
   // Reads #closed only after the six fields of a pumped request: close()
@@ -647,5 +672,9 @@ export class TcpConn implements Conn, PumpHandler {
 
   #abortedError(): SocketError {
     return new SocketError("EABORTED", `Cannot read from ${this.#remote}: aborted`);
+  }
+
+  #timedOutError(timeout: number): SocketError {
+    return new SocketError("ETIMEDOUT", `Cannot read from ${this.#remote}: timed out after ${timeout} ms`);
   }
 }

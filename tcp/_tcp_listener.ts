@@ -11,6 +11,56 @@ import { TcpConn } from "./_tcp_conn.ts";
 import type { Conn, ConnOptions } from "./conn.ts";
 import type { Listener, ListenOptions } from "./listen.ts";
 
+/** One line on stderr: what a server or listener does with errors nobody asked to hear. */
+export function reportToStderr(error: unknown): void {
+  console.error(error instanceof Error ? error.message : String(error));
+}
+
+/** Calls `onError`; one that throws is reported to stderr rather than taking the caller down. */
+export function report(onError: (error: unknown) => void, error: unknown): void {
+  try {
+    onError(error);
+  } catch (thrown) {
+    reportToStderr(thrown);
+  }
+}
+
+/**
+ * The pause after a failed accept: it doubles from 5 ms up to a second while
+ * failures repeat (out of descriptors, the next accept would fail at once),
+ * as Go's net/http does, and ends early when the accepting stops.
+ */
+export class AcceptBackoff {
+  #delay = 0;
+  #wake: (() => void) | undefined;
+
+  /** Waits before the next accept. */
+  failed(): Promise<void> {
+    this.#delay = Math.min(Math.max(this.#delay * 2, 5), 1000);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, this.#delay);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** An accept succeeded: the next failure waits the least again. */
+  succeeded(): void {
+    this.#delay = 0;
+  }
+
+  /** Ends a pause now. */
+  cancel(): void {
+    this.#wake?.();
+  }
+}
+
 /** The one {@linkcode Listener} implementation. Internal: `listen()` makes it. */
 export class TcpListener implements Listener {
   readonly addr: NetAddr;
@@ -19,13 +69,16 @@ export class TcpListener implements Listener {
   #address: string;
   #closed = false;
   #signal: AbortSignal | undefined;
+  #onError: (error: unknown) => void;
   #onAbort = () => this.close();
+  #backoff = new AcceptBackoff();
 
   constructor(raw: RuntimeListener, options: ListenOptions) {
     this.#raw = raw;
     this.addr = raw.addr;
     this.#address = formatAddress(raw.addr);
     this.#options = { maxLineBytes: options.maxLineBytes, frames: options.frames };
+    this.#onError = options.onError ?? reportToStderr;
     this.#signal = options.signal;
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
@@ -44,16 +97,29 @@ export class TcpListener implements Listener {
    * is closed. `undefined` when the runtime cannot, or connections already
    * go elsewhere: accept() them instead. For `serve()`.
    */
-  acceptEach(onConn: (conn: Conn) => void): Promise<void> | undefined {
+  acceptEach(onConn: (conn: Conn) => void, onError: (error: unknown) => void): Promise<void> | undefined {
     if (this.#closed || this.#raw.acceptEach === undefined) return undefined;
     const options = this.#options;
-    return this.#raw.acceptEach((raw) => onConn(new TcpConn(raw, options)));
+    return this.#raw.acceptEach((raw) => onConn(new TcpConn(raw, options)), onError);
   }
 
+  /**
+   * Accepts until the listener is closed. A failure to accept (out of file
+   * descriptors, say) goes to `onError` and the loop goes on after a pause
+   * that doubles, up to a second, while failures repeat, as Go's net/http does.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Conn> {
     while (!this.#closed) {
-      const raw = await this.#raw.accept();
+      let raw;
+      try {
+        raw = await this.#raw.accept();
+      } catch (err) {
+        report(this.#onError, err);
+        await this.#backoff.failed();
+        continue;
+      }
       if (raw === null) return;
+      this.#backoff.succeeded();
       yield new TcpConn(raw, this.#options);
     }
   }
@@ -63,6 +129,7 @@ export class TcpListener implements Listener {
     this.#closed = true;
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#raw.close();
+    this.#backoff.cancel();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

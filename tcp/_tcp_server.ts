@@ -9,7 +9,8 @@ import { SocketError } from "../socket_error.ts";
 import { TcpConn } from "./_tcp_conn.ts";
 import type { Conn } from "./conn.ts";
 import { Link, LinkList } from "./_link_list.ts";
-import { TcpListener } from "./_tcp_listener.ts";
+import { linger } from "./_linger.ts";
+import { AcceptBackoff, report, reportToStderr, TcpListener } from "./_tcp_listener.ts";
 import { listen, type Listener } from "./listen.ts";
 import type { CloseOptions, ConnHandler, ServeContext, ServeOptions, Server, ServerStats } from "./serve.ts";
 
@@ -37,6 +38,8 @@ class Served extends Link<Conn> implements ConnEnd {
   // Set when the server itself closed the connection (idle, or forced):
   // the handler's resulting ECLOSED is no fault worth reporting.
   closedByServer = false;
+  // Set once its handler has ended: the connection may still linger.
+  settled = false;
   #server: TcpServer;
 
   constructor(conn: Conn, server: TcpServer) {
@@ -51,10 +54,6 @@ class Served extends Link<Conn> implements ConnEnd {
   failed(error: unknown): void {
     this.#server[settle](this, true, error);
   }
-}
-
-function reportToStderr(error: unknown): void {
-  console.error(error instanceof Error ? error.message : String(error));
 }
 
 interface ServeLimits {
@@ -91,7 +90,9 @@ class TcpServer implements Server {
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #drained: () => void = () => {};
   #accepted = 0;
-  #acceptDelay = 0;
+  #backoff = new AcceptBackoff();
+  // Connections turned away, lingering until their peers hear the end.
+  #turnedAway = new Set<Conn>();
   #rejected = 0;
   #bytesIn = 0;
   #bytesOut = 0;
@@ -113,7 +114,9 @@ class TcpServer implements Server {
     this.#onError = options.onError ?? reportToStderr;
     this.#signal = options.signal;
     // Pushed connections when the runtime can, for no promise per connection.
-    const pushed = listener instanceof TcpListener ? listener.acceptEach(this.#admit) : undefined;
+    const pushed = listener instanceof TcpListener
+      ? listener.acceptEach(this.#admit, (err) => this.#report(err, undefined))
+      : undefined;
     this.#accepting = pushed ?? this.#acceptLoop();
     const drained = new Promise<void>((resolve) => (this.#drained = resolve));
     this.finished = Promise.all([this.#accepting, drained]).then(() => {
@@ -134,6 +137,8 @@ class TcpServer implements Server {
     return { open: this.#served.size, accepted: this.#accepted, rejected: this.#rejected, bytesIn, bytesOut };
   }
 
+  // A failed accept (EMFILE) is no reason to stop serving: it is reported
+  // and the loop goes on after a pause. Only the listener's close ends it.
   async #acceptLoop(): Promise<void> {
     for (;;) {
       let conn: Conn;
@@ -141,14 +146,11 @@ class TcpServer implements Server {
         conn = await this.#listener.accept();
       } catch (err) {
         if (err instanceof SocketError && err.code === "ECLOSED") return;
-        // A failed accept (EMFILE, ECONNABORTED) is no reason to stop
-        // serving: report it and back off, as Go's net/http does.
         this.#report(err, undefined);
-        this.#acceptDelay = Math.min(Math.max(this.#acceptDelay * 2, 5), 1000);
-        await new Promise((resolve) => setTimeout(resolve, this.#acceptDelay));
+        await this.#backoff.failed();
         continue;
       }
-      this.#acceptDelay = 0;
+      this.#backoff.succeeded();
       this.#admit(conn);
     }
   }
@@ -159,7 +161,12 @@ class TcpServer implements Server {
     this.#accepted++;
     if (this.#served.size >= this.#maxConnections || this.#shutdown.signal.aborted) {
       this.#rejected++;
-      conn.close();
+      // A clean end of stream, not a reset, whatever the peer had sent.
+      this.#turnedAway.add(conn);
+      void linger(conn).then(() => {
+        conn.close();
+        this.#turnedAway.delete(conn);
+      });
       return;
     }
     this.#serve(conn);
@@ -186,7 +193,8 @@ class TcpServer implements Server {
 
   /** For Served: its handler is done, or failed with `err`. Once per connection. */
   [settle](served: Served, failed: boolean, err: unknown): void {
-    if (served.list !== this.#served) return;
+    if (served.settled) return;
+    served.settled = true;
     try {
       if (failed) this.#handlerFailed(served, err);
     } finally {
@@ -204,9 +212,16 @@ class TcpServer implements Server {
     }
   }
 
+  // The handler is done: the connection closes once the peer has had its
+  // replies (see linger()), unless the server closed it already.
   #finish(served: Served): void {
-    const conn = served.value;
     clearTimeout(served.timer);
+    if (served.closedByServer) this.#closed(served);
+    else void linger(served.value).then(() => this.#closed(served));
+  }
+
+  #closed(served: Served): void {
+    const conn = served.value;
     conn.close();
     this.#bytesIn += conn.bytesRead;
     this.#bytesOut += conn.bytesWritten;
@@ -216,11 +231,7 @@ class TcpServer implements Server {
 
   // A user's onError that throws must not take the server down.
   #report(err: unknown, conn: Conn | undefined): void {
-    try {
-      this.#onError(err, conn);
-    } catch (thrown) {
-      reportToStderr(thrown);
-    }
+    report((error) => this.#onError(error, conn), err);
   }
 
   // One timer per connection, re-armed lazily: activity only stamps a time.
@@ -241,7 +252,9 @@ class TcpServer implements Server {
   close(options?: CloseOptions): Promise<void> {
     if (!this.#shutdown.signal.aborted) {
       this.#listener.close();
+      this.#backoff.cancel();
       this.#shutdown.abort();
+      for (const conn of this.#turnedAway) conn.close();
       if (this.#served.size === 0) this.#drained();
       else this.#graceTimer = setTimeout(() => this.#closeAll(), this.#gracefulTimeout);
     }
@@ -250,6 +263,7 @@ class TcpServer implements Server {
   }
 
   #closeAll(): void {
+    for (const conn of this.#turnedAway) conn.close();
     // The next record first: a close that ends its handler at once would
     // unlink this one.
     for (let served = this.#served.first, next; served !== undefined; served = next) {

@@ -46,8 +46,8 @@ export interface Conn extends AsyncDisposable {
    * stream.
    */
   readLines(options?: ReadOptions): Promise<string[] | null>;
-  /** Iterates over lines until end of stream. */
-  lines(): AsyncIterableIterator<string>;
+  /** Iterates over lines until end of stream; `options` apply to each line. */
+  lines(options?: ReadOptions): AsyncIterableIterator<string>;
   /**
    * Reads the next length-prefixed frame's payload (see the `frames`
    * option), or `null` at end of stream between frames. Fails with
@@ -82,6 +82,11 @@ export interface Conn extends AsyncDisposable {
 export interface ReadOptions {
   /** Gives up waiting with `EABORTED` when it fires. */
   signal?: AbortSignal;
+  /**
+   * Gives up with `ETIMEDOUT` once the call has waited this many
+   * milliseconds in all (a line that trickles in byte by byte gets no more).
+   */
+  timeout?: number;
 }
 
 /** Options that shape a {@linkcode Conn}. */

@@ -19,6 +19,12 @@ export interface ListenOptions extends ConnOptions {
   port?: number;
   /** Closes the listener when it fires. */
   signal?: AbortSignal;
+  /**
+   * Hears of a failure to accept a connection (such as `EMFILE`, out of file
+   * descriptors) while the listener is iterated; the iteration goes on after
+   * a short pause. Defaults to one line on stderr.
+   */
+  onError?: (error: unknown) => void;
 }
 
 /**
@@ -29,7 +35,10 @@ export interface Listener extends AsyncIterable<Conn>, AsyncDisposable {
   readonly addr: NetAddr;
   /**
    * Waits for the next connection. Fails with `ECLOSED` once the listener is
-   * closed, including a call pending when `close()` is called.
+   * closed, including a call pending when `close()` is called, and with the
+   * runtime's reason when it cannot accept one (such as `EMFILE`); the
+   * listener stays open then. Iterating the listener skips such failures
+   * (see `onError`).
    */
   accept(): Promise<Conn>;
   /** Stops listening. Idempotent. Accepted connections stay open. */

@@ -26,8 +26,10 @@ export interface ServeOptions extends ListenOptions {
    */
   idleTimeout?: number;
   /**
-   * After shutdown starts, how long handlers get to finish the request in
-   * hand before their connections are closed by force. Defaults to 10000 ms.
+   * After shutdown starts, how long connections get to finish before they
+   * are closed by force: `serveLines()` answers every line a client sends
+   * until the client ends its stream, and `serve()` handlers see their
+   * context's signal fire. Defaults to 10000 ms.
    */
   gracefulTimeout?: number;
   /**
@@ -45,7 +47,10 @@ export interface ServeOptions extends ListenOptions {
 export interface ServeContext {
   /**
    * Fires when shutdown starts: finish the request in hand, then return.
-   * Pass it to `readLine()` and friends so waiting for a next request ends.
+   * Pass it to `readLine()` and friends so waiting for a next request ends
+   * at once; bytes the client sent stay unread then. A handler that should
+   * answer everything a client sends until it ends its stream reads without
+   * it, and the server closes its connection when `gracefulTimeout` ends.
    */
   signal: AbortSignal;
 }
@@ -83,9 +88,12 @@ export interface Server extends AsyncDisposable {
   readonly finished: Promise<void>;
   /**
    * Stops accepting and shuts down gracefully: handlers see their context's
-   * signal fire, finish the request in hand, and return; connections still
-   * open after `gracefulTimeout` are closed by force. `{ force: true }`
-   * closes them all now (a second Ctrl-C). Resolves with `finished`.
+   * signal fire, finish, and return; connections still open after
+   * `gracefulTimeout` are closed by force. A connection whose handler is
+   * done is half-closed, and what the client still sends is read away until
+   * it ends its stream too (for at most two seconds), so that no reset
+   * destroys replies on their way. `{ force: true }` closes them all now (a
+   * second Ctrl-C). Resolves with `finished`.
    */
   close(options?: CloseOptions): Promise<void>;
 }

@@ -13,8 +13,8 @@ import type { ServeOptions, Server } from "./serve.ts";
  * Serves a line protocol: each line a client sends is answered with
  * `respond(line)`. Pipelined lines are answered in one write; a line over
  * `maxLineBytes` gets `ERROR line too long (over N bytes)` and the connection
- * is closed (see `answerLines`). On shutdown, lines already received are
- * answered before connections close.
+ * is closed (see `answerLines`). On shutdown, every line a client sends is
+ * still answered until it ends its stream, for up to `gracefulTimeout`.
  *
  * @example The textbook's uppercase server in one line
  * ```ts
@@ -28,5 +28,7 @@ import type { ServeOptions, Server } from "./serve.ts";
  */
 export function serveLines(options: ServeOptions, respond: LineResponder): Promise<Server> {
   const answerer = new LineAnswerer(respond);
-  return startServer(options, undefined, (conn, { signal }, end) => answerEnding(conn, answerer, signal, end));
+  // Not the shutdown signal: a shutdown answers every line the peer sends
+  // until it ends its stream, or the grace period does.
+  return startServer(options, undefined, (conn, _context, end) => answerEnding(conn, answerer, undefined, end));
 }

@@ -223,3 +223,34 @@ export function concat(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Runs a python3 peer that, `rounds` times, connects to `port` on
+ * 127.0.0.1, sends `send` (possibly nothing) and resets the connection
+ * (SO_LINGER 0), then once more connects, sends `last` and prints the reply
+ * line; resolves with that line. What port scans and health checks do.
+ */
+export async function resetPeer(port: number, options: { rounds: number; send: string; last: string }): Promise<string> {
+  const script = `
+import socket, struct, sys
+for _ in range(${options.rounds}):
+    s = socket.create_connection(("127.0.0.1", ${port}))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.sendall(${JSON.stringify(options.send)}.encode())
+    s.close()
+s = socket.create_connection(("127.0.0.1", ${port}))
+s.settimeout(10)
+s.sendall(${JSON.stringify(options.last)}.encode())
+reply = b""
+while not reply.endswith(b"\\n"):
+    chunk = s.recv(100)
+    if not chunk:
+        break
+    reply += chunk
+print(reply.decode().strip(), flush=True)
+`;
+  const child = startChild("python3", ["-c", script]);
+  const line = await child.nextLine();
+  assert.equal(await child.exited, 0, child.stderr());
+  return line;
+}
