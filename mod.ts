@@ -6,7 +6,9 @@
  *
  * await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
  * (async () => {
- *   for await (const conn of listener) answerLines(conn, uppercase).finally(() => conn.close());
+ *   for await (const conn of listener) {
+ *     answerLines(conn, uppercase).catch((err) => console.error(err.message)).finally(() => conn.close());
+ *   }
  * })();
  *
  * await using conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });

@@ -230,7 +230,10 @@ export function concat(parts: Uint8Array[]): Uint8Array {
  * (SO_LINGER 0), then once more connects, sends `last` and prints the reply
  * line; resolves with that line. What port scans and health checks do.
  */
-export async function resetPeer(port: number, options: { rounds: number; send: string; last: string }): Promise<string> {
+export async function resetPeer(
+  port: number,
+  options: { rounds: number; send: string; last: string },
+): Promise<string> {
   const script = `
 import socket, struct, sys
 for _ in range(${options.rounds}):
