@@ -2,7 +2,8 @@
 // - connect() with a timeout, and errors that name the address
 //   (tcp/connect.ts, socket_error.ts): no stack trace for a refused port.
 // - The reply is read as a line, however many segments it arrives in
-//   (Conn.readLine in tcp/conn.ts over protocol/line_decoder.ts).
+//   (Conn.readLine in tcp/conn.ts over protocol/line_decoder.ts), and
+//   waited for --timeout ms at most: a silent server is no hang.
 // - Flags are checked before the prompt: a mistake is one line and exit 2 (examples/_args.ts).
 //
 // Run: deno run --allow-net examples/tcp_client.ts [--hostname 127.0.0.1] [--port 12000] [--timeout 5000]
@@ -20,7 +21,7 @@ The textbook's TCP client: reads a sentence from stdin, sends it to the server, 
 Options:
   --hostname HOST   the server's name or address (default: 127.0.0.1)
   --port N          the server's port (default: 12000)
-  --timeout MS      give up connecting after this long (default: 5000)
+  --timeout MS      give up connecting, or waiting for the reply, after this long (default: 5000)
   -h, --help        show this help`;
 
 const values = await parseFlags(USAGE, {
@@ -37,7 +38,7 @@ try {
   if (sentence === undefined) process.exit(0);
   await using conn = await connect({ hostname, port, timeout });
   await conn.write(sentence + "\n");
-  const reply = await conn.readLine();
+  const reply = await conn.readLine({ timeout });
   if (reply === null) {
     throw new Error(`Cannot read from ${hostname}:${port}: server closed the connection`);
   }

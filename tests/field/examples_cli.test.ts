@@ -23,6 +23,11 @@ interface Finished {
 /** Runs `file` (from the repository root) under this runtime to its end, with `input` on stdin. */
 function run(file: string, args: string[], input = ""): Promise<Finished> {
   const [command, commandArgs] = runtimeCommand(RUNTIME, file, args);
+  return runCommand(command, commandArgs, input);
+}
+
+/** Runs a command in the repository root to its end, with `input` on stdin. */
+function runCommand(command: string, commandArgs: string[], input: string): Promise<Finished> {
   return new Promise<Finished>((resolve, reject) => {
     const child = spawn(command, commandArgs, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
@@ -141,6 +146,23 @@ async function silentServer() {
 }
 
 describe(`TCP clients on ${RUNTIME}: a reply that never comes`, () => {
+  test("examples/tcp_client.ts: one line, exit 1, once --timeout has passed", SLOW, async () => {
+    const server = await silentServer();
+    try {
+      const started = performance.now();
+      const client = await run("examples/tcp_client.ts", ["--port", String(server.port), "--timeout", "300"], "hi\n");
+      const elapsed = performance.now() - started;
+      assert.deepEqual(client, {
+        code: 1,
+        stdout: "Input lowercase sentence: \n",
+        stderr: `Cannot read from 127.0.0.1:${server.port}: timed out after 300 ms\n`,
+      });
+      assert.ok(elapsed >= 300, `gave up after ${elapsed} ms`);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("doorway tcp-client: one line, exit 1, once --timeout has passed", SLOW, async () => {
     const server = await silentServer();
     try {
