@@ -644,52 +644,35 @@ function listen(options: RuntimeAddrOptions): Promise<RuntimeListener> {
 function connect(options: RuntimeConnectOptions): Promise<RuntimeConn> {
   const address = formatAddress(options);
   const { signal } = options;
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const onAbort = () => {
-      if (settled) return;
-      settled = true;
-      reject(new SocketError("EABORTED", `Cannot connect to ${address}: aborted`));
-    };
-    if (signal?.aborted) {
-      onAbort();
-      return;
-    }
-    let attempt: Promise<BunSocket>;
-    try {
-      attempt = bun().connect({
-        hostname: options.hostname,
-        port: options.port,
-        allowHalfOpen: true,
-        // The connection exists from here, so bytes that arrive before the
-        // promise below settles are already queued for read().
-        socket: BunConn.handlers((socket) => void new BunConn(socket)),
-      });
-    } catch (err) {
-      reject(socketError(err, { action: "connect to", address }));
-      return;
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-    attempt.then(
-      (socket) => {
-        signal?.removeEventListener("abort", onAbort);
-        const conn = socket.data ?? new BunConn(socket);
-        // Bun cannot cancel a pending connect, so an aborted attempt's socket
-        // is closed as soon as it exists.
-        if (settled) conn.close();
-        else {
-          settled = true;
-          resolve(conn);
-        }
-      },
-      (err: unknown) => {
-        signal?.removeEventListener("abort", onAbort);
-        if (settled) return;
-        settled = true;
-        reject(socketError(err, { action: "connect to", address }));
-      },
-    );
-  });
+  if (signal !== undefined) {
+    // Bun.connect() cannot be cancelled: an attempt given up on kept its
+    // descriptor, and the process alive, until the kernel ended it (over two
+    // minutes for a peer that drops SYNs). Bun's node:net cancels one with
+    // destroy(), so an attempt that may be given up on goes through the Node
+    // adapter, and the connection it makes is a node:net socket.
+    const aborted = () => Promise.reject(new SocketError("EABORTED", `Cannot connect to ${address}: aborted`));
+    if (signal.aborted) return aborted();
+    // The Node adapter hears the signal from its call on: one that fired
+    // while the adapter loaded would not reach it.
+    return import("./node.ts").then(({ nodeRuntime }) => signal.aborted ? aborted() : nodeRuntime.connect(options));
+  }
+  let attempt: Promise<BunSocket>;
+  try {
+    attempt = bun().connect({
+      hostname: options.hostname,
+      port: options.port,
+      allowHalfOpen: true,
+      // The connection exists from here, so bytes that arrive before the
+      // promise below settles are already queued for read().
+      socket: BunConn.handlers((socket) => void new BunConn(socket)),
+    });
+  } catch (err) {
+    return Promise.reject(socketError(err, { action: "connect to", address }));
+  }
+  return attempt.then(
+    (socket) => socket.data ?? new BunConn(socket),
+    (err: unknown) => Promise.reject(socketError(err, { action: "connect to", address })),
+  );
 }
 
 // Errors a send can report for an earlier datagram: the ICMP reply to it
