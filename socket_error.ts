@@ -207,5 +207,10 @@ export function socketError(err: unknown, context: SocketErrorContext): SocketEr
   const code = codeOf(err);
   let reason = context.reason ?? REASONS[code];
   if (code === "EUNKNOWN" && context.reason === undefined && err instanceof Error) reason = err.message;
+  // Deno's own permission check fails with NotCapable (the OS refusing is
+  // PermissionDenied): the message says how to grant it.
+  if (context.reason === undefined && (err as { name?: unknown } | null)?.name === "NotCapable") {
+    reason = `${REASONS.EACCES} (run Deno with --allow-net)`;
+  }
   return new SocketError(code, `Cannot ${context.action} ${context.address}: ${reason}`, { cause: err });
 }

@@ -660,8 +660,11 @@ function netAllowed(address: string, ask: boolean): boolean {
   return state === "granted";
 }
 
+// What a user without --allow-net needs to read.
+const DENIED = "permission denied (run Deno with --allow-net)";
+
 function permissionError(action: string, address: string, cause?: unknown): SocketError {
-  return new SocketError("EACCES", `Cannot ${action} ${address}: permission denied`, { cause });
+  return new SocketError("EACCES", `Cannot ${action} ${address}: ${DENIED}`, { cause });
 }
 
 /**

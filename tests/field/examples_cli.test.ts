@@ -229,4 +229,25 @@ describe(`localhost on ${RUNTIME}`, () => {
     }
     await stopped(server);
   });
+
+  // Deno's, whichever runtime runs this file: the message must say how to grant the permission.
+  test("Deno without --allow-net: one line that says how to grant it, exit 1", SLOW, async () => {
+    const deno = `${ROOT}node_modules/.bin/deno`;
+    const hint = "permission denied (run Deno with --allow-net)";
+    assert.deepEqual(await runCommand(deno, ["run", "examples/tcp_server.ts", "--port", "0"], ""), {
+      code: 1,
+      stdout: "",
+      stderr: `Cannot listen on 0.0.0.0:0: ${hint}\n`,
+    });
+    assert.deepEqual(await runCommand(deno, ["run", "cli.ts", "tcp-client", "127.0.0.1", "9"], "hi\n"), {
+      code: 1,
+      stdout: "",
+      stderr: `Cannot connect to 127.0.0.1:9: ${hint}\n`,
+    });
+    assert.deepEqual(await runCommand(deno, ["run", "cli.ts", "udp-server", "--port", "0"], ""), {
+      code: 1,
+      stdout: "",
+      stderr: `Cannot bind 0.0.0.0:0: ${hint}\n`,
+    });
+  });
 });
