@@ -79,3 +79,15 @@ export async function checkTextbookPairs(
   assert.equal(await server.exited, 0, server.stderr());
   assert.equal(server.stderr(), "");
 }
+
+/**
+ * The runtime running this code: Deno and Bun announce themselves through
+ * their globals, and Node is what is left. The field tests start their
+ * servers under it, so that each runtime's run covers that runtime.
+ */
+export const CURRENT_RUNTIME: RuntimeId = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+
+/** The command that runs `file` under the runtime running this code, as the README tells users to run it. */
+export function currentRuntimeCommand(file: string, args: string[] = []): [string, string[]] {
+  return runtimeCommand(CURRENT_RUNTIME, file, args);
+}

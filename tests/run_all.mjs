@@ -7,9 +7,12 @@ import process from "node:process";
 
 const bin = (name) => new URL(`../node_modules/.bin/${name}`, import.meta.url).pathname;
 
-// Node 20's --test takes no directory or glob: name the files.
-const testFiles = readdirSync(new URL(".", import.meta.url)).filter((f) => f.endsWith(".test.ts")).sort()
-  .map((f) => `tests/${f}`);
+// Node 20's --test takes no directory or glob: name the files, tests/ and tests/field/ (the field suite; Deno
+// and Bun find it themselves).
+const testFilesIn = (dir) =>
+  readdirSync(new URL(`../${dir}/`, import.meta.url)).filter((f) => f.endsWith(".test.ts")).sort()
+    .map((f) => `${dir}/${f}`);
+const testFiles = [...testFilesIn("tests"), ...testFilesIn("tests/field")];
 
 // Each entry: a name, a command, and how to read its pass/fail counts.
 const suites = [
