@@ -257,3 +257,54 @@ print(reply.decode().strip(), flush=True)
   assert.equal(await child.exited, 0, child.stderr());
   return line;
 }
+
+/**
+ * Resets `count` connections to the uppercase server at `port` (a reply is read first, so the server is waiting
+ * for the next line), then sends "done" and returns the reply. Run against --max-connections 1, each connection
+ * is served only once the one before it has ended, after its error was reported: the reply to "done" means every
+ * reset has been through the server's error reporting. A connection turned away is tried again.
+ */
+export async function resetConnections(port: number, count: number): Promise<string> {
+  const script = `
+import socket, struct, sys
+def served(line, reset):
+    while True:
+        s = socket.create_connection(("127.0.0.1", ${port}))
+        reply = b""
+        try:
+            s.sendall(line)
+            while not reply.endswith(b"\\n"):
+                chunk = s.recv(100)
+                if not chunk:
+                    break
+                reply += chunk
+        except ConnectionResetError:
+            pass
+        if reply.endswith(b"\\n"):
+            if reset:
+                # Linger on, for no time: close() sends a reset.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+            return reply.decode().strip()
+        s.close()
+for _ in range(${count}):
+    served(b"hello\\n", True)
+print(served(b"done\\n", False), flush=True)
+`;
+  const child = startChild("python3", ["-c", script]);
+  const line = await child.nextLine();
+  assert.equal(await child.exited, 0, child.stderr());
+  return line;
+}
+
+/** Sums the "Rejected N connections" lines of a server's stderr; fails on any other line. */
+export function rejectionsLogged(stderr: string): number {
+  let sum = 0;
+  for (const line of stderr.split("\n").filter((line) => line !== "")) {
+    const match = /^Rejected (\d+) (connections?): max-connections 1 reached$/.exec(line);
+    assert.ok(match, `unexpected line on stderr: ${line}`);
+    assert.equal(match[2], match[1] === "1" ? "connection" : "connections", line);
+    sum += Number(match[1]);
+  }
+  return sum;
+}

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { VERSION } from "../cli.ts";
 import { connect } from "../mod.ts";
-import { type Child, startChild } from "./_helpers.ts";
+import { type Child, rejectionsLogged, resetConnections, startChild } from "./_helpers.ts";
 import { ROOT, runtimeCommand, type RuntimeId, RUNTIMES, UNDER_NODE } from "./_runtimes.ts";
 
 const SLOW = { timeout: 60_000 };
@@ -54,56 +54,8 @@ async function stop(server: Child, signal: NodeJS.Signals = "SIGTERM"): Promise<
   assert.equal(server.stderr(), "");
 }
 
-/**
- * Resets `count` connections to the uppercase server at `port` (a reply is read first, so the server is waiting
- * for the next line), then sends "done" and returns the reply. Run against --max-connections 1, each connection
- * is served only once the one before it has ended, after its error was reported: the reply to "done" means every
- * reset has been through the server's error reporting. A connection turned away is tried again.
- */
-async function resetConnections(port: number, count: number): Promise<string> {
-  const script = `
-import socket, struct, sys
-def served(line, reset):
-    while True:
-        s = socket.create_connection(("127.0.0.1", ${port}))
-        reply = b""
-        try:
-            s.sendall(line)
-            while not reply.endswith(b"\\n"):
-                chunk = s.recv(100)
-                if not chunk:
-                    break
-                reply += chunk
-        except ConnectionResetError:
-            pass
-        if reply.endswith(b"\\n"):
-            if reset:
-                # Linger on, for no time: close() sends a reset.
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            s.close()
-            return reply.decode().strip()
-        s.close()
-for _ in range(${count}):
-    served(b"hello\\n", True)
-print(served(b"done\\n", False), flush=True)
-`;
-  const child = startChild("python3", ["-c", script]);
-  const line = await child.nextLine();
-  assert.equal(await child.exited, 0, child.stderr());
-  return line;
-}
-
-/** Sums the "Rejected N connections" lines of a server's stderr; fails on any other line. */
-function rejectionsLogged(stderr: string): number {
-  let sum = 0;
-  for (const line of stderr.split("\n").filter((line) => line !== "")) {
-    const match = /^Rejected (\d+) (connections?): max-connections 1 reached$/.exec(line);
-    assert.ok(match, `unexpected line on stderr: ${line}`);
-    assert.equal(match[2], match[1] === "1" ? "connection" : "connections", line);
-    sum += Number(match[1]);
-  }
-  return sum;
-}
+// A tcp-server that serves one connection at a time, on a free port of 127.0.0.1.
+const LIMITED_SERVER = ["tcp-server", "--hostname", "127.0.0.1", "--port", "0", "--max-connections", "1"];
 
 const SENTENCES = ["hello", "café au lait", "", "straße", "  spaced  out  ", "x".repeat(2000)];
 // Enough lines that many are in flight at once over the one connection.
@@ -150,15 +102,7 @@ describe("the doorway command", { skip: !UNDER_NODE && "runs once, under Node" }
     });
 
     test(`${runtime}: tcp-server logs no peer resets`, SLOW, async () => {
-      const server = doorway(runtime, [
-        "tcp-server",
-        "--hostname",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--max-connections",
-        "1",
-      ]);
+      const server = doorway(runtime, LIMITED_SERVER);
       try {
         const port = Number(/:(\d+) /.exec(await server.nextLine())?.[1]);
         assert.equal(await resetConnections(port, 5), "DONE");
@@ -173,15 +117,7 @@ describe("the doorway command", { skip: !UNDER_NODE && "runs once, under Node" }
 
     test(`${runtime}: tcp-server counts connections over --max-connections on stderr`, SLOW, async () => {
       const started = performance.now();
-      const server = doorway(runtime, [
-        "tcp-server",
-        "--hostname",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--max-connections",
-        "1",
-      ]);
+      const server = doorway(runtime, LIMITED_SERVER);
       const turnedAway = 10;
       try {
         const port = Number(/:(\d+) /.exec(await server.nextLine())?.[1]);

@@ -4,67 +4,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { connect } from "../mod.ts";
-import { type Child, startChild } from "./_helpers.ts";
+import { type Child, rejectionsLogged, resetConnections } from "./_helpers.ts";
 import { checkTextbookPairs, RUNTIMES, startExampleServer, startUnder, UNDER_NODE } from "./_runtimes.ts";
 
 const SLOW = { timeout: 60_000 };
-
-/**
- * Resets `count` connections to the uppercase server at `port` (a reply is read first, so the server is waiting
- * for the next line), then sends "done" and returns the reply. Run against --max-connections 1, each connection
- * is served only once the one before it has ended, after its error was reported: the reply to "done" means every
- * reset has been through the server's error reporting. A connection turned away is tried again.
- */
-async function resetConnections(port: number, count: number): Promise<string> {
-  const script = `
-import socket, struct, sys
-def served(line, reset):
-    while True:
-        s = socket.create_connection(("127.0.0.1", ${port}))
-        reply = b""
-        try:
-            s.sendall(line)
-            while not reply.endswith(b"\\n"):
-                chunk = s.recv(100)
-                if not chunk:
-                    break
-                reply += chunk
-        except ConnectionResetError:
-            pass
-        if reply.endswith(b"\\n"):
-            if reset:
-                # Linger on, for no time: close() sends a reset.
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            s.close()
-            return reply.decode().strip()
-        s.close()
-for _ in range(${count}):
-    served(b"hello\\n", True)
-print(served(b"done\\n", False), flush=True)
-`;
-  const child = startChild("python3", ["-c", script]);
-  const line = await child.nextLine();
-  assert.equal(await child.exited, 0, child.stderr());
-  return line;
-}
 
 /** Sends SIGTERM and returns what the server wrote on stderr, once it has exited cleanly. */
 async function stopAndReadStderr(server: Child): Promise<string[]> {
   server.kill("SIGTERM");
   assert.equal(await server.exited, 0, server.stderr());
   return server.stderr().split("\n").filter((line) => line !== "");
-}
-
-/** Sums the "Rejected N connections" lines; fails on any other line. */
-function rejectionsLogged(lines: string[]): number {
-  let sum = 0;
-  for (const line of lines) {
-    const match = /^Rejected (\d+) (connections?): max-connections 1 reached$/.exec(line);
-    assert.ok(match, `unexpected line on stderr: ${line}`);
-    assert.equal(match[2], match[1] === "1" ? "connection" : "connections", line);
-    sum += Number(match[1]);
-  }
-  return sum;
 }
 
 describe("tcp examples across runtimes", { skip: !UNDER_NODE && "runs once, under Node" }, () => {
@@ -114,7 +63,7 @@ describe("tcp examples across runtimes", { skip: !UNDER_NODE && "runs once, unde
       try {
         assert.equal(await resetConnections(port, 5), "DONE");
         // Only the retries turned away may be logged, counted.
-        rejectionsLogged(await stopAndReadStderr(server));
+        rejectionsLogged((await stopAndReadStderr(server)).join("\n"));
       } finally {
         server.kill("SIGKILL");
       }
@@ -138,7 +87,7 @@ describe("tcp examples across runtimes", { skip: !UNDER_NODE && "runs once, unde
         }
         held.close();
         const lines = await stopAndReadStderr(server);
-        assert.equal(rejectionsLogged(lines), turnedAway, lines.join("\n"));
+        assert.equal(rejectionsLogged(lines.join("\n")), turnedAway, lines.join("\n"));
         // At most one line a second, and one more on the way out.
         assert.ok(lines.length <= Math.floor((performance.now() - started) / 1000) + 1, lines.join("\n"));
       } finally {
