@@ -197,6 +197,29 @@ export async function runToEnd(
   }
 }
 
+/** How a command run by {@linkcode runCommand} ended: its exit code (or signal name) and its output. */
+export interface Finished {
+  code: ExitStatus;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `command` to its end with `input` on stdin (none: stdin ends at once), killing it after `ms`; resolves
+ * with its exit code and output.
+ */
+export async function runCommand(
+  command: string,
+  args: string[],
+  options: SpawnOptions & { input?: string; ms: number },
+): Promise<Finished> {
+  const proc = spawnProc(command, args, options);
+  if (options.input) proc.write(options.input);
+  proc.endInput();
+  const { status, stdout, stderr } = await runToEnd(proc, options.ms);
+  return { code: status, stdout, stderr };
+}
+
 /** The server programs, each as a file and the arguments that pick the server. */
 export const PROGRAMS = {
   "examples/tcp_server.ts": { file: "examples/tcp_server.ts", args: [], transport: "tcp" },
@@ -241,6 +264,27 @@ export async function startProgram(
   } catch (err) {
     proc.kill("SIGKILL");
     throw err;
+  }
+}
+
+/** Server program arguments for a free port of 127.0.0.1. */
+export const LOOPBACK: readonly string[] = ["--hostname", "127.0.0.1", "--port", "0"];
+
+/** A server program to start: its name, its arguments and, optionally, a command to put in front. */
+export interface ProgramStart {
+  name: ProgramName;
+  args: readonly string[];
+  wrap?: (command: string, args: string[]) => [string, string[]];
+}
+
+/** Starts a server program ({@linkcode startProgram}), runs `body` with it, and kills it however `body` ends. */
+export async function withProgram<T>(program: ProgramStart, body: (server: ServerProc) => Promise<T>): Promise<T> {
+  let server: ServerProc | undefined;
+  try {
+    server = await startProgram(program.name, [...program.args], program);
+    return await body(server);
+  } finally {
+    await killHard(server?.proc);
   }
 }
 

@@ -2,66 +2,34 @@
 // test runner checks its own): --help, a mistake in the flags (one line on stderr, exit 2, before any prompt or
 // socket), `localhost`, and a client waiting for a reply that never comes (one line, exit 1, within --timeout).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { describe, test } from "node:test";
 import { type Conn, listen } from "../../mod.ts";
 import { runtimeName } from "../../runtime/runtime.ts";
 import { type Child, startChild } from "../_helpers.ts";
 import { ROOT, runtimeCommand } from "../_runtimes.ts";
+import { type Finished, LOOPBACK, runCommand } from "./_field.ts";
 
 const RUNTIME = runtimeName();
 // A program that hangs is killed after this long, and the test fails instead of the suite.
 const KILL_MS = 20_000;
 const SLOW = { timeout: 60_000 };
 
-interface Finished {
-  code: number | string;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `file` (from the repository root) under this runtime to its end, with `input` on stdin. */
 function run(file: string, args: string[], input = ""): Promise<Finished> {
   const [command, commandArgs] = runtimeCommand(RUNTIME, file, args);
-  return runCommand(command, commandArgs, input);
-}
-
-/** Runs a command in the repository root to its end, with `input` on stdin. */
-function runCommand(command: string, commandArgs: string[], input: string): Promise<Finished> {
-  return new Promise<Finished>((resolve, reject) => {
-    const child = spawn(command, commandArgs, { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
-    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-    const timer = setTimeout(() => {
-      stderr += `<killed after ${KILL_MS} ms>`;
-      child.kill("SIGKILL");
-    }, KILL_MS);
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? signal ?? -1, stdout, stderr });
-    });
-    // A program that exits before reading its input closes the pipe under the write: no matter.
-    child.stdin.on("error", () => {});
-    child.stdin.end(input);
-  });
+  return runCommand(command, commandArgs, { input, ms: KILL_MS });
 }
 
 /** What a mistake must produce: nothing on stdout (no prompt), one line on stderr, exit 2. */
 const usageError = (message: string): Finished => ({ code: 2, stdout: "", stderr: message + "\n" });
 
-// Servers get a free loopback port, so that a case that wrongly starts one binds nothing in the way.
-const LOOPBACK = ["--hostname", "127.0.0.1", "--port", "0"];
-
 interface Example {
   flags: string[];
-  /** Arguments placed before each case's own. */
-  base: string[];
+  /**
+   * Arguments placed before each case's own. Servers get a free loopback port, so that a case that wrongly
+   * starts one binds nothing in the way.
+   */
+  base: readonly string[];
   /** A value out of range, and its message. */
   bad: [string[], string];
 }
@@ -234,17 +202,20 @@ describe(`localhost on ${RUNTIME}`, () => {
   test("Deno without --allow-net: one line that says how to grant it, exit 1", SLOW, async () => {
     const deno = `${ROOT}node_modules/.bin/deno`;
     const hint = "permission denied (run Deno with --allow-net)";
-    assert.deepEqual(await runCommand(deno, ["run", "examples/tcp_server.ts", "--port", "0"], ""), {
+    assert.deepEqual(await runCommand(deno, ["run", "examples/tcp_server.ts", "--port", "0"], { ms: KILL_MS }), {
       code: 1,
       stdout: "",
       stderr: `Cannot listen on 0.0.0.0:0: ${hint}\n`,
     });
-    assert.deepEqual(await runCommand(deno, ["run", "cli.ts", "tcp-client", "127.0.0.1", "9"], "hi\n"), {
-      code: 1,
-      stdout: "",
-      stderr: `Cannot connect to 127.0.0.1:9: ${hint}\n`,
-    });
-    assert.deepEqual(await runCommand(deno, ["run", "cli.ts", "udp-server", "--port", "0"], ""), {
+    assert.deepEqual(
+      await runCommand(deno, ["run", "cli.ts", "tcp-client", "127.0.0.1", "9"], { input: "hi\n", ms: KILL_MS }),
+      {
+        code: 1,
+        stdout: "",
+        stderr: `Cannot connect to 127.0.0.1:9: ${hint}\n`,
+      },
+    );
+    assert.deepEqual(await runCommand(deno, ["run", "cli.ts", "udp-server", "--port", "0"], { ms: KILL_MS }), {
       code: 1,
       stdout: "",
       stderr: `Cannot bind 0.0.0.0:0: ${hint}\n`,

@@ -10,33 +10,27 @@ import {
   CURRENT_RUNTIME,
   delay,
   fdCount,
-  killHard,
+  LOOPBACK,
   type ProgramName,
-  type ServerProc,
-  startProgram,
   steadyFdCount,
   tcpExchange,
   TEST_TIMEOUT,
   waitForFds,
   withDeadline,
+  withProgram,
 } from "./_field.ts";
 
-const LOOPBACK = ["--hostname", "127.0.0.1", "--port", "0"];
 const HEADROOM = 20;
 
 /** The descriptor limit for `name`: 20 above its idle count, and above the highest descriptor it holds. */
 async function limitFor(name: ProgramName): Promise<{ limit: number; idle: number }> {
-  let server: ServerProc | undefined;
-  try {
-    server = await startProgram(name, LOOPBACK);
-    assert.equal(await tcpExchange(server.host, server.port, "hello\n"), "HELLO\n", server.proc.describe());
-    const idle = await steadyFdCount(server.proc.pid);
+  return await withProgram({ name, args: LOOPBACK }, async ({ proc, host, port }) => {
+    assert.equal(await tcpExchange(host, port, "hello\n"), "HELLO\n", proc.describe());
+    const idle = await steadyFdCount(proc.pid);
     // A limit caps descriptor numbers, not their count: one inherited high above the rest counts up to it.
-    const highest = Math.max(...readdirSync(`/proc/${server.proc.pid}/fd`).map(Number));
+    const highest = Math.max(...readdirSync(`/proc/${proc.pid}/fd`).map(Number));
     return { limit: Math.max(idle, highest + 1) + HEADROOM, idle };
-  } finally {
-    await killHard(server?.proc);
-  }
+  });
 }
 
 /** Connects `count` clients that send nothing; resolves once the kernel has completed every handshake. */
@@ -64,32 +58,32 @@ describe(`descriptor exhaustion under ${CURRENT_RUNTIME}`, () => {
   for (const name of programs) {
     it(`${name}: out of descriptors, then serving again once clients leave`, TEST_TIMEOUT, async () => {
       const { limit } = await limitFor(name);
-      let server: ServerProc | undefined;
-      let clients: net.Socket[] = [];
-      try {
-        server = await startProgram(name, LOOPBACK, {
-          wrap: (command, args) => ["bash", ["-c", `ulimit -n ${limit} && exec "$@"`, "bash", command, ...args]],
-        });
-        const { proc, host, port } = server;
-        assert.equal(await tcpExchange(host, port, "hello\n"), "HELLO\n", proc.describe());
-        const idle = await steadyFdCount(proc.pid);
-        clients = await connectIdle(host, port, limit - idle + HEADROOM);
-        // Exhausted: the server has taken all the descriptors it can (Node's libuv keeps one in reserve).
-        const deadline = performance.now() + 10_000;
-        while (fdCount(proc.pid) < limit - 2) {
-          assert.ok(performance.now() < deadline, `only ${fdCount(proc.pid)} of ${limit} descriptors used`);
-          await delay(20);
+      const wrap = (command: string, args: string[]): [string, string[]] => [
+        "bash",
+        ["-c", `ulimit -n ${limit} && exec "$@"`, "bash", command, ...args],
+      ];
+      await withProgram({ name, args: LOOPBACK, wrap }, async ({ proc, host, port }) => {
+        let clients: net.Socket[] = [];
+        try {
+          assert.equal(await tcpExchange(host, port, "hello\n"), "HELLO\n", proc.describe());
+          const idle = await steadyFdCount(proc.pid);
+          clients = await connectIdle(host, port, limit - idle + HEADROOM);
+          // Exhausted: the server has taken all the descriptors it can (Node's libuv keeps one in reserve).
+          const deadline = performance.now() + 10_000;
+          while (fdCount(proc.pid) < limit - 2) {
+            assert.ok(performance.now() < deadline, `only ${fdCount(proc.pid)} of ${limit} descriptors used`);
+            await delay(20);
+          }
+          for (const client of clients) client.destroy();
+          clients = [];
+          assert.equal(await tcpExchange(host, port, "after\n", 15_000), "AFTER\n", proc.describe());
+          await waitForFds(proc.pid, idle, 10_000, `after the clients left\n${proc.describe()}`);
+          assert.equal(proc.status(), undefined, proc.describe());
+          assert.doesNotMatch(proc.stderr(), /^\s+at /m, proc.describe());
+        } finally {
+          for (const client of clients) client.destroy();
         }
-        for (const client of clients) client.destroy();
-        clients = [];
-        assert.equal(await tcpExchange(host, port, "after\n", 15_000), "AFTER\n", proc.describe());
-        await waitForFds(proc.pid, idle, 10_000, `after the clients left\n${proc.describe()}`);
-        assert.equal(proc.status(), undefined, proc.describe());
-        assert.doesNotMatch(proc.stderr(), /^\s+at /m, proc.describe());
-      } finally {
-        for (const client of clients) client.destroy();
-        await killHard(server?.proc);
-      }
+      });
     });
   }
 });

@@ -9,16 +9,15 @@ import { serveLines, uppercase } from "../../mod.ts";
 import {
   CURRENT_RUNTIME,
   delay,
-  killHard,
+  LOOPBACK,
   type ProgramName,
-  type ServerProc,
-  startProgram,
   steadyFdCount,
   tcpExchange,
   TEST_TIMEOUT,
   waitForFds,
   withCleanup,
   withDeadline,
+  withProgram,
 } from "./_field.ts";
 
 /**
@@ -125,10 +124,7 @@ describe(`maxConnections under ${CURRENT_RUNTIME}`, () => {
   const programs: ProgramName[] = ["examples/tcp_server.ts", "cli.ts tcp-server"];
   for (const name of programs) {
     it(`${name} --max-connections 1: a rejected client sees a clean end of stream`, TEST_TIMEOUT, async () => {
-      let server: ServerProc | undefined;
-      try {
-        server = await startProgram(name, ["--hostname", "127.0.0.1", "--port", "0", "--max-connections", "1"]);
-        const { proc, host, port } = server;
+      await withProgram({ name, args: [...LOOPBACK, "--max-connections", "1"] }, async ({ proc, host, port }) => {
         // The first client's slot is free once the server has closed its descriptor.
         const baseline = await steadyFdCount(proc.pid);
         try {
@@ -141,9 +137,7 @@ describe(`maxConnections under ${CURRENT_RUNTIME}`, () => {
           throw new Error(`${err instanceof Error ? err.message : err}\n${proc.describe()}`);
         }
         assert.equal(proc.status(), undefined, proc.describe());
-      } finally {
-        await killHard(server?.proc);
-      }
+      });
     });
   }
 });

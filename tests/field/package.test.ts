@@ -6,51 +6,22 @@
 // package or the source, so no Deno project is tested here. Everything runs offline: doorway has no runtime
 // dependencies, and the tarball is a local file.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { after, before, describe, test } from "node:test";
 import { VERSION } from "../../cli.ts";
 import { ROOT } from "../_runtimes.ts";
+import { type Finished, runCommand } from "./_field.ts";
 
 const BUN = join(ROOT, "node_modules", ".bin", "bun");
 // Each step is a short local operation; a step that hangs fails the test instead of the suite.
 const STEP_MS = 30_000;
 const SLOW = { timeout: 120_000 };
 
-interface Finished {
-  code: number | string;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a command to its end, killing it after STEP_MS; resolves with its exit code and output. */
 function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string> }) {
-  return new Promise<Finished>((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
-    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-    const timer = setTimeout(() => {
-      stderr += `\n<killed after ${STEP_MS} ms>`;
-      child.kill("SIGKILL");
-    }, STEP_MS);
-    child.on("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? signal ?? -1, stdout, stderr });
-    });
-  });
+  return runCommand(command, args, { ...options, ms: STEP_MS });
 }
 
 function describeRun(what: string, result: Finished): string {

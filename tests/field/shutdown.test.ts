@@ -13,12 +13,11 @@ import { describe, it } from "node:test";
 import {
   CURRENT_RUNTIME,
   delay,
-  killHard,
+  LOOPBACK,
   type ProgramName,
-  type ServerProc,
-  startProgram,
   tcpListening,
   withDeadline,
+  withProgram,
 } from "./_field.ts";
 
 const CLIENTS = 50;
@@ -124,52 +123,46 @@ class LoadClient {
 }
 
 async function checkShutdownUnderLoad(name: ProgramName): Promise<void> {
-  let server: ServerProc | undefined;
-  const clients: LoadClient[] = [];
-  try {
-    server = await startProgram(name, [
-      "--hostname",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--graceful-timeout",
-      String(GRACE_MS),
-    ]);
-    const { proc, host, port } = server;
-    for (let id = 0; id < CLIENTS; id++) clients.push(new LoadClient(id, host, port));
-    await withDeadline(Promise.all(clients.map((client) => client.start())), 10_000, "the first replies");
-    const idle = (client: LoadClient) => client.id % 2 === 1;
-    await withDeadline(
-      Promise.all(clients.map((client) => idle(client) ? client.sendFirstHalf() : client.sendAllUnread())),
-      20_000,
-      "the idle clients' first halves to be answered",
-    );
+  await withProgram(
+    { name, args: [...LOOPBACK, "--graceful-timeout", String(GRACE_MS)] },
+    async ({ proc, host, port }) => {
+      const clients: LoadClient[] = [];
+      try {
+        for (let id = 0; id < CLIENTS; id++) clients.push(new LoadClient(id, host, port));
+        await withDeadline(Promise.all(clients.map((client) => client.start())), 10_000, "the first replies");
+        const idle = (client: LoadClient) => client.id % 2 === 1;
+        await withDeadline(
+          Promise.all(clients.map((client) => idle(client) ? client.sendFirstHalf() : client.sendAllUnread())),
+          20_000,
+          "the idle clients' first halves to be answered",
+        );
 
-    proc.kill("SIGTERM");
-    const signalled = performance.now();
-    // Shutdown has begun once the listener is closed.
-    while (await tcpListening(host, port)) {
-      assert.ok(performance.now() - signalled < 10_000, `still accepting 10 s after SIGTERM\n${proc.describe()}`);
-      await delay(20);
-    }
-    for (const client of clients) client.afterSignal(idle(client));
+        proc.kill("SIGTERM");
+        const signalled = performance.now();
+        // Shutdown has begun once the listener is closed.
+        while (await tcpListening(host, port)) {
+          assert.ok(performance.now() - signalled < 10_000, `still accepting 10 s after SIGTERM\n${proc.describe()}`);
+          await delay(20);
+        }
+        for (const client of clients) client.afterSignal(idle(client));
 
-    await withDeadline(Promise.all(clients.map((client) => client.done)), GRACE_MS, () => {
-      const open = clients.filter((client) => client.socket.readyState !== "closed").length;
-      return `the replies: ${open} client(s) still open\n${proc.describe()}`;
-    });
-    const faults = clients.flatMap((client) =>
-      client.fault === undefined ? [] : [`client ${client.id}: ${client.fault}`]
-    );
-    assert.deepEqual(faults, [], `${faults.length} of ${CLIENTS} clients lost replies\n${proc.describe()}`);
-    const status = await proc.waitExit(GRACE_MS + 5000 - (performance.now() - signalled));
-    assert.equal(status, 0, proc.describe());
-    // The server had until its grace ran out; it needed only as long as the clients took to finish.
-    assert.ok(performance.now() - signalled < GRACE_MS, `exited only after ${GRACE_MS} ms of grace`);
-  } finally {
-    for (const client of clients) client.socket.destroy();
-    await killHard(server?.proc);
-  }
+        await withDeadline(Promise.all(clients.map((client) => client.done)), GRACE_MS, () => {
+          const open = clients.filter((client) => client.socket.readyState !== "closed").length;
+          return `the replies: ${open} client(s) still open\n${proc.describe()}`;
+        });
+        const faults = clients.flatMap((client) =>
+          client.fault === undefined ? [] : [`client ${client.id}: ${client.fault}`]
+        );
+        assert.deepEqual(faults, [], `${faults.length} of ${CLIENTS} clients lost replies\n${proc.describe()}`);
+        const status = await proc.waitExit(GRACE_MS + 5000 - (performance.now() - signalled));
+        assert.equal(status, 0, proc.describe());
+        // The server had until its grace ran out; it needed only as long as the clients took to finish.
+        assert.ok(performance.now() - signalled < GRACE_MS, `exited only after ${GRACE_MS} ms of grace`);
+      } finally {
+        for (const client of clients) client.socket.destroy();
+      }
+    },
+  );
 }
 
 describe(`graceful shutdown under load, under ${CURRENT_RUNTIME}`, () => {
