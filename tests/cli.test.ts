@@ -129,6 +129,10 @@ describe("the doorway command", { skip: !UNDER_NODE && "runs once, under Node" }
           // Closed at once, unread: the server has counted it by now.
           assert.equal(await conn.read(new Uint8Array(1)), null);
         }
+        // Ended by both sides before the signal, so that shutdown finds no
+        // connection open and says nothing of one.
+        await held.closeWrite();
+        assert.equal(await held.readLine(), null);
         held.close();
         server.kill("SIGTERM");
         assert.equal(await server.exited, 0, server.stderr());
