@@ -4,10 +4,12 @@
 // - tcp-client: LineClient (tcp/line_client.ts) pipelines stdin's lines over one connection and matches replies
 //   in order; connect() with a timeout (tcp/connect.ts).
 // - udp-server: serveDatagrams() (udp/serve_datagrams.ts), which nothing a client sends can stop.
-// - udp-client: request() (udp/request.ts) waits --timeout ms and resends --retries times, over bind()
-//   (udp/datagram_socket.ts).
-// - ping: the pinger of examples/udp_ping.ts, same wire format (`Ping SEQ MILLIS`); request()'s `accept` matches
-//   the sequence number, so a late reply is never taken for the next ping's.
+// - udp-client: request() (udp/request.ts) waits --timeout ms and resends --retries times, from a socket of its
+//   own for each line, so that a late reply to one line is never taken for the next line's.
+// - ping: the pinger of examples/udp_ping.ts, same wire format (`Ping SEQ MILLIS`), over one socket (bind(),
+//   udp/datagram_socket.ts); request()'s `accept` matches the sequence number, so a late reply is never taken for
+//   the next ping's.
+// - HOST may be a name: looked up once (runtime/), as TCP does; the servers' --hostname too.
 // - Errors: SocketError's message names the action and the address (socket_error.ts): one line on stderr, exit 1.
 //   Bad arguments: one line on stderr, exit 2.
 // - The services: uppercase() (protocol/uppercase.ts), or echo.
@@ -39,6 +41,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { bind, formatAddress, LineClient, request, serveDatagrams, serveLines, SocketError, uppercase } from "./mod.ts";
+import { currentRuntime } from "./runtime/runtime.ts";
 
 /** The version, the same as deno.json's (a test checks): the CLI reads no file at run time. */
 export const VERSION = "0.1.0";
@@ -119,7 +122,7 @@ Options:
   -h, --help              show this help`,
   "udp-client": `Usage: doorway udp-client HOST PORT [options]
 
-Sends each line of stdin as one datagram and prints each reply, one line at a time. HOST is an IP address.
+Sends each line of stdin as one datagram and prints each reply, one line at a time. HOST is an IP address or a name.
 On a terminal it prompts for each line, like the textbook's client.
 
 Options:
@@ -129,7 +132,7 @@ Options:
   "ping": `Usage: doorway ping HOST PORT [options]
 
 Pings a UDP server that answers each datagram with the same text, or uppercased: doorway udp-server, or the
-textbook's UDP pinger server. Prints one line per ping, then a summary like ping's. HOST is an IP address.
+textbook's UDP pinger server. Prints one line per ping, then a summary like ping's. HOST is an IP address or a name.
 Exits 0 when any reply came, 1 when none did. Ctrl-C stops early, with the summary.
 
 Options:
@@ -271,6 +274,14 @@ function wildcardFor(host: string): string {
   return host.includes(":") ? "::" : "0.0.0.0";
 }
 
+/**
+ * The IP address a UDP client's HOST stands for, looked up once, as TCP would (the hosts file included): every
+ * datagram then goes to, and every reply is matched against, that one address.
+ */
+async function lookupHost(hostname: string, port: number): Promise<string> {
+  return await (await currentRuntime()).lookup(hostname, { action: "request from", port });
+}
+
 async function tcpServer(args: string[]): Promise<number> {
   const { values, positionals } = parse("doorway tcp-server", TCP_SERVER_OPTIONS, args);
   if (values.help) return help(COMMAND_HELP["tcp-server"]);
@@ -404,16 +415,18 @@ async function udpClient(args: string[]): Promise<number> {
   const { values, positionals } = parse("doorway udp-client", UDP_CLIENT_OPTIONS, args);
   if (values.help) return help(COMMAND_HELP["udp-client"]);
   const [hostname, portText] = expectPositionals("udp-client", ["HOST", "PORT"], positionals);
-  const to = { hostname, port: portOf(portText, 1) };
+  const port = portOf(portText, 1);
   const timeout = integer("--timeout", values.timeout, 1, MAX_INT);
   const retries = integer("--retries", values.retries, 0, MAX_INT);
   const interactive = process.stdin.isTTY === true;
-  await using socket = await bind({ hostname: wildcardFor(hostname) });
+  const to = { hostname: await lookupHost(hostname, port), port };
   const input = stdinLines();
   try {
     if (interactive) write(PROMPT);
     for await (const line of input) {
-      const reply = decoder.decode((await request(line, { socket, to, timeout, retries })).data);
+      // No socket: request() binds one for this line alone, so that replies to earlier lines, however late,
+      // go to sockets already closed. One socket for all would take them for this line's reply.
+      const reply = decoder.decode((await request(line, { to, timeout, retries })).data);
       print(interactive ? `From Server: ${reply}` : reply);
       if (interactive) write(PROMPT);
     }
@@ -449,7 +462,7 @@ async function ping(args: string[]): Promise<number> {
   const { values, positionals } = parse("doorway ping", PING_OPTIONS, args);
   if (values.help) return help(COMMAND_HELP.ping);
   const [hostname, portText] = expectPositionals("ping", ["HOST", "PORT"], positionals);
-  const to = { hostname, port: portOf(portText, 1) };
+  const port = portOf(portText, 1);
   const count = integer("--count", values.count, 1, MAX_INT);
   const timeout = integer("--timeout", values.timeout, 1, MAX_INT);
   const interval = integer("--interval", values.interval, 0, MAX_INT);
@@ -459,7 +472,8 @@ async function ping(args: string[]): Promise<number> {
   const unsubscribe = onStopSignals(() => stopped.abort());
   const results: PingResult[] = [];
   try {
-    await using socket = await bind({ hostname: wildcardFor(hostname) });
+    const to = { hostname: await lookupHost(hostname, port), port };
+    await using socket = await bind({ hostname: wildcardFor(to.hostname) });
     for (let seq = 1; seq <= count && !stopped.signal.aborted; seq++) {
       const sentAt = performance.now();
       let time: number | null = null;
@@ -508,7 +522,7 @@ async function ping(args: string[]): Promise<number> {
   if (json) {
     print(JSON.stringify({
       host: hostname,
-      port: to.port,
+      port,
       count: sent,
       received,
       loss,
@@ -566,7 +580,7 @@ export async function main(args: string[]): Promise<number> {
     code = await run(args);
   } catch (err) {
     console.error(messageOf(err));
-    // EINVAL is an argument out of range, such as a UDP host that is not an IP address.
+    // EINVAL is an argument out of range.
     code = err instanceof UsageError || (err instanceof SocketError && err.code === "EINVAL")
       ? EXIT_USAGE
       : EXIT_FAILURE;

@@ -1,7 +1,8 @@
 /**
  * The bounded receive queue of the adapters whose runtime pushes datagrams
  * (Node's `dgram`, Bun's `udpSocket`), turned into the contract's pulled
- * `receive()`.
+ * `receive()`; also what a public UDP socket keeps its unread datagrams in
+ * (`udp/datagram_socket.ts`).
  *
  * @module
  */
@@ -79,6 +80,25 @@ export class DatagramQueue {
       return datagram;
     }
     return undefined;
+  }
+
+  /** Drops the waiting datagrams `unwanted` picks, keeping the others in order; returns how many. */
+  discard(unwanted: (datagram: RuntimeDatagram) => boolean): number {
+    const kept: RuntimeDatagram[] = [];
+    let keptBytes = 0;
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const datagram = this.#queue[i];
+      if (unwanted(datagram)) continue;
+      kept.push(datagram);
+      keptBytes += datagram.data.byteLength;
+    }
+    const discarded = this.#queue.length - this.#head - kept.length;
+    if (discarded > 0) {
+      this.#queue = kept;
+      this.#head = 0;
+      this.#queuedBytes = keptBytes;
+    }
+    return discarded;
   }
 
   /** The next datagram, or `null` once closed; `address` names the socket in errors. */

@@ -9,6 +9,7 @@
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { AnswerLoop } from "./_answer_loop.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
+import { nameLookup } from "./_lookup.ts";
 import { Pump, type PumpSocket } from "./_pump.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
 import { acceptedLocalAddr } from "./_local_addr.ts";
@@ -135,6 +136,10 @@ interface BunApi {
   listen(options: BunListenOptions): BunListener;
   connect(options: BunSocketOptions): Promise<BunSocket>;
   udpSocket(options: BunUdpOptions): Promise<BunUdpSocket>;
+  dns: {
+    /** Every address found, in the resolver's order; rejects when there is none. */
+    lookup(hostname: string, options: { family: 0 | 4 | 6 }): Promise<{ address: string }[]>;
+  };
 }
 
 function bun(): BunApi {
@@ -850,11 +855,14 @@ class BunDatagramSocket implements RuntimeDatagramSocket {
 }
 
 async function bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagramSocket> {
+  // Looked up here rather than by udpSocket(), so that a name that does not
+  // resolve fails as on the other runtimes (ENOTFOUND, naming it).
+  const hostname = await lookup(options.hostname, { action: "bind", port: options.port });
   const socket = new BunDatagramSocket();
   try {
     socket.attach(
       await bun().udpSocket({
-        hostname: options.hostname,
+        hostname,
         port: options.port,
         // A plain Uint8Array rather than a Buffer, so it compares equal to one.
         binaryType: "uint8array",
@@ -867,6 +875,12 @@ async function bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagra
   return socket;
 }
 
+// Bun's own resolver, `Bun.dns` (the hosts file included), rather than its
+// `node:dns` emulation over it.
+const lookup: Runtime["lookup"] = nameLookup(async (hostname, family) => {
+  return (await bun().dns.lookup(hostname, { family }))[0]?.address;
+});
+
 /**
  * Sockets on Bun through `Bun.listen`, `Bun.connect` and `Bun.udpSocket`.
  *
@@ -878,4 +892,4 @@ async function bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagra
  * listener.close();
  * ```
  */
-export const bunRuntime: Runtime = { name: "bun", listen, connect, bindDatagram };
+export const bunRuntime: Runtime = { name: "bun", listen, connect, bindDatagram, lookup };

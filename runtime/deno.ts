@@ -12,6 +12,7 @@
  */
 
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
+import { nameLookup } from "./_lookup.ts";
 import { Pump, type PumpSocket } from "./_pump.ts";
 import { encodeUtf8 } from "./_utf8.ts";
 import type {
@@ -721,12 +722,24 @@ async function bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagra
     const node = await import("./node.ts");
     return new DenoNodeDatagramSocket(await node.bindDatagram(options));
   }
+  // Looked up here rather than by listenDatagram, so that a name that does
+  // not resolve fails as on the other runtimes (ENOTFOUND, naming it).
+  const hostname = await lookup(options.hostname, { action: "bind", port: options.port });
   try {
-    return new DenoDatagramSocket(listen({ hostname: options.hostname, port: options.port, transport: "udp" }));
+    return new DenoDatagramSocket(listen({ hostname, port: options.port, transport: "udp" }));
   } catch (err) {
     throw socketError(err, { action: "bind", address: formatAddress(options) });
   }
 }
+
+// Deno.resolveDns() asks DNS servers only, so `localhost` and the rest of
+// the hosts file would not resolve; Deno's `node:dns` lookup() calls
+// getaddrinfo, as Deno.connect() and Deno.listen() do for TCP. Loaded on
+// first use: most programs use IP literals.
+const lookup: Runtime["lookup"] = nameLookup(async (hostname, family) => {
+  const dns = await import("node:dns");
+  return (await dns.promises.lookup(hostname, { family })).address;
+});
 
 /**
  * Sockets on Deno through `Deno.listen` and `Deno.connect`, and UDP through
@@ -740,4 +753,4 @@ async function bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagra
  * listener.close();
  * ```
  */
-export const denoRuntime: Runtime = { name: "deno", listen, connect, bindDatagram };
+export const denoRuntime: Runtime = { name: "deno", listen, connect, bindDatagram, lookup };

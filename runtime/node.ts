@@ -8,10 +8,12 @@
  */
 
 import * as dgram from "node:dgram";
+import * as dns from "node:dns";
 import * as net from "node:net";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { AnswerLoop } from "./_answer_loop.ts";
 import { DatagramQueue } from "./_datagram_queue.ts";
+import { nameLookup } from "./_lookup.ts";
 import { Pump, type PumpSocket } from "./_pump.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
 import { ReadAhead } from "./_read_ahead.ts";
@@ -528,12 +530,16 @@ class NodeDatagramSocket implements RuntimeDatagramSocket {
  * socket.close();
  * ```
  */
-export function bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagramSocket> {
+export async function bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagramSocket> {
   const address = formatAddress(options);
-  return new Promise((resolve, reject) => {
+  // Looked up first, as `net`'s listen() does: the family of the address
+  // found decides the socket's (dgram would look the name up in the
+  // family it was created with).
+  const hostname = await lookup(options.hostname, { action: "bind", port: options.port });
+  return await new Promise((resolve, reject) => {
     let socket: dgram.Socket;
     try {
-      socket = dgram.createSocket({ type: options.hostname.includes(":") ? "udp6" : "udp4" });
+      socket = dgram.createSocket({ type: hostname.includes(":") ? "udp6" : "udp4" });
     } catch (err) {
       reject(socketError(err, { action: "bind", address }));
       return;
@@ -547,12 +553,28 @@ export function bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagr
       reject(socketError(err, { action: "bind", address }));
     };
     socket.once("error", onError);
-    socket.bind({ address: options.hostname, port: options.port, exclusive: true }, () => {
+    socket.bind({ address: hostname, port: options.port, exclusive: true }, () => {
       socket.off("error", onError);
       resolve(new NodeDatagramSocket(socket));
     });
   });
 }
+
+/**
+ * Resolves a host name through `dns.lookup()`, what `net` uses for TCP:
+ * getaddrinfo, the hosts file included. Exported for the Deno adapter's
+ * `node:dgram` fallback.
+ *
+ * @example Looking up localhost
+ * ```ts ignore
+ * import { lookup } from "./node.ts";
+ *
+ * console.log(await lookup("localhost", { action: "bind", port: 0 })); // 127.0.0.1 (or ::1)
+ * ```
+ */
+export const lookup: Runtime["lookup"] = nameLookup(async (hostname, family) => {
+  return (await dns.promises.lookup(hostname, { family })).address;
+});
 
 /**
  * Sockets on Node through `node:net` and `node:dgram`.
@@ -565,4 +587,4 @@ export function bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagr
  * listener.close();
  * ```
  */
-export const nodeRuntime: Runtime = { name: "node", listen, connect, bindDatagram };
+export const nodeRuntime: Runtime = { name: "node", listen, connect, bindDatagram, lookup };

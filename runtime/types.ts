@@ -214,6 +214,8 @@ export interface RuntimeDatagramSocket {
    * Sends one datagram; resolves once the runtime has handed it to the
    * kernel. A payload larger than one datagram can carry rejects with
    * `EMSGSIZE`, never truncated. Rejects with `ECLOSED` after `close()`.
+   * `to.hostname` is an IP literal of the socket's family: the layer above
+   * looks names up once (see {@linkcode Runtime.lookup}), not per datagram.
    */
   send(data: Uint8Array, to: RuntimeAddrOptions): Promise<void>;
   /**
@@ -246,6 +248,30 @@ export interface Runtime {
    * `ECONNREFUSED` and the like; timeouts and signals are handled above.
    */
   connect(options: RuntimeConnectOptions): Promise<RuntimeConn>;
-  /** Binds a UDP socket. Rejects with `EADDRINUSE` and the like. */
+  /**
+   * Binds a UDP socket, of the family of its address: a host name binds the
+   * first address {@linkcode Runtime.lookup} gives it, as TCP's `listen`
+   * does. Rejects with `EADDRINUSE`, `ENOTFOUND` and the like, naming the
+   * address as given.
+   */
   bindDatagram(options: RuntimeAddrOptions): Promise<RuntimeDatagramSocket>;
+  /**
+   * Resolves a host name to one IP address the way this runtime resolves
+   * names for TCP (the hosts file included): the first it has, of
+   * `options.family` when given. An IP literal comes back as it is. Rejects
+   * with `ENOTFOUND` when there is none, `EACCES` when Deno's permissions
+   * deny the lookup; `options` names the call in the message, such as
+   * `Cannot send to nosuch.invalid:9: host not found`.
+   */
+  lookup(hostname: string, options: RuntimeLookupOptions): Promise<string>;
+}
+
+/** Options for {@linkcode Runtime.lookup}. */
+export interface RuntimeLookupOptions {
+  /** Only addresses of this family; the first of any family when left out. */
+  family?: 4 | 6;
+  /** What the name is looked up for, such as `send to`, for the error message. */
+  action: string;
+  /** The port that goes with the name, for the error message. */
+  port: number;
 }

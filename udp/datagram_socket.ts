@@ -5,15 +5,21 @@
  * @module
  */
 
-import { checkAddress, checkSignal } from "../_options.ts";
-import { currentRuntime } from "../runtime/runtime.ts";
-import type { NetAddr, RuntimeDatagram, RuntimeDatagramSocket } from "../runtime/types.ts";
+import { checkAddress } from "../_options.ts";
+import { DatagramQueue } from "../runtime/_datagram_queue.ts";
+import { ipFamily } from "../runtime/_lookup.ts";
+import type { NetAddr, Runtime, RuntimeDatagram, RuntimeDatagramSocket } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
-import { rawSockets } from "./_raw_socket.ts";
+import { bindRaw, droppedBy, queuedDatagrams, type RawSocket } from "./_raw_socket.ts";
+import { sameAddress } from "./_same_address.ts";
 
 /** Where a datagram goes. A received datagram's `remote` will do. */
 export interface DatagramTarget {
-  /** The IP address, such as `127.0.0.1` or `::1`: names are not resolved. */
+  /**
+   * The IP address, such as `127.0.0.1` or `::1`, or a host name such as
+   * `localhost`, looked up as TCP looks names up (the hosts file included),
+   * for an address of the socket's family.
+   */
   hostname: string;
   /** The port, from 1 to 65535. */
   port: number;
@@ -40,9 +46,9 @@ export interface DatagramReceiveOptions {
  * to and receives from any address of its own family (IPv4 or IPv6).
  *
  * Nothing a peer does closes it: an ICMP port unreachable for an earlier
- * send, or any datagram at all, leaves it working. Datagrams that arrive
- * while nobody receives wait in a bounded queue; past it they are dropped,
- * as UDP allows.
+ * send, or any datagram at all, leaves it working. It receives from the
+ * moment it is bound: datagrams that arrive while nobody calls `receive()`
+ * wait in a bounded queue; past it they are dropped, as UDP allows.
  */
 export interface DatagramSocket extends AsyncIterable<Datagram>, AsyncDisposable {
   /** The bound address, with the real port when 0 was asked for. */
@@ -56,7 +62,9 @@ export interface DatagramSocket extends AsyncIterable<Datagram>, AsyncDisposable
    * Sends one datagram: bytes, or a string as UTF-8. Resolves with its size
    * once the runtime has handed it to the kernel, which says nothing of its
    * arrival. A payload that does not fit in one datagram (65,507 bytes over
-   * IPv4, 65,527 over IPv6) fails with `EMSGSIZE`; it is never cut short.
+   * IPv4, 65,527 over IPv6) fails with `EMSGSIZE`; it is never cut short. A
+   * host name is looked up on each call; one with no address of the
+   * socket's family fails with `ENOTFOUND`.
    */
   send(data: Uint8Array | string, to: DatagramTarget): Promise<number>;
   /**
@@ -73,8 +81,10 @@ export interface DatagramSocket extends AsyncIterable<Datagram>, AsyncDisposable
 /** Options for {@linkcode bind}. */
 export interface BindOptions {
   /**
-   * The IP address to bind. Defaults to `0.0.0.0`, every IPv4 interface;
-   * `::` is every IPv6 one. The socket sends only to its own family.
+   * The IP address to bind, or a host name, which binds the first address
+   * it has (`localhost`: `127.0.0.1` or `::1`), as TCP's listen does.
+   * Defaults to `0.0.0.0`, every IPv4 interface; `::` is every IPv6 one. The
+   * socket sends only to its own family.
    */
   hostname?: string;
   /** The port; 0 (the default) asks the OS for a free one, seen in `addr`. */
@@ -83,53 +93,88 @@ export interface BindOptions {
   signal?: AbortSignal;
 }
 
-// The largest UDP payloads: 65,535 less the IPv4 (20) and UDP (8) headers;
-// an IPv6 payload length excludes its own header, so only UDP's counts.
-const MAX_PAYLOAD = { 4: 65_507, 6: 65_527 } as const;
-
 const MAX_TIMEOUT = 2 ** 31 - 1;
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const IPV6 = /^[0-9a-f:.]*:[0-9a-f:.]*(%[\w.-]+)?$/i;
-
-// The runtimes disagree on names (Bun resolves none, Node resolves them
-// after `send` returns), so only IP literals are taken, everywhere.
-function ipFamily(hostname: string): 4 | 6 | undefined {
-  if (IPV4.test(hostname)) return 4;
-  if (IPV6.test(hostname)) return 6;
-  return undefined;
-}
-
 const utf8 = new TextEncoder();
+
+// A pending receive() call.
+interface Waiter {
+  resolve(datagram: RuntimeDatagram): void;
+  reject(reason: unknown): void;
+}
 
 class UdpSocket implements DatagramSocket {
   readonly addr: NetAddr;
   #raw: RuntimeDatagramSocket;
+  #runtime: Runtime;
   #address: string;
   #family: 4 | 6;
+  #maxPayload: number;
   #closed = false;
-  #receiving = false;
-  // The runtime's receive outlives a call that gave up on it, so that the
-  // datagram it brings goes to the next call instead of being lost.
-  #next: Promise<RuntimeDatagram | null> | null = null;
+  // Datagrams are read from the runtime as they arrive, whether or not
+  // anyone receives, so that every runtime queues alike (Deno's
+  // listenDatagram would leave them in the kernel) and `request()` can tell
+  // datagrams that came before its request from those that came after.
+  #queue = new DatagramQueue();
+  #waiter: Waiter | null = null;
+  #reading = false;
+  // What the runtime's receive failed with while nobody waited: the next
+  // receive() gets it, after the datagrams that came before it.
+  #failure: { error: unknown } | null = null;
   #signal: AbortSignal | undefined;
   #onAbort = () => this.close();
 
-  constructor(raw: RuntimeDatagramSocket, signal: AbortSignal | undefined) {
-    this.#raw = raw;
-    this.addr = raw.addr;
-    this.#address = formatAddress(raw.addr);
-    this.#family = raw.addr.hostname.includes(":") ? 6 : 4;
+  constructor(bound: RawSocket, signal: AbortSignal | undefined) {
+    this.#raw = bound.raw;
+    this.#runtime = bound.runtime;
+    this.#family = bound.family;
+    this.#maxPayload = bound.maxPayload;
+    this.addr = bound.raw.addr;
+    this.#address = formatAddress(this.addr);
     this.#signal = signal;
     signal?.addEventListener("abort", this.#onAbort, { once: true });
-    rawSockets.set(this, { raw, maxPayload: MAX_PAYLOAD[this.#family] });
+    const queue = this.#queue;
+    queuedDatagrams.set(this, {
+      get length() {
+        return queue.length;
+      },
+      discard: (from) => queue.discard((datagram) => sameAddress(datagram.remote, from)),
+    });
+    this.#read();
   }
 
   get dropped(): number {
-    // Only the adapters that queue (Node's and Bun's) count; Deno's leaves
-    // datagrams in the kernel until asked.
-    const { dropped } = this.#raw as { dropped?: unknown };
-    return typeof dropped === "number" ? dropped : 0;
+    return droppedBy(this.#raw) + this.#queue.dropped;
+  }
+
+  // Runs until the socket is closed or the runtime's receive fails; a
+  // failure stops it until the next receive() has been told.
+  async #read(): Promise<void> {
+    this.#reading = true;
+    try {
+      for (;;) {
+        const datagram = await this.#raw.receive();
+        if (datagram === null || this.#closed) return;
+        const waiter = this.#waiter;
+        if (waiter === null) {
+          this.#queue.push(datagram);
+        } else {
+          this.#waiter = null;
+          waiter.resolve(datagram);
+        }
+      }
+    } catch (err) {
+      if (this.#closed) return;
+      const waiter = this.#waiter;
+      if (waiter === null) {
+        this.#failure = { error: err };
+      } else {
+        this.#waiter = null;
+        waiter.reject(err);
+      }
+    } finally {
+      this.#reading = false;
+    }
   }
 
   async send(data: Uint8Array | string, to: DatagramTarget): Promise<number> {
@@ -138,86 +183,89 @@ class UdpSocket implements DatagramSocket {
     const address = formatAddress({ hostname, port });
     checkAddress("send to", { hostname, port });
     if (port === 0) throw new SocketError("EINVAL", `Cannot send to ${address}: port must be from 1 to 65535`);
-    const family = ipFamily(hostname);
-    if (family === undefined) {
-      throw new SocketError("EINVAL", `Cannot send to ${address}: hostname must be an IP address`);
-    }
     if (this.#closed) throw this.#closedError("send to", address);
-    if (family !== this.#family) {
+    const family = ipFamily(hostname);
+    if (family !== undefined && family !== this.#family) {
       throw new SocketError(
         "EINVAL",
         `Cannot send to ${address}: an IPv${this.#family} socket cannot send to an IPv${family} address`,
       );
     }
     const bytes = typeof data === "string" ? utf8.encode(data) : data;
-    const max = MAX_PAYLOAD[family];
-    if (bytes.byteLength > max) {
+    if (bytes.byteLength > this.#maxPayload) {
       throw new SocketError(
         "EMSGSIZE",
-        `Cannot send to ${address}: message too long (${bytes.byteLength} bytes; one datagram holds at most ${max})`,
+        `Cannot send to ${address}: message too long (${bytes.byteLength} bytes; one datagram holds at most ${this.#maxPayload})`,
       );
     }
-    await this.#raw.send(bytes, { hostname, port });
+    let target = hostname;
+    if (family === undefined) {
+      target = await this.#runtime.lookup(hostname, { family: this.#family, action: "send to", port });
+      if (this.#closed) throw this.#closedError("send to", address);
+    }
+    await this.#raw.send(bytes, { hostname: target, port });
     return bytes.byteLength;
   }
 
-  async receive(options: DatagramReceiveOptions = {}): Promise<Datagram> {
+  receive(options: DatagramReceiveOptions = {}): Promise<Datagram> {
     const { signal, timeout } = options;
     if (timeout !== undefined && !(timeout >= 0 && timeout <= MAX_TIMEOUT)) {
-      throw new SocketError(
-        "EINVAL",
-        `Cannot receive on ${this.#address}: timeout must be from 0 to ${MAX_TIMEOUT} ms`,
+      return Promise.reject(
+        new SocketError("EINVAL", `Cannot receive on ${this.#address}: timeout must be from 0 to ${MAX_TIMEOUT} ms`),
       );
     }
-    if (this.#closed) throw this.#closedError("receive on", this.#address);
-    checkSignal(signal, "receive on", this.#address);
-    if (this.#receiving) {
-      throw new SocketError("EINVAL", `Cannot receive on ${this.#address}: a receive is already pending`);
+    if (this.#closed) return Promise.reject(this.#closedError("receive on", this.#address));
+    if (signal?.aborted) {
+      return Promise.reject(new SocketError("EABORTED", `Cannot receive on ${this.#address}: aborted`));
     }
-    this.#receiving = true;
-    if (this.#next === null) {
-      const next = this.#raw.receive();
-      // Nobody may be waiting when it fails; the next call sees the failure.
-      next.catch(() => {});
-      this.#next = next;
+    if (this.#waiter !== null) {
+      return Promise.reject(
+        new SocketError("EINVAL", `Cannot receive on ${this.#address}: a receive is already pending`),
+      );
     }
-    const next = this.#next;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    let gaveUp = false;
-    let raw: RuntimeDatagram | null;
-    try {
-      if (signal === undefined && timeout === undefined) {
-        raw = await next;
-      } else {
-        const givenUp = new Promise<never>((_, reject) => {
-          onAbort = () => {
-            gaveUp = true;
-            reject(new SocketError("EABORTED", `Cannot receive on ${this.#address}: aborted`));
-          };
-          signal?.addEventListener("abort", onAbort, { once: true });
-          if (timeout !== undefined) {
-            timer = setTimeout(() => {
-              gaveUp = true;
-              reject(new SocketError("ETIMEDOUT", `Cannot receive on ${this.#address}: timed out after ${timeout} ms`));
-            }, timeout);
-          }
-        });
-        raw = await Promise.race([next, givenUp]);
+    const queued = this.#queue.take();
+    if (queued !== undefined) return Promise.resolve({ data: queued.data, remote: queued.remote });
+    const failure = this.#failure;
+    if (failure !== null) {
+      this.#failure = null;
+      this.#read();
+      return Promise.reject(failure.error);
+    }
+    if (!this.#reading) this.#read();
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const settle = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      // A datagram that comes after the call gave up goes to the queue.
+      const giveUp = (error: SocketError) => {
+        if (this.#waiter !== waiter) return;
+        this.#waiter = null;
+        settle();
+        reject(error);
+      };
+      const onAbort = () => giveUp(new SocketError("EABORTED", `Cannot receive on ${this.#address}: aborted`));
+      const waiter: Waiter = {
+        resolve: (datagram) => {
+          settle();
+          resolve({ data: datagram.data, remote: datagram.remote });
+        },
+        reject: (reason) => {
+          settle();
+          reject(reason);
+        },
+      };
+      this.#waiter = waiter;
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (timeout !== undefined) {
+        timer = setTimeout(
+          () =>
+            giveUp(new SocketError("ETIMEDOUT", `Cannot receive on ${this.#address}: timed out after ${timeout} ms`)),
+          timeout,
+        );
       }
-    } catch (err) {
-      // A failed runtime receive is spent; one merely given up on is kept.
-      if (!gaveUp) this.#next = null;
-      if (this.#closed) throw this.#closedError("receive on", this.#address);
-      throw err;
-    } finally {
-      this.#receiving = false;
-      clearTimeout(timer);
-      if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
-    }
-    this.#next = null;
-    if (raw === null) throw this.#closedError("receive on", this.#address);
-    return { data: raw.data, remote: raw.remote };
+    });
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Datagram> {
@@ -238,6 +286,10 @@ class UdpSocket implements DatagramSocket {
     this.#closed = true;
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#raw.close();
+    this.#queue.close();
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.reject(this.#closedError("receive on", this.#address));
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -252,7 +304,7 @@ class UdpSocket implements DatagramSocket {
 
 /**
  * Binds a UDP socket. Fails with `EADDRINUSE` when the port is taken,
- * `EINVAL` for a hostname that is not an IP address.
+ * `ENOTFOUND` for a host name that does not resolve.
  *
  * @example Sending a datagram to yourself
  * ```ts
@@ -265,19 +317,5 @@ class UdpSocket implements DatagramSocket {
  * ```
  */
 export async function bind(options: BindOptions = {}): Promise<DatagramSocket> {
-  const hostname = options.hostname ?? "0.0.0.0";
-  const port = options.port ?? 0;
-  const address = formatAddress({ hostname, port });
-  checkAddress("bind", { hostname, port });
-  if (ipFamily(hostname) === undefined) {
-    throw new SocketError("EINVAL", `Cannot bind ${address}: hostname must be an IP address`);
-  }
-  checkSignal(options.signal, "bind", address);
-  const runtime = await currentRuntime();
-  const raw = await runtime.bindDatagram({ hostname, port });
-  if (options.signal?.aborted) {
-    raw.close();
-    checkSignal(options.signal, "bind", address);
-  }
-  return new UdpSocket(raw, options.signal);
+  return new UdpSocket(await bindRaw(options), options.signal);
 }

@@ -7,8 +7,8 @@
 
 import type { DatagramAnswerer, NetAddr, PumpReply, RuntimeDatagramSocket } from "../runtime/types.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
-import { rawSockets } from "./_raw_socket.ts";
-import { bind, type BindOptions, type Datagram, type DatagramSocket } from "./datagram_socket.ts";
+import { bindRaw, droppedBy } from "./_raw_socket.ts";
+import type { BindOptions, Datagram } from "./datagram_socket.ts";
 
 /** What a {@linkcode DatagramHandler} answers: bytes or text to send back, or nothing. */
 export type DatagramReply = Uint8Array | string | undefined | void;
@@ -49,18 +49,26 @@ function logError(error: unknown): void {
 
 const utf8 = new TextEncoder();
 
-// Receives and replies through the runtime's socket: every datagram's
-// sender is an IP literal of the socket's family, so the public `send()`'s
-// address checks (a regular expression and a formatted address each) would
-// only cost time, as would `receive()`'s option checks and an async
-// iterator's extra promises per datagram.
+// The bound runtime socket the server runs on, and how it is stopped.
+interface Served {
+  raw: RuntimeDatagramSocket;
+  maxPayload: number;
+  close(): void;
+}
+
+// Receives and replies through the runtime's socket, not a public
+// DatagramSocket: every datagram's sender is an IP literal of the socket's
+// family, so the public `send()`'s address checks (a regular expression and
+// a formatted address each) would only cost time, as would `receive()`'s
+// option checks, its queue and an async iterator's extra promises per
+// datagram.
 async function serve(
-  socket: DatagramSocket,
+  served: Served,
   handler: DatagramHandler,
   onError: (error: unknown, datagram: Datagram) => void,
 ): Promise<void> {
-  const { raw, maxPayload } = rawSockets.get(socket)!;
-  const answers = new Answers(handler, onError, maxPayload, () => socket.close());
+  const { raw, maxPayload } = served;
+  const answers = new Answers(handler, onError, maxPayload, () => served.close());
   try {
     // Push mode where the runtime pushes datagrams (Node, Bun): no promise
     // per datagram, as in a raw server's receive callback.
@@ -68,7 +76,7 @@ async function serve(
     else await pull(raw, answers);
     if (answers.failure !== NONE) throw answers.failure;
   } finally {
-    socket.close();
+    served.close();
   }
 }
 
@@ -211,19 +219,25 @@ export async function serveDatagrams(
   handler: DatagramHandler,
 ): Promise<DatagramServer> {
   const onError = options.onError ?? logError;
-  const socket = await bind(options);
-  const finished = serve(socket, handler, onError);
+  const { raw, maxPayload } = await bindRaw(options);
+  const { signal } = options;
+  const close = () => {
+    signal?.removeEventListener("abort", close);
+    raw.close();
+  };
+  signal?.addEventListener("abort", close, { once: true });
+  const finished = serve({ raw, maxPayload, close }, handler, onError);
   // Reported through `finished`; without a listener it would be unhandled.
   finished.catch(() => {});
   return {
-    addr: socket.addr,
+    addr: raw.addr,
     get dropped() {
-      return socket.dropped;
+      return droppedBy(raw);
     },
     finished,
-    close: () => socket.close(),
+    close,
     async [Symbol.asyncDispose]() {
-      socket.close();
+      close();
       await finished;
     },
   };
