@@ -481,9 +481,9 @@ export class TcpConn implements Conn, PumpHandler {
       if (line !== undefined) return this.#answerLine(line, chunk);
     }
     this.#push(chunk);
-    // The chunk is only lent until this returns (Node's read buffer serves
-    // every socket, Deno's is reused): the decoder keeps a copy of what is
-    // left of it, not the chunk, also while a promised reply takes lines.
+    // The chunk is only lent until this returns (Deno's read buffer is
+    // reused): the decoder keeps a copy of what is left of it, not the
+    // chunk, also while a promised reply takes lines.
     let reply: string | Promise<string>;
     try {
       reply = this.#answerer!.answer(this);
@@ -523,9 +523,9 @@ export class TcpConn implements Conn, PumpHandler {
   }
 
   // The line onData() kept aside goes to the line buffer, as its chunk would
-  // have, while the chunk is still lent (Node's and Deno's read buffers are
-  // reused once onData() returns): left by the answerer, or before a read
-  // of anything but a line.
+  // have, while the chunk is still lent (Deno's read buffer is reused once
+  // onData() returns): left by the answerer, or before a read of anything
+  // but a line.
   #untaken(): void {
     const chunk = this.#lineChunk;
     if (chunk === undefined) return;
