@@ -23,8 +23,6 @@ export interface ServerDef {
   skip?: ScenarioKind[];
   /** Shown in the tables, but compared with nothing (an extra data point). */
   info?: boolean;
-  /** Run only with --experiments: a probe for PROFILES.md, not a contender. */
-  experiment?: boolean;
 }
 
 export interface Timing {
@@ -138,26 +136,6 @@ export const SERVERS: ServerDef[] = [
   tcp("python", "python", "py_threaded.py", "socketserver, threads", { id: "python-threaded" }),
   tcp("python", "python", "py_asyncio.py", "asyncio streams", { id: "python-asyncio" }),
   tcp("c", "ceiling", "c_raw", "C epoll, raw bytes (load generator ceiling)"),
-  // Probes for PROFILES.md: run with --experiments.
-  ...(["deno", "bun", "node"] as const).map((runtime) =>
-    tcp(runtime, "native", `../experiments/sync_lines_${runtime}.ts`, "LineDecoder, no promises (experiment)", {
-      id: `${runtime}-sync-lines`,
-      experiment: true,
-      info: true,
-    })
-  ),
-  ...(["deno", "bun", "node"] as const).map((runtime) =>
-    tcp(runtime, "native", `../experiments/batched_lines_${runtime}.ts`, "strings, one write per chunk (experiment)", {
-      id: `${runtime}-batched-lines`,
-      experiment: true,
-      info: true,
-    })
-  ),
-  tcp("deno", "native", "../experiments/deno_idle_floor.ts", "Deno.listen, 512-byte buffer (experiment)", {
-    id: "deno-idle-floor",
-    experiment: true,
-    info: true,
-  }),
   udp("deno", "doorway", "doorway_udp.ts", "doorway serveDatagrams (--unstable-net)", { denoFlags: UNSTABLE_NET }),
   udp("deno", "doorway", "doorway_udp.ts", "doorway serveDatagrams (no flag: node:dgram)", {
     id: "deno-doorway-udp-dgram",
@@ -168,21 +146,6 @@ export const SERVERS: ServerDef[] = [
   udp("bun", "raw", "bun_udp.ts", "Bun.udpSocket, raw bytes"),
   udp("node", "doorway", "doorway_udp.ts", "doorway serveDatagrams"),
   udp("node", "raw", "node_udp.ts", "node:dgram, raw bytes"),
-  // Probes for PROFILES.md: the raw servers' byte handler under serveDatagrams().
-  ...(["deno", "bun", "node"] as const).map((runtime) =>
-    udp(
-      runtime,
-      "doorway",
-      "../experiments/doorway_udp_bytes.ts",
-      "doorway serveDatagrams, byte handler (experiment)",
-      {
-        id: `${runtime}-doorway-udp-bytes`,
-        experiment: true,
-        info: true,
-        ...(runtime === "deno" ? { denoFlags: UNSTABLE_NET } : {}),
-      },
-    )
-  ),
   udp("python", "python", "py_udp.py", "the textbook's UDPServer.py", { id: "python-udp" }),
   udp("c", "ceiling", "c_raw", "C recvfrom/sendto (load generator ceiling)"),
 ];

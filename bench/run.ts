@@ -7,8 +7,6 @@
 //   node --import tsx bench/run.ts --only 'deno|c-raw' --scenario 'rr-32'
 //                                              a filtered run, for profiling;
 //                                              it writes bench/out/ only
-//   ... --experiments                          adds the probes of
-//                                              bench/experiments/ (PROFILES.md)
 //
 // Every server is its own process on 127.0.0.1. For each scenario the servers
 // of one runtime are started together, warmed up, and measured together,
@@ -49,14 +47,13 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     scenario: { type: "string" },
     rounds: { type: "string" },
-    experiments: { type: "boolean", default: false },
     duration: { type: "string" },
   },
 });
 const quick = args.quick ?? false;
 // A run that is not the standard one writes bench/out/ only, not RESULTS.md.
-const filtered = args.only !== undefined || args.scenario !== undefined || args.experiments === true ||
-  args.rounds !== undefined || args.duration !== undefined;
+const filtered = args.only !== undefined || args.scenario !== undefined || args.rounds !== undefined ||
+  args.duration !== undefined;
 
 // ---- processes: every one started is stopped, whatever happens ---------------
 
@@ -555,8 +552,7 @@ async function main(): Promise<void> {
   };
   for (const s of scenarios) {
     const servers = SERVERS.filter((d) =>
-      d.proto === s.proto && (!only || only.test(d.id)) && !d.skip?.includes(s.kind) &&
-      (!d.experiment || args.experiments)
+      d.proto === s.proto && (!only || only.test(d.id)) && !d.skip?.includes(s.kind)
     );
     const timing = quick ? s.quickTiming : s.timing;
     if (args.duration !== undefined) timing.duration = Number(args.duration);
