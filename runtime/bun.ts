@@ -642,7 +642,12 @@ function listen(options: RuntimeAddrOptions): Promise<RuntimeListener> {
   try {
     return Promise.resolve(new BunListenerImpl(options));
   } catch (err) {
-    return Promise.reject(socketError(err, { action: "listen on", address }));
+    const error = socketError(err, { action: "listen on", address });
+    if (error.code !== "EUNKNOWN") return Promise.reject(error);
+    // Bun.listen() gives no code for a name that does not resolve ("Failed
+    // to listen at <name>"): looking the name up tells that apart (ENOTFOUND,
+    // as elsewhere) from whatever else it was.
+    return lookup(options.hostname, { action: "listen on", port: options.port }).then(() => Promise.reject(error));
   }
 }
 

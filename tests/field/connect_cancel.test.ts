@@ -1,13 +1,14 @@
 // Connect attempts given up on, against a port that never completes a handshake: each must be torn down at once,
 // its descriptor released and nothing left to keep the process alive. On Bun, Bun.connect() cannot be cancelled
 // (it left both behind for as long as the kernel kept trying, over two minutes), so an attempt with a timeout or a
-// signal goes through Bun's node:net, which can.
+// signal goes through Bun's node:net, which can. Also: a name that does not resolve is ENOTFOUND for listen() and
+// connect() alike, on every runtime.
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import process from "node:process";
 import { describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { type Conn, connect, SocketError } from "../../mod.ts";
+import { type Conn, connect, listen, SocketError } from "../../mod.ts";
 import { runtimeName } from "../../runtime/runtime.ts";
 import { rejectsWithCode, startBlackhole, startChild, startServer } from "../_helpers.ts";
 import { ROOT } from "../_runtimes.ts";
@@ -152,5 +153,23 @@ describe(`connect attempts given up on, on ${runtimeName()}`, () => {
     }
     await server.close();
     assert.deepEqual(server.errors, []);
+  });
+});
+
+describe(`a name that does not resolve, on ${runtimeName()}`, () => {
+  test("listen() and connect() fail with ENOTFOUND, naming the address", async () => {
+    const host = "nonexistent.invalid";
+    await rejectsWithCode(
+      listen({ hostname: host, port: 0 }),
+      "ENOTFOUND",
+      /^Cannot listen on nonexistent\.invalid:0: host not found$/,
+    );
+    for (const options of [{}, { timeout: 5_000 }]) {
+      await rejectsWithCode(
+        connect({ hostname: host, port: 80, ...options }),
+        "ENOTFOUND",
+        /^Cannot connect to nonexistent\.invalid:80: host not found$/,
+      );
+    }
   });
 });
