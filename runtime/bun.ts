@@ -612,7 +612,8 @@ class BunListenerImpl implements RuntimeListener {
 
   #onOpen(socket: BunSocket): void {
     // Reset by its peer before it was accepted (a port scan, a health
-    // check): Bun cannot name the peer, and there is nothing to serve.
+    // check): Bun cannot name the peer, and there is nothing to serve. A
+    // dead socket that Bun did name fails its first read instead.
     if (!socket.remoteAddress) {
       socket.terminate();
       return;
