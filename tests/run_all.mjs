@@ -29,7 +29,16 @@ const suites = [
   {
     // The UDP suite again on Deno's native Deno.listenDatagram path.
     name: "deno-unstable-net",
-    command: [bin("deno"), "test", "-A", "--no-prompt", "--unstable-net", "tests/udp.test.ts"],
+    command: [
+      bin("deno"),
+      "test",
+      "-A",
+      "--no-prompt",
+      "--unstable-net",
+      "tests/udp.test.ts",
+      "tests/field/udp_replies.test.ts",
+      "tests/field/udp_addresses.test.ts",
+    ],
     counts: denoCounts,
   },
   {
