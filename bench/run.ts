@@ -1,5 +1,5 @@
-// `npm run bench`: doorway against what a user would write by hand, on Deno,
-// Bun and Node, with a C load generator. Writes bench/RESULTS.md and
+// `npm run bench`: doorway against what a competent user writes by hand, on
+// Deno, Bun and Node, with a C load generator. Writes bench/RESULTS.md and
 // bench/ratios.svg from this run only; raw logs go to bench/out/.
 //
 //   node --import tsx bench/run.ts            the full run (about 20 minutes)
@@ -23,7 +23,7 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { renderResults, renderSvg } from "./report.ts";
+import { renderResults, renderSvg, renderTargetSummary } from "./report.ts";
 import {
   type Catalog,
   type Measurement,
@@ -571,7 +571,6 @@ async function main(): Promise<void> {
   const stamp = started.toISOString().replace(/[:.]/g, "-");
   const catalog: Catalog = { info, scenarios, servers: SERVERS, measurements };
   writeFileSync(`${OUT}results-${mode}-${stamp}.json`, JSON.stringify(catalog, null, 2));
-  writeFileSync(`${OUT}run-${mode}-${stamp}.log`, logLines.join("\n") + "\n");
   if (filtered) {
     log(`filtered run: ${OUT}results-${mode}-${stamp}.json (RESULTS.md left alone)`);
   } else {
@@ -587,6 +586,9 @@ async function main(): Promise<void> {
     }
     log(`wrote ${target.replace(ROOT, "")}${quick ? "" : " and bench/ratios.svg"} in ${info.seconds} s`);
   }
+  // Last, so that a run ends on what it decided.
+  for (const line of renderTargetSummary(catalog)) log(line);
+  writeFileSync(`${OUT}run-${mode}-${stamp}.log`, logLines.join("\n") + "\n");
 }
 
 function format(s: Scenario, value: number): string {

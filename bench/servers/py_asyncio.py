@@ -1,13 +1,23 @@
-# The textbook's TCPServer.py made concurrent with asyncio streams.
+# A line server on asyncio streams, as a competent user writes it: every line
+# answered, and the replies to all the complete lines of a read sent in one
+# write, then drained. asyncio turns TCP_NODELAY on for every TCP transport.
 # Usage: python3 py_asyncio.py PORT (0: any).
 import asyncio
 import sys
 
 
 async def handle(reader, writer):
+    pending = b""
     try:
-        while line := await reader.readline():
-            writer.write(line.decode().upper().encode())
+        while data := await reader.read(65536):
+            pending += data
+            last = pending.rfind(b"\n")
+            if last < 0:
+                continue
+            # A newline byte is never part of a multi-byte UTF-8 character.
+            lines = pending[:last].decode().split("\n")
+            pending = pending[last + 1 :]
+            writer.write("".join(line.upper() + "\n" for line in lines).encode())
             await writer.drain()
     except ConnectionError:
         pass
