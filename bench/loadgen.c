@@ -311,7 +311,8 @@ static void rotation_measure(rotation *r, uint64_t now) {
 // more of the rounds, doorway and the raw server alike, and doorway's ratios
 // at `rr-1x1` with them (0.69-0.83x, where turns had given 0.97-0.98x).
 // run.ts changes the cyclic order from round to round, so that each server
-// follows each of the others as often (PROFILES.md, item 40).
+// follows each of the others as often (docs/performance.md, "How the bench
+// measures").
 static int rotation_next(rotation *r, uint64_t now) {
   if (r->step == 0) {
     r->t0 = now;

@@ -82,8 +82,9 @@ export interface RunInfo {
   /**
    * The guest's idle policy: cpuidle driver and, under haltpoll, how long an
    * idle vCPU polls before it halts. With no polling, most of a round trip at
-   * one request in flight is spent outside the servers' work (PROFILES.md,
-   * item 44). Absent in runs made before it was recorded.
+   * one request in flight is spent outside the servers' work
+   * (docs/performance.md, "How the bench measures"). Absent in runs made
+   * before it was recorded.
    */
   idle?: string;
   versions: Record<string, string>;

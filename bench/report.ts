@@ -312,7 +312,7 @@ export function renderResults(catalog: Catalog): string {
       "An idle vCPU of this machine halts at once, without polling first. At one connection with one request in " +
         "flight most of a round trip is then spent outside the servers' work, and ratios there move by a few percent " +
         "either way from run to run; with polling, doorway on Deno beat node:net in every round " +
-        "([PROFILES.md](PROFILES.md), item 44).",
+        "([docs/performance.md](../docs/performance.md#how-the-bench-measures)).",
     );
     out.push("");
   }
@@ -337,8 +337,8 @@ export function renderResults(catalog: Catalog): string {
     `${met} of ${judged} (target, runtime) pairs met. A ratio is the median of the per-round ratios (doorway and ` +
       "the other server of its runtime measured in interleaved 50 ms slices in each round), with their range. " +
       "The worst case over the scenarios a target covers decides it; " +
-      "a miss lists every scenario that missed. What was fixed, and the profiles behind each miss: " +
-      "[PROFILES.md](PROFILES.md).",
+      "a miss lists every scenario that missed. The targets, how the bench measures, and what was changed in " +
+      "doorway because of it: [docs/performance.md](../docs/performance.md).",
   );
   out.push("");
   out.push("## Ratios");

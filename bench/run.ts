@@ -3,7 +3,7 @@
 // bench/ratios.svg from this run only; raw logs go to bench/out/.
 //
 //   node --import tsx bench/run.ts            the full run (about 20 minutes)
-//   node --import tsx bench/run.ts --quick    a subset for CI (under 2 minutes)
+//   node --import tsx bench/run.ts --quick    a subset for CI (about 2.5 minutes)
 //   node --import tsx bench/run.ts --only 'deno|c-raw' --scenario 'rr-32'
 //                                              a filtered run, for profiling;
 //                                              it writes bench/out/ only
@@ -383,8 +383,9 @@ async function measureRound(s: Scenario, servers: RunningServer[], timing: Timin
 // runtime, since every ratio compares servers of one runtime. Python's and
 // the C server, compared across runtimes and only at large margins, share
 // one: a server loaded alone idles between its slices (nobody else's run),
-// and at one connection this VM then wakes it slowly (PROFILES.md, seventh
-// round), which put the C server below the servers it is the ceiling for.
+// and at one connection this VM then wakes it slowly, which put the C server
+// below the servers it is the ceiling for (docs/performance.md, "How the
+// bench measures").
 function groups(servers: ServerDef[]): ServerDef[][] {
   const byRuntime = new Map<string, ServerDef[]>();
   for (const def of servers) {
@@ -399,8 +400,9 @@ function groups(servers: ServerDef[]): ServerDef[][] {
 // The order of a round's slices. The load generator goes round the servers
 // in a cycle, so a server's slice follows the same server all round long, and
 // at one connection which one it follows moves its rate by several per cent
-// (PROFILES.md, item 40; with the old A B C D / D C B A, doorway followed the
-// raw byte server in every other round and the obvious server never did).
+// (with the old A B C D / D C B A, doorway followed the raw byte server in
+// every other round and the obvious server never did; docs/performance.md,
+// "How the bench measures").
 // Each round therefore takes the cyclic order whose predecessors the rounds
 // before it have used least: with four servers, six rounds give each server
 // each of the others as its predecessor exactly twice; with more, no pair is
