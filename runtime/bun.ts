@@ -1,7 +1,9 @@
 /**
  * The Bun adapter: `Bun.listen`, `Bun.connect` and `Bun.udpSocket` behind the
  * runtime contract. Bun's own sockets rather than its `node:net` and
- * `node:dgram` emulations, which are layers over these same sockets.
+ * `node:dgram` emulations, which are layers over these same sockets, except
+ * for a connect that may be given up on (a timeout or a signal): that goes
+ * through `node:net`, since `Bun.connect()` cannot be cancelled.
  *
  * @module
  */
