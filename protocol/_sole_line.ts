@@ -19,7 +19,8 @@ const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
  * which only the stream's first line drops), which goes to a decoder
  * instead. For a connection that keeps a decoder and hands it only what this
  * cannot answer, so that the usual request, one line in one chunk, does not
- * read the decoder's state (bench/PROFILES.md, item 39).
+ * read the decoder's state, one object fewer gone cold on a busy server
+ * (docs/performance.md, "Per-connection objects").
  * tests/codec_properties.test.ts holds it to the decoder, at the start of a
  * stream and past it.
  */

@@ -17,8 +17,7 @@ const utf8 = new TextEncoder();
 const SLAB = 8 * 1024;
 const SLAB_MAX_CHARS = 1024;
 // Up to here copying ASCII in JavaScript beat encodeInto() on every runtime
-// in bench/experiments/text_codec_micro.ts; at 48 units it no longer did on
-// Node.
+// in a microbenchmark of short strings; at 48 units it no longer did on Node.
 const ASCII_MAX_CHARS = 32;
 let slab = new Uint8Array(SLAB);
 let slabUsed = 0;
@@ -44,10 +43,11 @@ export function encodeUtf8(text: string): Uint8Array {
 
 // A short ASCII string, the usual reply, copied unit by unit: encodeInto()
 // costs more for a few units, most on Deno, where it is a call into Rust on
-// every reply's path from read to write (bench/PROFILES.md, item 43); the
-// other callers (TcpConn.write() of text, Bun's rest of a partial write) are
-// off the usual path. -1 at the first unit that is not ASCII, having written
-// the units before it, which encodeInto() then writes again.
+// every reply's path from read to write (docs/performance.md, "Lines and
+// text"); the other callers (TcpConn.write() of text, Bun's rest of a
+// partial write) are off the usual path. -1 at the first unit that is not
+// ASCII, having written the units before it, which encodeInto() then writes
+// again.
 function encodeAscii(text: string, into: Uint8Array, at: number): number {
   const length = text.length;
   for (let i = 0; i < length; i++) {

@@ -54,7 +54,8 @@ const abortRead = Symbol("abortRead");
  * memory of idle connections. It is given the connection, so that one
  * answerer can serve every connection of a server: a request then reads no
  * object of its connection's beyond the connection and its buffer, each one
- * more cache miss on a busy server (bench/PROFILES.md, item 38).
+ * more cache miss on a busy server (docs/performance.md, "Per-connection
+ * objects").
  */
 export interface PumpAnswerer {
   /** Takes the complete lines buffered in `conn` (see `TcpConn.bufferedLine`) and returns the reply text, or a promise of it. */
@@ -83,7 +84,7 @@ export class TcpConn implements Conn, PumpHandler {
   // The six fields a pumped request reads come first, and nothing else: on
   // a busy server a connection's state is cold by its next request, and
   // these six with the object's header are one 64-byte cache line when
-  // the object starts on one (bench/PROFILES.md, items 37 and 41).
+  // the object starts on one (docs/performance.md, "Per-connection objects").
   // Push mode (see pump()): who answers.
   #answerer: PumpAnswerer | undefined;
   // The line limit while nothing is buffered, -1 otherwise: #buffer held
@@ -474,7 +475,7 @@ export class TcpConn implements Conn, PumpHandler {
     // The usual request, one whole line into a line buffer that holds
     // nothing, is answered without reading the buffer: one object fewer
     // that has gone cold since this connection's last request, on a busy
-    // server (bench/PROFILES.md, item 39).
+    // server (docs/performance.md, "Per-connection objects").
     const limit = this.#soleLimit;
     if (limit >= 0) {
       const line = soleLine(chunk, limit);
