@@ -179,12 +179,12 @@ function captureRead(resolve: (chunk: Uint8Array | null) => void, reject: (reaso
 
 class BunConn implements RuntimeConn, PumpSocket {
   // The fields a request reads come first, together: on a busy server a
-  // connection's state is cold by its next request (bench/PROFILES.md, item 37).
+  // connection's state is cold by its next request (docs/performance.md, "Per-connection objects").
   #socket: BunSocket;
   // The pump's handler while the pump is idle (see PumpSocket.idle), which a
   // chunk goes to at once: a request then reads no field of the Pump, whose
   // object is one more cache line gone cold by the connection's next request
-  // (bench/PROFILES.md, item 38). Cleared by #wake() before every call into it.
+  // (docs/performance.md, "Per-connection objects"). Cleared by #wake() before every call into it.
   #ready: PumpHandler | undefined = undefined;
   #closed = false;
   // Made when a chunk has to wait, dropped once none does: a pumped request
@@ -301,7 +301,7 @@ class BunConn implements RuntimeConn, PumpSocket {
 
   // The pump's usual request, answered without going through its loop: about 1%
   // more requests per second at one in flight (120 paired rounds at 256
-  // connections, bench/PROFILES.md item 37). Anything else goes to the pump.
+  // connections, docs/performance.md, "Reading and answering"). Anything else goes to the pump.
   #answer(handler: PumpHandler, chunk: Uint8Array): void {
     let reply: PumpReply | Promise<PumpReply>;
     try {
