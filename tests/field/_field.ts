@@ -475,7 +475,8 @@ export function tcpListening(host: string, port: number, ms = 2000): Promise<boo
     });
     socket.on("error", (err: Error & { code?: string }) => {
       clearTimeout(timer);
-      if (err.code === "ECONNREFUSED") resolve(false);
+      // A listener closing with this connection in its accept queue resets it.
+      if (err.code === "ECONNREFUSED" || err.code === "ECONNRESET") resolve(false);
       else reject(err);
     });
   });
