@@ -159,9 +159,14 @@ export class LineDecoder {
     let target = this.#buf;
     if (!this.#owned || target.byteLength < live + length) {
       // Doubling keeps a line that comes in small chunks from being copied
-      // over and over, but only up to what the longest line and a `\r\n`
-      // take: past that a line near the limit held twice the limit.
-      target = new Uint8Array(Math.max(live + length, Math.min(Math.max(live * 2, 1024), this.#max + 2)));
+      // over and over. While what is buffered could be one line, it stops at
+      // what the longest line and a `\r\n` take: past that a line near the
+      // limit held twice the limit. Beyond it the buffer holds whole lines
+      // as well, and doubles on, or every push would copy them all again.
+      const need = live + length;
+      const doubled = Math.max(live * 2, 1024);
+      target = new Uint8Array(need > this.#max + 2 ? Math.max(need, doubled) : Math.min(doubled, this.#max + 2));
+      if (target.byteLength < need) target = new Uint8Array(need);
     }
     target.set(this.#buf.subarray(this.#start, this.#end), 0);
     target.set(chunk, live);

@@ -100,6 +100,18 @@ describe("LineDecoder", () => {
     }
   });
 
+  test("whole lines past maxLineBytes grow the buffer by doubling, not by a copy of everything per push", () => {
+    // Growing to exactly what is needed past the limit copied every buffered byte on every push:
+    // quadratic in the lines buffered. The buffer held after n pushes shows which growth ran.
+    const decoder = new LineDecoder({ maxLineBytes: 100 });
+    const line = new TextEncoder().encode("x".repeat(19) + "\n");
+    for (let i = 0; i < 10_000; i++) decoder.push(line);
+    const held = decoder.take();
+    assert.equal(held.byteLength, 200_000);
+    // Grown to fit, it is exactly full after every push; doubled, it has room to spare.
+    assert.ok(held.buffer.byteLength > held.byteLength, `${held.buffer.byteLength} bytes: grown to fit, not doubled`);
+  });
+
   test("a line split over many chunks; a character split between chunks stays whole", () => {
     const decoder = new LineDecoder();
     const bytes = enc("€uro 😀\r\n");
