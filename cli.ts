@@ -97,7 +97,7 @@ Ctrl-C or SIGTERM stops it gracefully (lines received get their replies); a seco
 
 Options:
 ${SERVER_HELP}
-  --max-connections N     connections served at once; more are closed as soon as accepted, and counted on
+  --max-connections N     connections served at once; more get an end of stream at once, and counted on
                           stderr at most once a second (default: 16384)
   --max-line-bytes N      the longest line accepted; a longer one is refused and its connection closed
                           (default: 65536)

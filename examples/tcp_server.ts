@@ -27,7 +27,7 @@ Ctrl-C or SIGTERM stops it gracefully; a second one closes every connection now.
 Options:
   --hostname ADDR          the address to listen on (default: 0.0.0.0)
   --port N                 the port, 0 for any free one (default: 12000)
-  --max-connections N      connections served at once; more are closed as soon as accepted (default: 16384)
+  --max-connections N      connections served at once; more get an end of stream at once (default: 16384)
   --max-line-bytes N       the longest line accepted (default: 65536)
   --idle-timeout MS        close a connection after this long with no traffic; 0 never (default: 0)
   --graceful-timeout MS    on shutdown, how long connections get to finish (default: 10000)

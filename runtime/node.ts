@@ -98,10 +98,12 @@ class NodeConn implements RuntimeConn, PumpSocket {
   // the reset stays pending on the socket: an empty write brings it out,
   // where a real end of stream lets it through. Not documented: pinned in
   // runtime/UNDOCUMENTED.md. Once this side has half-closed, the write is
-  // refused, and the end is taken as it comes.
+  // refused; while writes are queued, it would wait for them (for ever,
+  // with a peer that stopped reading), and the first of them fails on a
+  // reset anyway: the end is taken as it comes then.
   static #onEndEvent(this: OwnedSocket): void {
     const conn = this[CONN]!;
-    if (this.writableEnded || this.destroyed) {
+    if (this.writableEnded || this.destroyed || this.writableLength > 0) {
       conn.#ended();
       return;
     }

@@ -11,6 +11,8 @@ import type { Conn } from "./conn.ts";
 const LINGER_MS = 2000;
 const LINGER_BYTES = 1024 * 1024;
 
+const lingered = new WeakSet<Conn>();
+
 /**
  * Half-closes `conn`, then reads and drops what the peer still sends until
  * it ends its stream too, for at most two seconds and 1 MiB. Closing a socket
@@ -19,7 +21,10 @@ const LINGER_BYTES = 1024 * 1024;
  * rejects; the caller closes `conn` afterwards.
  */
 export async function linger(conn: Conn): Promise<void> {
-  const buffer = new Uint8Array(64 * 1024);
+  // Once is enough: a refused line lingers, and then its server would again.
+  if (lingered.has(conn)) return;
+  lingered.add(conn);
+  const buffer = new Uint8Array(16 * 1024);
   let dropped = 0;
   try {
     await conn.closeWrite();

@@ -120,6 +120,8 @@ export class TcpConn implements Conn, PumpHandler {
   // The runtime read of a read racing a signal, or one that a given-up race
   // left behind: the next read takes it.
   #inflight: Promise<Uint8Array | null> | undefined;
+  // Whether a reaction waits on #inflight (see #rawReadOrAbort).
+  #watched = false;
   // The read racing a signal (see #rawReadOrAbort): how to settle it, and
   // its place among the connections that the signal's listener aborts.
   #raceResolve: ((chunk: Uint8Array | null) => void) | undefined;
@@ -210,8 +212,7 @@ export class TcpConn implements Conn, PumpHandler {
   #rawReadOrAbort(wait: ReadWait): Promise<Uint8Array | null> {
     const { signal } = wait;
     if (signal?.aborted) return Promise.reject(this.#abortedError());
-    const pending = this.#inflight ?? this.#raw.read();
-    this.#inflight = pending;
+    const pending = this.#inflight ??= this.#raw.read();
     const race = new Promise<Uint8Array | null>(capture);
     [this.#raceResolve, this.#raceReject] = captured!;
     captured = undefined;
@@ -220,9 +221,12 @@ export class TcpConn implements Conn, PumpHandler {
       const left = Math.max(0, wait.deadline - performance.now());
       this.#raceTimer = setTimeout(() => this.#giveUp(this.#timedOutError(wait.timeout)), left);
     }
-    // Called for every then() on `pending`, also one left by an aborted race:
-    // whichever comes first settles the race in progress, if any.
+    // At most one reaction waits on a runtime read, whichever race it ends
+    // up settling: a read given up on leaves it to settle the next race,
+    // rather than piling a new one on the same read at every timeout. One
+    // that ran with no race to settle is made again for the next.
     this.#raceSettled ??= (chunk) => {
+      this.#watched = false;
       const resolve = this.#raceResolve;
       if (resolve === undefined) return;
       this.#endRace();
@@ -230,13 +234,17 @@ export class TcpConn implements Conn, PumpHandler {
       resolve(chunk);
     };
     this.#raceFailed ??= (reason) => {
+      this.#watched = false;
       const reject = this.#raceReject;
       if (reject === undefined) return;
       this.#endRace();
       this.#inflight = undefined;
       reject(reason);
     };
-    pending.then(this.#raceSettled, this.#raceFailed);
+    if (!this.#watched) {
+      this.#watched = true;
+      pending.then(this.#raceSettled, this.#raceFailed);
+    }
     return race;
   }
 

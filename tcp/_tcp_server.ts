@@ -28,6 +28,9 @@ export interface ConnEnd {
  */
 export type EndingHandler = (conn: Conn, context: ServeContext, end: ConnEnd) => void;
 
+// Connections turned away that may linger at once; more are closed at once.
+const MAX_TURNED_AWAY = 64;
+
 // The server's side of ConnEnd, for Served.
 const settle = Symbol("settle");
 
@@ -161,7 +164,13 @@ class TcpServer implements Server {
     this.#accepted++;
     if (this.#served.size >= this.#maxConnections || this.#shutdown.signal.aborted) {
       this.#rejected++;
-      // A clean end of stream, not a reset, whatever the peer had sent.
+      // A clean end of stream, not a reset, whatever the peer had sent; but
+      // a lingering connection holds a descriptor, and a flood of them must
+      // not take more than a few beyond maxConnections.
+      if (this.#turnedAway.size >= MAX_TURNED_AWAY) {
+        conn.close();
+        return;
+      }
       this.#turnedAway.add(conn);
       void linger(conn).then(() => {
         conn.close();

@@ -16,7 +16,8 @@ export interface ServeOptions extends ListenOptions {
   listener?: Listener;
   /**
    * The most connections served at once; past it, new connections are
-   * closed as soon as they are accepted and counted as rejected. Defaults to
+   * turned away as soon as they are accepted, with an end of stream that no
+   * reset cuts short (see `close()`), and counted as rejected. Defaults to
    * 16384: thousands of clients need no setting (the OS file limit may).
    */
   maxConnections?: number;
@@ -64,7 +65,7 @@ export interface ServerStats {
   open: number;
   /** Connections accepted since the start, rejected ones included. */
   accepted: number;
-  /** Connections closed at once because `maxConnections` were open. */
+  /** Connections turned away at once because `maxConnections` were open. */
   rejected: number;
   /** Bytes received from all connections. */
   bytesIn: number;

@@ -297,6 +297,39 @@ for _ in range(30):
     assert.deepEqual(new Set(results), new Set(["ECONNRESET"]));
   });
 
+  test("end of stream reaches a read while a write waits on a peer that stopped reading", async () => {
+    // The peer takes a small receive buffer, half-closes and never reads: a large write stays pending.
+    const script = `
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+held = []
+for _ in range(2):
+    c, _ = s.accept()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.shutdown(socket.SHUT_WR)
+    held.append(c)
+sys.stdin.read()
+`;
+    const peer = startChild("python3", ["-c", script]);
+    try {
+      const port = Number(await peer.nextLine());
+      // With a timeout, Bun connects through its node:net.
+      for (const options of [{}, { timeout: 5000 }]) {
+        await using conn = await connect({ hostname: "127.0.0.1", port, ...options });
+        const writing = conn.write(new Uint8Array(32 << 20)).catch((err) => err.code);
+        assert.equal(await conn.read(new Uint8Array(16), { timeout: 5000 }), null);
+        conn.close();
+        assert.equal(await writing, "ECLOSED");
+      }
+    } finally {
+      peer.endInput();
+      await peer.exited;
+    }
+  });
+
   test("a read's timeout: ETIMEDOUT once the call has waited that long in all; later bytes go to the next read", async () => {
     await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
     await using client = await connect({ hostname: "127.0.0.1", port: listener.addr.port });

@@ -1,4 +1,4 @@
-// A connection over maxConnections is closed as soon as it is accepted. Its client must see the same thing on
+// A connection over maxConnections is turned away as soon as it is accepted. Its client must see the same thing on
 // every runtime: a clean end of stream (FIN), never a reset. The client sends nothing first, since a close
 // with unread bytes is a reset on every kernel. Checked against serveLines() in this process and against
 // the server programs under this runtime; once the one served client leaves, a new one is served again.
@@ -9,6 +9,7 @@ import { serveLines, uppercase } from "../../mod.ts";
 import {
   CURRENT_RUNTIME,
   delay,
+  fdCount,
   LOOPBACK,
   type ProgramName,
   steadyFdCount,
@@ -140,4 +141,33 @@ describe(`maxConnections under ${CURRENT_RUNTIME}`, () => {
       });
     });
   }
+
+  it("a flood of turned-away clients that never close costs the server few descriptors", TEST_TIMEOUT, async () => {
+    const name: ProgramName = "examples/tcp_server.ts";
+    await withProgram({ name, args: [...LOOPBACK, "--max-connections", "1"] }, async ({ proc, host, port }) => {
+      const baseline = await steadyFdCount(proc.pid);
+      const first = await servedClient(host, port);
+      const flood: net.Socket[] = [];
+      try {
+        // Each sees its end of stream once the server has turned it away, and then stays open.
+        const ended = Array.from({ length: 300 }, () =>
+          new Promise<void>((resolve) => {
+            const socket = net.connect({ host, port, allowHalfOpen: true });
+            flood.push(socket);
+            socket.on("end", resolve);
+            socket.on("error", () => resolve());
+            socket.resume();
+          }));
+        await withDeadline(Promise.all(ended), 10_000, "every flooding client to be turned away");
+        // The served client, and at most 64 turned away that linger for their end of stream.
+        const count = fdCount(proc.pid);
+        assert.ok(count <= baseline + 1 + 64, `${count} descriptors open, baseline ${baseline}\n${proc.describe()}`);
+      } finally {
+        for (const socket of flood) socket.destroy();
+        first.close();
+      }
+      await waitForFds(proc.pid, baseline);
+      assert.equal(await tcpExchange(host, port, "after\n"), "AFTER\n");
+    });
+  });
 });
