@@ -19,6 +19,9 @@ import type { Conn, ConnOptions, ReadOptions } from "./conn.ts";
 // Replies longer than this (in UTF-16 code units) go to the runtime as bytes.
 const LONG_REPLY = 1024;
 
+// The bytes `writable` queues before `ready` waits: Node's default for a socket.
+const WRITABLE_HIGH_WATER_MARK = 16 * 1024;
+
 // Connections with a read waiting on each signal, so that a signal shared
 // by thousands of connections (a server's shutdown signal) has one listener,
 // not one per read: adding and removing listeners costs time linear in their
@@ -68,6 +71,14 @@ interface ReadWait {
   signal: AbortSignal | undefined;
   deadline: number;
   timeout: number;
+}
+
+// The readable's state, made with it: connections that never use the
+// stream pay nothing for it. `wait` ends a read when the stream is
+// cancelled; `pending` is the runtime read the stream waits on.
+interface StreamRead {
+  wait: ReadWait;
+  pending: Promise<Uint8Array | null> | undefined;
 }
 
 // A promise's resolving functions without a closure per promise.
@@ -297,14 +308,6 @@ export class TcpConn implements Conn, PumpHandler {
   #push(chunk: Uint8Array): void {
     this.#soleLimit = -1;
     this.#buffer.push(chunk);
-  }
-
-  // Bytes the line buffer holds come first: they arrived before the socket's.
-  #chunk(): Promise<Uint8Array | null> {
-    if (this.#closed) return Promise.reject(this.#closedError("read from"));
-    this.#unframe();
-    if (this.#buffer.buffered > 0) return Promise.resolve(this.#buffer.take());
-    return this.#rawRead(undefined).then((chunk) => this.#took(chunk));
   }
 
   async read(buffer: Uint8Array, options?: ReadOptions): Promise<number | null> {
@@ -649,24 +652,91 @@ export class TcpConn implements Conn, PumpHandler {
   }
 
   get readable(): ReadableStream<Uint8Array> {
-    this.#readable ??= new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const chunk = await this.#chunk();
-        if (chunk === null) controller.close();
-        else controller.enqueue(chunk);
+    if (this.#readable !== undefined) return this.#readable;
+    const cancelled = new AbortController();
+    const state: StreamRead = { wait: { signal: cancelled.signal, deadline: 0, timeout: 0 }, pending: undefined };
+    // highWaterMark 0: the socket is read only for a read of the stream, so
+    // the peer feels backpressure and read()/readLine() can take over.
+    this.#readable = new ReadableStream({
+      type: "bytes",
+      pull: (controller) => this.#pull(controller, state),
+      // Ends the stream, not the connection: a read waiting on the runtime
+      // gives up as with a fired signal, its runtime read left to the next
+      // read. A chunk already read but not yet in the stream goes there too.
+      cancel: () => {
+        const onItsWay = this.#raceResolve === undefined ? state.pending : undefined;
+        cancelled.abort();
+        if (onItsWay !== undefined) this.#inflight = onItsWay;
       },
     }, { highWaterMark: 0 });
     return this.#readable;
   }
 
+  // One read of the readable: into the reader's buffer when it brought one
+  // (a BYOB read), else a chunk. Bytes the connection holds come first, as
+  // with read(), and are handed over at once, with no await that a cancel()
+  // could slip into.
+  #pull(controller: ReadableByteStreamController, state: StreamRead): Promise<void> | undefined {
+    if (this.#closed) return Promise.reject(this.#closedError("read from"));
+    this.#unframe();
+    if (this.#buffer.buffered > 0) {
+      this.#deliver(controller, this.#buffer.take(controller.byobRequest?.view?.byteLength));
+      return;
+    }
+    const pending = this.#rawRead(state.wait);
+    // Only a runtime read can be on its way when cancel() comes, not a
+    // refusal such as another read pending.
+    state.pending = this.#raceResolve !== undefined ? pending : undefined;
+    return pending.then((chunk) => {
+      state.pending = undefined;
+      // cancel() gave the chunk to the connection's next read.
+      if (state.wait.signal!.aborted) return;
+      this.#deliver(controller, this.#took(chunk));
+    }, (err) => {
+      state.pending = undefined;
+      if (!state.wait.signal!.aborted) throw err;
+    });
+  }
+
+  // Hands `chunk` (null at end of stream) to the stream's reader. What does
+  // not fit a BYOB reader's buffer goes back to the line buffer, which was
+  // empty, for the next read.
+  #deliver(controller: ReadableByteStreamController, chunk: Uint8Array | null): void {
+    const request = controller.byobRequest;
+    if (chunk === null) {
+      controller.close();
+      // A pending BYOB read is settled, as done, only by this.
+      request?.respond(0);
+      return;
+    }
+    if (request === null) {
+      // enqueue() takes over the chunk's whole ArrayBuffer: a chunk that is
+      // only part of one is copied, so that no other bytes are taken with it.
+      const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+      controller.enqueue(whole ? chunk : new Uint8Array(chunk));
+      return;
+    }
+    const view = request.view!;
+    const into = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    if (chunk.byteLength > into.byteLength) {
+      this.#push(chunk.subarray(into.byteLength));
+      chunk = chunk.subarray(0, into.byteLength);
+    }
+    into.set(chunk);
+    request.respond(chunk.byteLength);
+  }
+
   get writable(): WritableStream<Uint8Array> {
+    // Each chunk's write resolves once the runtime took it, and the chunk
+    // counts against the queue until then: with a 16 KiB high-water mark,
+    // `ready` waits on the peer's reading.
     this.#writable ??= new WritableStream<Uint8Array>({
       write: async (chunk) => {
         await this.write(chunk);
       },
       close: () => this.closeWrite(),
       abort: () => this.close(),
-    });
+    }, new ByteLengthQueuingStrategy({ highWaterMark: WRITABLE_HIGH_WATER_MARK }));
     return this.#writable;
   }
 

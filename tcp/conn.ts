@@ -69,9 +69,81 @@ export interface Conn extends AsyncDisposable {
   closeWrite(): Promise<void>;
   /** Closes both directions. Pending and later calls fail with `ECLOSED`. */
   close(): void;
-  /** The read side as a Web Stream; reading it does not close the connection. */
+  /**
+   * The read side as a byte stream (`type: "bytes"`), always the same one:
+   * for `pipeTo()`, `pipeThrough()`, and BYOB readers
+   * (`getReader({ mode: "byob" })`), which read into the caller's buffer;
+   * what does not fit goes to the next read. It is one more way to read, not
+   * a copy of the connection: bytes already buffered (read ahead by
+   * `readLine()`) come first, and the stream reads from the socket only when
+   * it is read (high-water mark 0), so the peer feels backpressure and
+   * `read()` or `readLine()` can take over where it stopped. As with any
+   * read, only one may be pending at a time.
+   *
+   * End of stream closes the stream but not the connection, which can still
+   * write. A read error errors it with the `SocketError` (`ECONNRESET` for a
+   * peer that reset), as does `close()` with `ECLOSED`.
+   *
+   * `cancel()` ends the stream only, as does leaving a `for await` loop over
+   * it early (`values({ preventCancel: true })` keeps it open): the
+   * connection stays open for reading and writing, and no byte is lost: a
+   * read the stream was waiting on is given up, and whatever it would have
+   * got goes to the next `read()` or `readLine()`. A cancelled stream stays
+   * closed. Call `close()` to close the connection.
+   *
+   * @example Reading a body into your own buffer after a header line
+   * ```ts
+   * import { connect, listen } from "../mod.ts";
+   *
+   * await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+   * await using client = await connect({ port: listener.addr.port });
+   * await using server = await listener.accept();
+   * await client.write("header\nbody bytes");
+   * await client.closeWrite();
+   *
+   * if (await server.readLine() !== "header") throw new Error("no header");
+   * // The stream goes on where readLine() stopped: nothing read ahead is lost.
+   * const reader = server.readable.getReader({ mode: "byob" });
+   * let buffer = new ArrayBuffer(4);
+   * let body = "";
+   * for (;;) {
+   *   const { value, done } = await reader.read(new Uint8Array(buffer));
+   *   if (done) break;
+   *   body += new TextDecoder().decode(value);
+   *   buffer = value.buffer;
+   * }
+   * if (body !== "body bytes") throw new Error(`unexpected body: ${body}`);
+   * ```
+   */
   readonly readable: ReadableStream<Uint8Array>;
-  /** The write side as a Web Stream; closing it half-closes the connection. */
+  /**
+   * The write side as a Web Stream, always the same one. Each chunk goes out
+   * with `write()`, so its promise resolves once the runtime has taken every
+   * byte. The high-water mark is 16 KiB, counting the chunk being written:
+   * past it `writer.desiredSize` is 0 or less and `writer.ready` waits until
+   * the runtime takes the bytes, that is, until the peer reads. `close()`
+   * half-closes (as `closeWrite()`); `abort()` closes the connection. For
+   * text, pipe through a `TextEncoderStream`.
+   *
+   * @example An echo server: what comes in goes back out, then end of stream
+   * ```ts
+   * import { connect, listen } from "../mod.ts";
+   *
+   * await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+   * await using client = await connect({ port: listener.addr.port });
+   * await using server = await listener.accept();
+   * // Ends by half-closing the server's side once the client's ends.
+   * const echoing = server.readable.pipeTo(server.writable);
+   *
+   * await ReadableStream.from(["ping\n", "pong\n"])
+   *   .pipeThrough(new TextEncoderStream())
+   *   .pipeTo(client.writable);
+   * if (await client.readLine() !== "ping") throw new Error("no ping");
+   * if (await client.readLine() !== "pong") throw new Error("no pong");
+   * if (await client.readLine() !== null) throw new Error("no end of stream");
+   * await echoing;
+   * ```
+   */
   readonly writable: WritableStream<Uint8Array>;
 }
 
