@@ -16,7 +16,7 @@
 //      bun examples/tcp_server.ts
 //      node --import tsx examples/tcp_server.ts
 import process from "node:process";
-import { serveLines, SocketError, uppercase } from "../mod.ts";
+import { formatAddress, serveLines, SocketError, uppercase } from "../mod.ts";
 import { integerFlag, MAX_INT, parseFlags, portFlag } from "./_args.ts";
 
 const USAGE = `Usage: examples/tcp_server.ts [options]
@@ -86,7 +86,7 @@ function stop(): void {
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 
-console.log(`Listening on ${server.addr.hostname}:${server.addr.port}`);
+console.log(`Listening on ${formatAddress(server.addr)}`);
 console.log("The server is ready to receive");
 await server.finished;
 clearInterval(rejections);
