@@ -17,7 +17,10 @@ export interface ServeOptions extends ListenOptions {
   /**
    * The most connections served at once; past it, new connections are
    * turned away as soon as they are accepted, with an end of stream that no
-   * reset cuts short (see `close()`), and counted as rejected. Defaults to
+   * reset cuts short (see `close()`), and counted as rejected. At most 64
+   * wait for their end of stream at a time; past that, a flood is closed at
+   * once, which the kernel turns into a reset for a client that had sent
+   * bytes. Defaults to
    * 16384: thousands of clients need no setting (the OS file limit may).
    */
   maxConnections?: number;
