@@ -42,6 +42,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { bind, formatAddress, LineClient, request, serveDatagrams, serveLines, SocketError, uppercase } from "./mod.ts";
 import { currentRuntime } from "./runtime/runtime.ts";
+import { explainArgsError } from "./_args_error.ts";
 
 /** The version, the same as deno.json's (a test checks): the CLI reads no file at run time. */
 export const VERSION = "0.1.0";
@@ -209,24 +210,8 @@ function parse<T extends Options>(command: string, options: T, args: string[]) {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (err) {
-    throw new UsageError(`${explain(err, options, args)}; see ${command} --help`);
+    throw new UsageError(`${explainArgsError(err, { options, args })}; see ${command} --help`);
   }
-}
-
-// parseArgs' own messages are long and name no command: find the culprit again, leniently.
-function explain(err: unknown, options: Options, args: string[]): string {
-  const { tokens } = parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true });
-  for (const token of tokens) {
-    if (token.kind !== "option") continue;
-    const type = Object.hasOwn(options, token.name) ? options[token.name].type : undefined;
-    if (type === undefined) return `Unknown option "${token.rawName}"`;
-    // A value taken from the next argument may not start with a dash: `--port --help` forgot the port.
-    if (type === "string" && (token.value === undefined || (!token.inlineValue && token.value.startsWith("-")))) {
-      return `Option "${token.rawName}" needs a value`;
-    }
-    if (type === "boolean" && token.value !== undefined) return `Option "${token.rawName}" takes no value`;
-  }
-  return messageOf(err).split("\n")[0];
 }
 
 function expectPositionals(command: CommandName, names: string[], given: string[]): string[] {

@@ -2,6 +2,7 @@
 // exit code 2, all before an example prompts or opens a socket (as the `doorway` command does, in cli.ts).
 import process from "node:process";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { explainArgsError } from "../_args_error.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -21,29 +22,13 @@ export async function parseFlags<T extends Options>(usage: string, options: T) {
   try {
     parsed = parseArgs({ args, options: all, strict: true, allowPositionals: true });
   } catch (err) {
-    return await usageError(`${explain(err, all, args)}; see --help`);
+    return await usageError(`${explainArgsError(err, { options: all, args })}; see --help`);
   }
   if ((parsed.values as { help?: boolean }).help) return await exit(process.stdout, usage, 0);
   if (parsed.positionals.length > 0) {
     return await usageError(`Unexpected argument "${parsed.positionals[0]}"; see --help`);
   }
   return parsed.values;
-}
-
-// parseArgs' own messages are long: find the culprit again, leniently, and name it.
-function explain(err: unknown, options: Options, args: string[]): string {
-  const { tokens } = parseArgs({ args, options, strict: false, allowPositionals: true, tokens: true });
-  for (const token of tokens) {
-    if (token.kind !== "option") continue;
-    const type = Object.hasOwn(options, token.name) ? options[token.name].type : undefined;
-    if (type === undefined) return `Unknown option "${token.rawName}"`;
-    // A value taken from the next argument may not start with a dash: `--port --help` forgot the port.
-    if (type === "string" && (token.value === undefined || (!token.inlineValue && token.value.startsWith("-")))) {
-      return `Option "${token.rawName}" needs a value`;
-    }
-    if (type === "boolean" && token.value !== undefined) return `Option "${token.rawName}" takes no value`;
-  }
-  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
 }
 
 /** `--name`'s value as an integer from `min` to `max`, or one line on stderr and exit 2. */

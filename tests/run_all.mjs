@@ -79,6 +79,7 @@ const DENO_CHECKS = [
     "udp/",
     "protocol/",
     "socket_error.ts",
+    "_args_error.ts",
     "cli.ts",
   ]],
   ["deno publish --dry-run", ["publish", "--dry-run", "--allow-dirty"]],
