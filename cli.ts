@@ -43,6 +43,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { bind, formatAddress, LineClient, request, serveDatagrams, serveLines, SocketError, uppercase } from "./mod.ts";
 import { currentRuntime } from "./runtime/runtime.ts";
 import { explainArgsError } from "./_args_error.ts";
+import { ErrorLog } from "./_error_log.ts";
 
 /** The version, the same as deno.json's (a test checks): the CLI reads no file at run time. */
 export const VERSION = "0.1.0";
@@ -273,6 +274,7 @@ async function tcpServer(args: string[]): Promise<number> {
   expectPositionals("tcp-server", [], positionals);
   const service = serviceOf(values.service);
   const maxConnections = integer("--max-connections", values["max-connections"], 1, MAX_INT);
+  const errors = new ErrorLog((line) => console.error(line));
   const server = await serveLines({
     hostname: values.hostname,
     port: portOf(values.port, 0),
@@ -283,7 +285,7 @@ async function tcpServer(args: string[]): Promise<number> {
     onError: (err) => {
       // Peers that reset or go away mid-reply are part of serving: a line each would flood the log.
       if (err instanceof SocketError && (err.code === "ECONNRESET" || err.code === "EPIPE")) return;
-      console.error(messageOf(err));
+      errors.report(err);
     },
   }, SERVICES[service].line);
   const stopReporting = reportRejections(server, maxConnections);
@@ -302,6 +304,7 @@ async function tcpServer(args: string[]): Promise<number> {
   } finally {
     unsubscribe();
     stopReporting();
+    errors.flush();
   }
   return 0;
 }
@@ -332,10 +335,12 @@ async function udpServer(args: string[]): Promise<number> {
   if (values.help) return help(COMMAND_HELP["udp-server"]);
   expectPositionals("udp-server", [], positionals);
   const service = serviceOf(values.service);
+  const errors = new ErrorLog((line) => console.error(line));
   const server = await serveDatagrams({
     hostname: values.hostname,
     port: portOf(values.port, 0),
-    onError: (err) => console.error(messageOf(err)),
+    // A peer can make every datagram fail (a reply too large to send): at most a line a second.
+    onError: (err) => errors.report(err),
   }, SERVICES[service].datagram);
   const unsubscribe = onStopSignals(() => server.close());
   print(`Listening on udp ${formatAddress(server.addr)} (service: ${service})`);
@@ -343,6 +348,7 @@ async function udpServer(args: string[]): Promise<number> {
     await server.finished;
   } finally {
     unsubscribe();
+    errors.flush();
   }
   return 0;
 }

@@ -17,6 +17,7 @@
 //      node --import tsx examples/tcp_server.ts
 import process from "node:process";
 import { formatAddress, serveLines, SocketError, uppercase } from "../mod.ts";
+import { ErrorLog } from "../_error_log.ts";
 import { integerFlag, MAX_INT, parseFlags, portFlag } from "./_args.ts";
 
 const USAGE = `Usage: examples/tcp_server.ts [options]
@@ -43,6 +44,7 @@ const values = await parseFlags(USAGE, {
 });
 
 const maxConnections = await integerFlag("max-connections", values["max-connections"], 1, MAX_INT);
+const errors = new ErrorLog((line) => console.error(line));
 const server = await serveLines({
   hostname: values.hostname,
   port: await portFlag(values.port, 0),
@@ -60,7 +62,7 @@ const server = await serveLines({
 // serving, not worth a line each; anything else is.
 function onError(err: unknown): void {
   if (err instanceof SocketError && (err.code === "ECONNRESET" || err.code === "EPIPE")) return;
-  console.error(err instanceof Error ? err.message : String(err));
+  errors.report(err);
 }
 
 // Connections turned away at --max-connections: the server counts them, and
@@ -91,4 +93,5 @@ console.log("The server is ready to receive");
 await server.finished;
 clearInterval(rejections);
 reportRejections();
+errors.flush();
 process.exit(0);

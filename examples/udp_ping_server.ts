@@ -13,6 +13,7 @@
 //      node --import tsx examples/udp_ping_server.ts
 import process from "node:process";
 import { formatAddress, serveDatagrams, uppercase } from "../mod.ts";
+import { ErrorLog } from "../_error_log.ts";
 import { integerFlag, numberFlag, parseFlags, portFlag } from "./_args.ts";
 
 const USAGE = `Usage: examples/udp_ping_server.ts [options]
@@ -53,11 +54,13 @@ function seeded(seed: number): () => number {
 const random = seed === undefined ? Math.random : seeded(seed);
 const controller = new AbortController();
 const decoder = new TextDecoder();
+const errors = new ErrorLog((line) => console.error(line));
 const server = await serveDatagrams({
   hostname: values.hostname,
   port,
   signal: controller.signal,
-  onError: (err) => console.error(err instanceof Error ? err.message : String(err)),
+  // A peer can make every datagram fail (a reply too large to send): at most a line a second.
+  onError: (err) => errors.report(err),
 }, (data) => {
   // One draw per ping, dropped or not, so the drops follow the seed exactly.
   if (random() < loss) return undefined;
@@ -74,4 +77,5 @@ process.on("SIGTERM", stop);
 console.log(`Listening on ${formatAddress(server.addr)}`);
 console.log("The server is ready to receive");
 await server.finished;
+errors.flush();
 process.exit(0);

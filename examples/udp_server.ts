@@ -15,6 +15,7 @@
 //      node --import tsx examples/udp_server.ts
 import process from "node:process";
 import { formatAddress, serveDatagrams, uppercase } from "../mod.ts";
+import { ErrorLog } from "../_error_log.ts";
 import { parseFlags, portFlag } from "./_args.ts";
 
 const USAGE = `Usage: examples/udp_server.ts [options]
@@ -34,11 +35,13 @@ const port = await portFlag(values.port, 0);
 
 const controller = new AbortController();
 const decoder = new TextDecoder();
+const errors = new ErrorLog((line) => console.error(line));
 const server = await serveDatagrams({
   hostname: values.hostname,
   port,
   signal: controller.signal,
-  onError: (err) => console.error(err instanceof Error ? err.message : String(err)),
+  // A peer can make every datagram fail (a reply too large to send): at most a line a second.
+  onError: (err) => errors.report(err),
 }, (data) => uppercase(decoder.decode(data))).catch((err) => {
   console.error(err.message);
   process.exit(1);
@@ -51,4 +54,5 @@ process.on("SIGTERM", stop);
 console.log(`Listening on ${formatAddress(server.addr)}`);
 console.log("The server is ready to receive");
 await server.finished;
+errors.flush();
 process.exit(0);

@@ -80,6 +80,7 @@ const DENO_CHECKS = [
     "protocol/",
     "socket_error.ts",
     "_args_error.ts",
+    "_error_log.ts",
     "cli.ts",
   ]],
   ["deno publish --dry-run", ["publish", "--dry-run", "--allow-dirty"]],
