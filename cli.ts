@@ -44,6 +44,7 @@ import { bind, formatAddress, LineClient, request, serveDatagrams, serveLines, S
 import { currentRuntime } from "./runtime/runtime.ts";
 import { explainArgsError } from "./_args_error.ts";
 import { ErrorLog } from "./_error_log.ts";
+import { reportRejections } from "./_rejection_log.ts";
 
 /** The version, the same as deno.json's (a test checks): the CLI reads no file at run time. */
 export const VERSION = "0.1.0";
@@ -288,7 +289,7 @@ async function tcpServer(args: string[]): Promise<number> {
       errors.report(err);
     },
   }, SERVICES[service].line);
-  const stopReporting = reportRejections(server, maxConnections);
+  const stopReporting = reportRejections(server, { maxConnections, write: (line) => console.error(line) });
   const unsubscribe = onStopSignals((force) => {
     const { open } = server.stats;
     if (!force && open > 0) {
@@ -307,27 +308,6 @@ async function tcpServer(args: string[]): Promise<number> {
     errors.flush();
   }
   return 0;
-}
-
-/**
- * Logs the connections `server` turned away at `maxConnections`, summed up at most once a second, and once more
- * when the returned function is called. The server counts them without telling anyone: its stats are polled.
- */
-function reportRejections(server: { readonly stats: { rejected: number } }, maxConnections: number): () => void {
-  let reported = 0;
-  const report = () => {
-    const rejected = server.stats.rejected - reported;
-    if (rejected === 0) return;
-    reported += rejected;
-    console.error(
-      `Rejected ${rejected} connection${rejected === 1 ? "" : "s"}: max-connections ${maxConnections} reached`,
-    );
-  };
-  const timer = setInterval(report, 1000);
-  return () => {
-    clearInterval(timer);
-    report();
-  };
 }
 
 async function udpServer(args: string[]): Promise<number> {

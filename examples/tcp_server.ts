@@ -18,6 +18,7 @@
 import process from "node:process";
 import { formatAddress, serveLines, SocketError, uppercase } from "../mod.ts";
 import { ErrorLog } from "../_error_log.ts";
+import { reportRejections } from "../_rejection_log.ts";
 import { integerFlag, MAX_INT, parseFlags, portFlag } from "./_args.ts";
 
 const USAGE = `Usage: examples/tcp_server.ts [options]
@@ -67,15 +68,7 @@ function onError(err: unknown): void {
 
 // Connections turned away at --max-connections: the server counts them, and
 // a flood of them is summed up at most once a second, and once more on exit.
-let rejectionsReported = 0;
-function reportRejections(): void {
-  const rejected = server.stats.rejected - rejectionsReported;
-  if (rejected === 0) return;
-  rejectionsReported += rejected;
-  const connections = rejected === 1 ? "connection" : "connections";
-  console.error(`Rejected ${rejected} ${connections}: max-connections ${maxConnections} reached`);
-}
-const rejections = setInterval(reportRejections, 1000);
+const stopReporting = reportRejections(server, { maxConnections, write: (line) => console.error(line) });
 
 let stopping = false;
 function stop(): void {
@@ -91,7 +84,6 @@ process.on("SIGTERM", stop);
 console.log(`Listening on ${formatAddress(server.addr)}`);
 console.log("The server is ready to receive");
 await server.finished;
-clearInterval(rejections);
-reportRejections();
+stopReporting();
 errors.flush();
 process.exit(0);

@@ -81,6 +81,7 @@ const DENO_CHECKS = [
     "socket_error.ts",
     "_args_error.ts",
     "_error_log.ts",
+    "_rejection_log.ts",
     "cli.ts",
   ]],
   ["deno publish --dry-run", ["publish", "--dry-run", "--allow-dirty"]],
