@@ -320,14 +320,18 @@ export class TcpConn implements Conn, PumpHandler {
       return bytes.byteLength;
     }
     const chunk = this.#took(await this.#rawRead(this.#waitOf(options)));
-    if (chunk === null) return null;
-    if (chunk.byteLength <= buffer.byteLength) {
-      buffer.set(chunk);
-      return chunk.byteLength;
+    return chunk === null ? null : this.#fill(buffer, chunk);
+  }
+
+  // Copies `chunk` into `into`; what does not fit goes back to the line
+  // buffer for the next read. Returns the bytes copied.
+  #fill(into: Uint8Array, chunk: Uint8Array): number {
+    if (chunk.byteLength > into.byteLength) {
+      this.#push(chunk.subarray(into.byteLength));
+      chunk = chunk.subarray(0, into.byteLength);
     }
-    buffer.set(chunk.subarray(0, buffer.byteLength));
-    this.#push(chunk.subarray(buffer.byteLength));
-    return buffer.byteLength;
+    into.set(chunk);
+    return chunk.byteLength;
   }
 
   async readLine(options?: ReadOptions): Promise<string | null> {
@@ -717,13 +721,7 @@ export class TcpConn implements Conn, PumpHandler {
       return;
     }
     const view = request.view!;
-    const into = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-    if (chunk.byteLength > into.byteLength) {
-      this.#push(chunk.subarray(into.byteLength));
-      chunk = chunk.subarray(0, into.byteLength);
-    }
-    into.set(chunk);
-    request.respond(chunk.byteLength);
+    request.respond(this.#fill(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), chunk));
   }
 
   get writable(): WritableStream<Uint8Array> {
