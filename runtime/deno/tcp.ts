@@ -1,0 +1,272 @@
+/**
+ * TCP on Deno: `Deno.listen` and `Deno.connect` behind the runtime contract.
+ * Deno pulls: the adapter runs the read loop and the accept loop. Reads and
+ * writes go through `conn.read()` and `conn.write()`, never `conn.readable`,
+ * whose end of stream closes the whole connection and so would break
+ * half-close.
+ *
+ * @module
+ */
+
+import type { AddrOptions, ConnEvents, ListenerEvents, NetAddr, RawConn, RawListener } from "../contract.ts";
+
+// A pending read pins its buffer until data arrives, so an idle connection
+// waits on a small one; full reads grow it to cut the number of reads.
+const MIN_READ = 512;
+const MAX_READ = 64 * 1024;
+
+const encoder = new TextEncoder();
+
+// Deno hands out null-prototype objects; callers get plain ones.
+function netAddr(addr: Deno.NetAddr): NetAddr {
+  return { transport: "tcp", hostname: addr.hostname, port: addr.port };
+}
+
+class DenoConn implements RawConn {
+  #conn: Deno.TcpConn;
+  #localAddr: NetAddr | undefined;
+  #remoteAddr: NetAddr | undefined;
+  #events: ConnEvents | undefined;
+  #readSize = MIN_READ;
+  #reading = false;
+  #paused = false;
+  #ended = false;
+  // Set once error() was reported or close() called: nothing is reported after.
+  #done = false;
+  #closed = false;
+
+  constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+    try {
+      conn.setNoDelay(true);
+    } catch {
+      // Only a socket that is already dead refuses the option; its first read
+      // or write reports the real fault.
+    }
+  }
+
+  // Deno learns both addresses when it accepts or connects, so reading them
+  // costs no system call, on a wildcard listener too; copied on first use.
+  get localAddr(): NetAddr {
+    return this.#localAddr ??= netAddr(this.#conn.localAddr);
+  }
+
+  get remoteAddr(): NetAddr {
+    return this.#remoteAddr ??= netAddr(this.#conn.remoteAddr);
+  }
+
+  start(events: ConnEvents): void {
+    this.#events = events;
+    this.#readLoop();
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    if (!this.#reading && this.#events !== undefined) this.#readLoop();
+  }
+
+  // Bytes wait in the kernel until the first read, so none arrive before
+  // start(); while paused, the kernel's window fills and the peer stalls.
+  async #readLoop(): Promise<void> {
+    this.#reading = true;
+    while (!this.#paused && !this.#ended && !this.#done) {
+      const buffer = new Uint8Array(this.#readSize);
+      let n: number | null;
+      try {
+        n = await this.#conn.read(buffer);
+      } catch (err) {
+        this.#reading = false;
+        this.#fail(err);
+        return;
+      }
+      if (this.#done) break;
+      if (n === null) {
+        this.#ended = true;
+        this.#events!.end();
+        break;
+      }
+      let chunk: Uint8Array;
+      if (n === buffer.byteLength) {
+        // A full buffer means more is likely waiting in the kernel.
+        this.#readSize = Math.min(this.#readSize * 2, MAX_READ);
+        chunk = buffer;
+      } else {
+        // A short read drained the kernel, so the next may wait long: on the
+        // smallest buffer. A few bytes are copied out of a big buffer rather
+        // than pin it.
+        this.#readSize = MIN_READ;
+        chunk = buffer.byteLength > MIN_READ && n * 2 < buffer.byteLength ? buffer.slice(0, n) : buffer.subarray(0, n);
+      }
+      this.#events!.data(chunk);
+    }
+    this.#reading = false;
+  }
+
+  // Deno's writes are promises: the kernel's taking the bytes is never known
+  // at once, so write() always answers false and drain() follows.
+  write(data: Uint8Array | string): boolean {
+    this.#writeAll(typeof data === "string" ? encoder.encode(data) : data);
+    return false;
+  }
+
+  async #writeAll(data: Uint8Array): Promise<void> {
+    let offset = 0;
+    try {
+      while (offset < data.byteLength && !this.#done) {
+        offset += await this.#conn.write(offset === 0 ? data : data.subarray(offset));
+      }
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    if (!this.#done) this.#events!.drain();
+  }
+
+  closeWrite(): void {
+    this.#conn.closeWrite().catch((err) => this.#fail(err));
+  }
+
+  #fail(err: unknown): void {
+    // Closing interrupts pending reads and writes: that is no fault to report.
+    if (this.#done) return;
+    this.#done = true;
+    this.#events!.error(err);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#done = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already released by Deno: there is nothing left to close.
+    }
+  }
+}
+
+// Connections that failed between the kernel's accept and Deno's: the
+// peer's doing, never the listener's.
+function connectionGone(err: unknown): boolean {
+  return err instanceof Deno.errors.NotConnected || err instanceof Deno.errors.ConnectionAborted ||
+    err instanceof Deno.errors.ConnectionReset;
+}
+
+class DenoListener implements RawListener {
+  readonly addr: NetAddr;
+  #listener: Deno.TcpListener;
+  #closed = false;
+  #wake: (() => void) | undefined;
+
+  constructor(listener: Deno.TcpListener) {
+    this.#listener = listener;
+    this.addr = netAddr(listener.addr);
+  }
+
+  start(events: ListenerEvents): void {
+    this.#acceptLoop(events);
+  }
+
+  // After a failure the next accept would likely fail at once (out of
+  // descriptors), so it waits, doubling from 5 ms to a second while failures
+  // repeat, as Go's net/http does.
+  async #acceptLoop(events: ListenerEvents): Promise<void> {
+    let delay = 0;
+    while (!this.#closed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (err) {
+        // Closing rejects the pending accept (BadResource, or Interrupted).
+        if (this.#closed) return;
+        if (connectionGone(err)) continue;
+        events.error(err);
+        delay = Math.min(Math.max(delay * 2, 5), 1000);
+        await this.#pause(delay);
+        continue;
+      }
+      delay = 0;
+      if (this.#closed) {
+        conn.close();
+        return;
+      }
+      events.conn(new DenoConn(conn));
+    }
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wake?.();
+    try {
+      this.#listener.close();
+    } catch {
+      // Already released by Deno: there is nothing left to close.
+    }
+  }
+}
+
+/**
+ * Binds and listens on a TCP address; rejects with Deno's error.
+ *
+ * @example Listening on a free port
+ * ```ts ignore
+ * import { listen } from "./tcp.ts";
+ *
+ * const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+ * if (listener.addr.port === 0) throw new Error("unexpected");
+ * listener.close();
+ * ```
+ */
+export function listen(options: AddrOptions): Promise<RawListener> {
+  try {
+    const listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+    return Promise.resolve(new DenoListener(listener));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * Connects to a TCP address; rejects with Deno's error. `options.signal`
+ * gives the attempt up, and Deno then drops the half-open socket itself.
+ *
+ * @example Connecting to a listener
+ * ```ts ignore
+ * import { connect, listen } from "./tcp.ts";
+ *
+ * const listener = await listen({ hostname: "127.0.0.1", port: 0 });
+ * const conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * conn.close();
+ * listener.close();
+ * ```
+ */
+export async function connect(options: AddrOptions): Promise<RawConn> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const conn = await Deno.connect({ hostname: options.hostname, port: options.port, transport: "tcp", signal });
+  if (signal?.aborted) {
+    // Connected in the same turn as the abort: nobody will take it.
+    conn.close();
+    throw signal.reason;
+  }
+  return new DenoConn(conn);
+}
