@@ -1,6 +1,5 @@
 // How to start a program under each runtime, for the cross-runtime tests.
 import assert from "node:assert/strict";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { type Child, startChild } from "./_helpers.ts";
 
@@ -25,9 +24,6 @@ export function runtimeCommand(runtime: RuntimeId, file: string, args: string[] 
       return ["node", ["--import", "tsx", file, ...args]];
   }
 }
-
-/** Whether this suite runs under Node: the slow cross-runtime matrices run once, there. */
-export const UNDER_NODE: boolean = !("Deno" in globalThis) && !("Bun" in globalThis) && !!process.versions.node;
 
 /** Starts `file` (relative to the repository root) under `runtime`, as a user would. */
 export function startUnder(runtime: RuntimeId, file: string, args: string[] = []): Child {
@@ -82,8 +78,9 @@ export async function checkTextbookPairs(
 
 /**
  * The runtime running this code: Deno and Bun announce themselves through
- * their globals, and Node is what is left. The field tests start their
- * servers under it, so that each runtime's run covers that runtime.
+ * their globals, and Node is what is left. The cross-runtime conformance
+ * tests and the field tests start their servers under it, so that each
+ * runtime's run covers that runtime's servers.
  */
 export const CURRENT_RUNTIME: RuntimeId = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 

@@ -1,7 +1,7 @@
 // The line decoder is pure: these tests feed it bytes, no sockets.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { LineDecoder, SocketError } from "../mod.ts";
+import { LineDecoder, SocketError } from "../../mod.ts";
 
 const enc = (text: string) => new TextEncoder().encode(text);
 

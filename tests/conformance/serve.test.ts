@@ -14,9 +14,8 @@ import {
   serveLines,
   SocketError,
   uppercase,
-} from "../mod.ts";
-import { runtimeName } from "../runtime/runtime.ts";
-import { startExampleServer } from "./_runtimes.ts";
+} from "../../mod.ts";
+import { CURRENT_RUNTIME, startExampleServer } from "../_runtimes.ts";
 
 /** A promise with its resolve function, for handlers a test holds back. */
 function gate(): { promise: Promise<void>; open(): void } {
@@ -42,7 +41,7 @@ function peakRssKiB(pid: number): number {
   return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1]);
 }
 
-describe(`serve on ${runtimeName()}`, () => {
+describe(`serve on ${CURRENT_RUNTIME}`, () => {
   test("maxConnections: limit + 1 clients, one rejected at once, the rest served", async () => {
     const errors: unknown[] = [];
     const server = await serveLines(
@@ -213,7 +212,7 @@ describe(`serve on ${runtimeName()}`, () => {
   });
 
   test("100 MB with no newline: the server refuses it and its memory stays bounded", { timeout: 120_000 }, async () => {
-    const { child: server, port } = await startExampleServer(runtimeName(), "examples/tcp_server.ts", [
+    const { child: server, port } = await startExampleServer(CURRENT_RUNTIME, "examples/tcp_server.ts", [
       "--max-line-bytes",
       "65536",
     ]);

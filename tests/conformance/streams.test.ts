@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
-import { type Conn, connect, listen, type Listener } from "../mod.ts";
-import { runtimeName } from "../runtime/runtime.ts";
-import { pseudoRandomBytes, rejectsWithCode, sha256, startChild, startServer } from "./_helpers.ts";
+import { type Conn, connect, listen, type Listener } from "../../mod.ts";
+import { pseudoRandomBytes, rejectsWithCode, sha256, startChild, startServer } from "../_helpers.ts";
+import { CURRENT_RUNTIME } from "../_runtimes.ts";
 
 const LONG = { timeout: 120_000 };
 const MiB = 1024 * 1024;
@@ -57,7 +57,7 @@ function chunked(bytes: Uint8Array): ReadableStream<Uint8Array> {
   });
 }
 
-describe(`streams on ${runtimeName()}`, () => {
+describe(`streams on ${CURRENT_RUNTIME}`, () => {
   test("readable: a BYOB read fills the caller's buffer, and what does not fit goes to the next read", async () => {
     await using pair = await connected();
     const { client, server } = pair;

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import process from "node:process";
 import { describe, test } from "node:test";
-import { ROOT } from "./_runtimes.ts";
+import { ROOT } from "../_runtimes.ts";
 
 interface Module {
   specifier: string;

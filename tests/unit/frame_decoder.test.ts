@@ -1,9 +1,9 @@
 // The frame codec is pure: these tests feed it bytes, no sockets.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { FrameDecoder } from "../protocol/frame_decoder.ts";
-import { encodeFrame } from "../protocol/frame_encoder.ts";
-import { SocketError } from "../socket_error.ts";
+import { FrameDecoder } from "../../protocol/frame_decoder.ts";
+import { encodeFrame } from "../../protocol/frame_encoder.ts";
+import { SocketError } from "../../socket_error.ts";
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
 

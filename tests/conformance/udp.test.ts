@@ -3,12 +3,17 @@
 // `node --import tsx --test`.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SocketError } from "../mod.ts";
-import { runtimeName } from "../runtime/runtime.ts";
-import { bind, type DatagramSocket } from "../udp/datagram_socket.ts";
-import { request } from "../udp/request.ts";
-import { type DatagramHandler, type DatagramServer, serveDatagrams } from "../udp/serve_datagrams.ts";
-import { pseudoRandomBytes, rejectsWithCode } from "./_helpers.ts";
+import {
+  bind,
+  type DatagramHandler,
+  type DatagramServer,
+  type DatagramSocket,
+  request,
+  serveDatagrams,
+  SocketError,
+} from "../../udp/mod.ts";
+import { pseudoRandomBytes, rejectsWithCode } from "../_helpers.ts";
+import { CURRENT_RUNTIME } from "../_runtimes.ts";
 
 const LONG = { timeout: 120_000 };
 const text = new TextDecoder();
@@ -39,7 +44,7 @@ async function closedPort(hostname = "127.0.0.1"): Promise<number> {
   return port;
 }
 
-describe(`udp on ${runtimeName()}`, () => {
+describe(`udp on ${CURRENT_RUNTIME}`, () => {
   test("round trip: a datagram goes out and comes back uppercased", async () => {
     const server = await startServer();
     await using socket = await bind({ hostname: "127.0.0.1" });

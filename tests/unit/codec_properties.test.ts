@@ -4,12 +4,12 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { describe, test } from "node:test";
 import fc from "fast-check";
-import { FrameDecoder } from "../protocol/frame_decoder.ts";
-import { encodeFrame } from "../protocol/frame_encoder.ts";
-import { LineDecoder } from "../protocol/line_decoder.ts";
-import { soleLine } from "../protocol/_sole_line.ts";
-import { SocketError } from "../socket_error.ts";
-import { concat } from "./_helpers.ts";
+import { FrameDecoder } from "../../protocol/frame_decoder.ts";
+import { encodeFrame } from "../../protocol/frame_encoder.ts";
+import { LineDecoder } from "../../protocol/line_decoder.ts";
+import { soleLine } from "../../protocol/_sole_line.ts";
+import { SocketError } from "../../socket_error.ts";
+import { concat } from "../_helpers.ts";
 
 // One seed for every run, so that a failure is the same on every runtime and
 // every run: fast-check prints the seed and the path to the failing case, and

@@ -2,7 +2,7 @@
 // which a real socket (that merges segments) cannot show.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { answerLines, type Conn, LineDecoder, SocketError, uppercase } from "../mod.ts";
+import { answerLines, type Conn, LineDecoder, SocketError, uppercase } from "../../mod.ts";
 
 /** A Conn that delivers `chunks` one read at a time and records writes. */
 function scriptedConn(chunks: string[], options: { maxLineBytes?: number } = {}): Conn & { writes: string[] } {
