@@ -11,6 +11,11 @@
 #   bench/paired.sh "node --import tsx bench/servers/doorway_lines.ts 0" \
 #     "node --import tsx bench/servers/node_lines.ts 0" 12 rr --conns 1 --depth 1
 #
+# The new core against the old one (the tree that run.ts extracts from git):
+#   mkdir -p bench/out/base-9a6b9e5 && git archive 9a6b9e5 | tar -x -C bench/out/base-9a6b9e5
+#   bench/paired.sh "node --import tsx bench/servers/doorway_lines.ts 0" \
+#     "node --import tsx bench/out/base-9a6b9e5/bench/servers/doorway_lines.ts 0" 12 rr --conns 1 --depth 1
+#
 # Each command must print the port first. Run `npm run bench -- --quick` once
 # first (it compiles bench/out/loadgen). Modes: rr, cps, udp.
 set -euo pipefail

@@ -5,7 +5,7 @@
 export type RuntimeId = "deno" | "bun" | "node" | "python" | "c";
 
 /** What a server is, for the comparisons. */
-export type ServerKind = "doorway" | "native" | "nodenet" | "raw" | "python" | "ceiling";
+export type ServerKind = "doorway" | "base" | "native" | "nodenet" | "raw" | "python" | "ceiling";
 
 export type ScenarioKind = "rr" | "bulk" | "cps" | "idle" | "udp";
 
@@ -16,7 +16,7 @@ export interface ServerDef {
   runtime: RuntimeId;
   kind: ServerKind;
   proto: "tcp" | "udp";
-  /** Under bench/servers/. */
+  /** Relative to bench/servers/. */
   file: string;
   denoFlags?: string[];
   /** Scenario kinds this server sits out. */
@@ -121,31 +121,58 @@ function udp(
 
 const UNSTABLE_NET = ["--unstable-net"];
 
+/**
+ * The old core that the new one must keep up with: run.ts extracts the tree
+ * at this commit into bench/out/base-BASE_COMMIT/ and runs its own doorway
+ * servers next to today's, in the same rounds.
+ */
+export const BASE_COMMIT = "9a6b9e5";
+const BASE_SERVERS = `../out/base-${BASE_COMMIT}/bench/servers/`;
+// The old core is compared in request/reply and UDP only.
+const BASE_SKIP: ScenarioKind[] = ["bulk", "cps", "idle"];
+
+function base(runtime: RuntimeId, proto: "tcp" | "udp", extra: Partial<ServerDef> = {}): ServerDef {
+  const [make, file, label] = proto === "tcp"
+    ? [tcp, "doorway_lines.ts", "doorway serveLines"]
+    : [udp, "doorway_udp.ts", "doorway serveDatagrams"];
+  return make(runtime, "base", BASE_SERVERS + file, `${label}, old core (${BASE_COMMIT})`, {
+    id: `${runtime}-doorway-base${proto === "udp" ? "-udp" : ""}`,
+    skip: BASE_SKIP,
+    ...extra,
+  });
+}
+
 /** Every server, in the order the tables list them. */
 export const SERVERS: ServerDef[] = [
   tcp("deno", "doorway", "doorway_lines.ts", "doorway serveLines"),
+  base("deno", "tcp"),
   tcp("deno", "native", "deno_lines.ts", "Deno.listen, by hand"),
   tcp("deno", "nodenet", "node_lines.ts", "node:net, by hand"),
   tcp("deno", "raw", "deno_raw.ts", "Deno.listen, raw bytes"),
   tcp("bun", "doorway", "doorway_lines.ts", "doorway serveLines"),
+  base("bun", "tcp"),
   tcp("bun", "native", "bun_lines.ts", "Bun.listen, by hand"),
   tcp("bun", "nodenet", "node_lines.ts", "node:net, by hand"),
   tcp("bun", "raw", "bun_raw.ts", "Bun.listen, raw bytes"),
   tcp("node", "doorway", "doorway_lines.ts", "doorway serveLines"),
+  base("node", "tcp"),
   tcp("node", "native", "node_lines.ts", "node:net, by hand"),
   tcp("node", "raw", "node_raw.ts", "node:net, raw bytes"),
   tcp("python", "python", "py_threaded.py", "socketserver, threads", { id: "python-threaded" }),
   tcp("python", "python", "py_asyncio.py", "asyncio streams", { id: "python-asyncio" }),
   tcp("c", "ceiling", "c_raw", "C epoll, raw bytes (load generator ceiling)"),
   udp("deno", "doorway", "doorway_udp.ts", "doorway serveDatagrams (--unstable-net)", { denoFlags: UNSTABLE_NET }),
+  base("deno", "udp", { denoFlags: UNSTABLE_NET }),
   udp("deno", "doorway", "doorway_udp.ts", "doorway serveDatagrams (no flag: node:dgram)", {
     id: "deno-doorway-udp-dgram",
     info: true,
   }),
   udp("deno", "raw", "deno_udp.ts", "Deno.listenDatagram, raw bytes", { denoFlags: UNSTABLE_NET }),
   udp("bun", "doorway", "doorway_udp.ts", "doorway serveDatagrams"),
+  base("bun", "udp"),
   udp("bun", "raw", "bun_udp.ts", "Bun.udpSocket, raw bytes"),
   udp("node", "doorway", "doorway_udp.ts", "doorway serveDatagrams"),
+  base("node", "udp"),
   udp("node", "raw", "node_udp.ts", "node:dgram, raw bytes"),
   udp("python", "python", "py_udp.py", "the textbook's UDPServer.py", { id: "python-udp" }),
   udp("c", "ceiling", "c_raw", "C recvfrom/sendto (load generator ceiling)"),

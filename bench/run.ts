@@ -16,8 +16,13 @@
 // per-round ratios that report.ts takes the median of hold still. Idle memory
 // starts each server fresh. Every reply is checked by the load generator; a
 // wrong or missing one fails the run.
+//
+// In the request/reply and UDP scenarios the old core (plan.ts, BASE_COMMIT),
+// extracted from git into bench/out/base-COMMIT/, runs its own doorway
+// servers in the same rounds, as `*-doorway-base`; without git history it is
+// left out, with a message.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import process from "node:process";
 import { createInterface } from "node:readline";
@@ -25,6 +30,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { renderResults, renderSvg, renderTargetSummary } from "./report.ts";
 import {
+  BASE_COMMIT,
   type Catalog,
   type Measurement,
   type RunInfo,
@@ -470,6 +476,35 @@ function median(xs: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+// ---- the old core ------------------------------------------------------------
+
+// The tree at BASE_COMMIT, extracted once into bench/out/ and reused, so that
+// its own doorway servers run next to today's. Returns why it cannot be had
+// (no git, a shallow clone), or undefined. It imports nothing from
+// node_modules: Node finds tsx from the working directory, the repository.
+function prepareBase(): string | undefined {
+  const dir = `${OUT}base-${BASE_COMMIT}`;
+  if (existsSync(`${dir}/mod.ts`)) return undefined;
+  // Into a scratch directory first, so that an interrupted extraction is not reused.
+  const scratch = `${dir}.partial`;
+  try {
+    rmSync(scratch, { recursive: true, force: true });
+    mkdirSync(scratch, { recursive: true });
+    const tar = execFileSync("git", ["archive", BASE_COMMIT], {
+      cwd: ROOT,
+      maxBuffer: 1 << 30,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    execFileSync("tar", ["-x", "-C", scratch], { input: tar, stdio: ["pipe", "ignore", "pipe"] });
+    renameSync(scratch, dir);
+    return undefined;
+  } catch (err) {
+    rmSync(scratch, { recursive: true, force: true });
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
+    return stderr || (err instanceof Error ? err.message : String(err));
+  }
+}
+
 // ---- the run ---------------------------------------------------------------
 
 function version(command: string, argv: string[]): string {
@@ -530,13 +565,23 @@ async function main(): Promise<void> {
   // two rounds of a pair are disturbed (on this shared 2-vCPU machine one
   // disturbed round in two or three is common), and six because a group of
   // four has six cyclic orders (cycleOrder()), and with two or three servers
-  // each opens as often as the others.
+  // each opens as often as the others. (With the old core's servers, Deno's and
+  // Bun's TCP groups have five: cycleOrder() then spreads the predecessors as
+  // evenly as six rounds allow.)
   const rounds = Number(args.rounds ?? (quick ? 1 : 6));
   if (!Number.isInteger(rounds) || rounds < 1) {
     throw new Error(`--rounds: expected a positive integer, got ${args.rounds}`);
   }
   const info = runInfo(mode, started);
   log(`doorway bench, ${mode} mode, ${rounds} round(s); load ${info.load}`);
+  let servers = SERVERS.filter((d) => !only || only.test(d.id));
+  if (servers.some((d) => d.kind === "base")) {
+    const missing = prepareBase();
+    if (missing !== undefined) {
+      log(`the old core (${BASE_COMMIT}) is not available, so it is not measured: ${missing}`);
+      servers = servers.filter((d) => d.kind !== "base");
+    }
+  }
 
   const measurements: Measurement[] = [];
   const record = (s: Scenario) => (m: Measurement) => {
@@ -553,20 +598,18 @@ async function main(): Promise<void> {
     );
   };
   for (const s of scenarios) {
-    const servers = SERVERS.filter((d) =>
-      d.proto === s.proto && (!only || only.test(d.id)) && !d.skip?.includes(s.kind)
-    );
+    const selected = servers.filter((d) => d.proto === s.proto && !d.skip?.includes(s.kind));
     const timing = quick ? s.quickTiming : s.timing;
     if (args.duration !== undefined) timing.duration = Number(args.duration);
     if (s.kind === "idle") {
-      for (const def of servers) {
+      for (const def of selected) {
         const [m] = await measure(`${s.id} ${def.id}`, async () => [await measureIdle(s, def)]);
         m.round = 0;
         record(s)(m);
       }
       continue;
     }
-    for (const group of groups(servers)) await measureGroup(s, group, timing, rounds, record(s));
+    for (const group of groups(selected)) await measureGroup(s, group, timing, rounds, record(s));
   }
   info.seconds = Math.round((Date.now() - started.getTime()) / 1000);
   info.loadAfter = readFileSync("/proc/loadavg", "utf8").trim();
