@@ -1,5 +1,6 @@
 // How to start a program under each runtime, for the cross-runtime tests.
 import assert from "node:assert/strict";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { type Child, startChild } from "./_helpers.ts";
 
@@ -28,7 +29,20 @@ export function runtimeCommand(runtime: RuntimeId, file: string, args: string[] 
 /** Starts `file` (relative to the repository root) under `runtime`, as a user would. */
 export function startUnder(runtime: RuntimeId, file: string, args: string[] = []): Child {
   const [command, commandArgs] = runtimeCommand(runtime, file, args);
-  return startChild(command, commandArgs, { cwd: ROOT });
+  const child = startChild(command, commandArgs, { cwd: ROOT });
+  let ended = false;
+  child.exited.then(() => (ended = true));
+  // Signalled by pid: when Deno runs the tests, ChildProcess.kill() reports the signal it sent as how the child
+  // ended even if the child handled it and exited 0, and sends no second signal.
+  child.kill = (signal = "SIGTERM") => {
+    if (ended || child.pid === undefined) return;
+    try {
+      process.kill(child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  return child;
 }
 
 /**

@@ -7,13 +7,12 @@ import { describe, test } from "node:test";
 import { VERSION } from "../../cli.ts";
 import { connect } from "../../mod.ts";
 import { type Child, rejectionsLogged, resetConnections, startChild } from "../_helpers.ts";
-import { CURRENT_RUNTIME, ROOT, runtimeCommand, type RuntimeId } from "../_runtimes.ts";
+import { CURRENT_RUNTIME, ROOT, type RuntimeId, startUnder } from "../_runtimes.ts";
 
 const SLOW = { timeout: 60_000 };
 
 function doorway(runtime: RuntimeId, args: string[]): Child {
-  const [command, commandArgs] = runtimeCommand(runtime, "cli.ts", args);
-  return startChild(command, commandArgs, { cwd: ROOT });
+  return startUnder(runtime, "cli.ts", args);
 }
 
 interface Finished {
