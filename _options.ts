@@ -5,8 +5,8 @@
  * @module
  */
 
-import { FrameDecoder, type FrameOptions } from "./protocol/frame_decoder.ts";
-import { LineDecoder } from "./protocol/line_decoder.ts";
+import { type FrameOptions, frameOptionsProblem } from "./protocol/frame_decoder.ts";
+import { lineLimitProblem } from "./protocol/line_decoder.ts";
 import { formatAddress, SocketError } from "./socket_error.ts";
 
 /**
@@ -40,11 +40,7 @@ export function checkConnOptions(
   address: string,
   options: { maxLineBytes?: number; frames?: FrameOptions },
 ): void {
-  try {
-    new LineDecoder({ maxLineBytes: options.maxLineBytes });
-    new FrameDecoder(options.frames);
-  } catch (err) {
-    if (!(err instanceof SocketError)) throw err;
-    throw new SocketError("EINVAL", `Cannot ${action} ${address}: ${err.message.replace(/^Cannot [^:]*: /, "")}`);
-  }
+  const problem = (options.maxLineBytes === undefined ? undefined : lineLimitProblem(options.maxLineBytes)) ??
+    frameOptionsProblem(options.frames ?? {});
+  if (problem !== undefined) throw new SocketError("EINVAL", `Cannot ${action} ${address}: ${problem}`);
 }

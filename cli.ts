@@ -41,7 +41,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { bind, formatAddress, LineClient, request, serveDatagrams, serveLines, SocketError, uppercase } from "./mod.ts";
-import { currentRuntime } from "./runtime/runtime.ts";
+import { currentRuntime } from "./runtime/select.ts";
+import { lookupHost as lookupName } from "./udp/_lookup.ts";
 import { explainArgsError } from "./_args_error.ts";
 import { ErrorLog } from "./_error_log.ts";
 import { reportRejections } from "./_rejection_log.ts";
@@ -266,7 +267,7 @@ function wildcardFor(host: string): string {
  * datagram then goes to, and every reply is matched against, that one address.
  */
 async function lookupHost(hostname: string, port: number): Promise<string> {
-  return await (await currentRuntime()).lookup(hostname, { action: "request from", port });
+  return await lookupName(await currentRuntime(), hostname, { action: "request from", port });
 }
 
 async function tcpServer(args: string[]): Promise<number> {

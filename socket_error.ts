@@ -49,6 +49,8 @@ export type SocketErrorCode =
 export interface SocketErrorOptions {
   /** The runtime error this one stands for. */
   cause?: unknown;
+  /** For `ELINETOOLONG` and `EFRAMETOOLONG`: the limit exceeded, in bytes. */
+  limit?: number;
 }
 
 /**
@@ -65,6 +67,8 @@ export interface SocketErrorOptions {
 export class SocketError extends Error {
   /** The stable code for this fault. */
   readonly code: SocketErrorCode;
+  /** For `ELINETOOLONG` and `EFRAMETOOLONG`: the limit exceeded, in bytes. */
+  readonly limit?: number;
 
   /**
    * Makes an error with a code and a message such as
@@ -74,6 +78,7 @@ export class SocketError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "SocketError";
     this.code = code;
+    if (options?.limit !== undefined) this.limit = options.limit;
   }
 }
 

@@ -30,6 +30,38 @@ export interface FrameOptions {
   maxFrameBytes?: number;
 }
 
+/** Options for {@linkcode FrameDecoder}. */
+export interface FrameDecoderOptions extends FrameOptions {
+  /**
+   * What its errors say was being done, such as `read frame from
+   * 127.0.0.1:7`. Defaults to `decode frame`.
+   */
+  action?: string;
+}
+
+/**
+ * What is wrong with `options`, in the words an error message gives after
+ * its colon, or `undefined` when nothing is.
+ *
+ * @example A prefix too short for the limit
+ * ```ts
+ * import { frameOptionsProblem } from "./frame_decoder.ts";
+ *
+ * const problem = frameOptionsProblem({ prefixBytes: 1, maxFrameBytes: 300 });
+ * if (problem !== "maxFrameBytes must be an integer from 1 to 255 for a 1-byte prefix, got 300") throw new Error(problem);
+ * ```
+ */
+export function frameOptionsProblem(options: FrameOptions): string | undefined {
+  const prefix = options.prefixBytes ?? 4;
+  if (prefix !== 1 && prefix !== 2 && prefix !== 4) return `prefixBytes must be 1, 2 or 4, got ${prefix}`;
+  const ceiling = 2 ** (8 * prefix) - 1;
+  const max = options.maxFrameBytes ?? Math.min(DEFAULT_MAX_FRAME_BYTES, ceiling);
+  if (!Number.isSafeInteger(max) || max < 1 || max > ceiling) {
+    return `maxFrameBytes must be an integer from 1 to ${ceiling} for a ${prefix}-byte prefix, got ${max}`;
+  }
+  return undefined;
+}
+
 /**
  * Splits a byte stream into frames, each a big-endian length prefix followed
  * by that many payload bytes. A frame may arrive split over any number of
@@ -76,23 +108,15 @@ export class FrameDecoder {
   // frames handed out as views of it must never change under the caller.
   #owned = false;
   #failed: SocketError | null = null;
+  #action: string;
 
   /** Makes a decoder; see {@linkcode FrameOptions}. Throws `EINVAL` for bad options. */
-  constructor(options: FrameOptions = {}) {
-    const prefix = options.prefixBytes ?? 4;
-    if (prefix !== 1 && prefix !== 2 && prefix !== 4) {
-      throw new SocketError("EINVAL", `Cannot make a frame decoder: prefixBytes must be 1, 2 or 4, got ${prefix}`);
-    }
-    const ceiling = 2 ** (8 * prefix) - 1;
-    const max = options.maxFrameBytes ?? Math.min(DEFAULT_MAX_FRAME_BYTES, ceiling);
-    if (!Number.isSafeInteger(max) || max < 1 || max > ceiling) {
-      throw new SocketError(
-        "EINVAL",
-        `Cannot make a frame decoder: maxFrameBytes must be an integer from 1 to ${ceiling} for a ${prefix}-byte prefix, got ${max}`,
-      );
-    }
-    this.#prefix = prefix;
-    this.#max = max;
+  constructor(options: FrameDecoderOptions = {}) {
+    const problem = frameOptionsProblem(options);
+    if (problem !== undefined) throw new SocketError("EINVAL", `Cannot make a frame decoder: ${problem}`);
+    this.#prefix = options.prefixBytes ?? 4;
+    this.#max = options.maxFrameBytes ?? Math.min(DEFAULT_MAX_FRAME_BYTES, 2 ** (8 * this.#prefix) - 1);
+    this.#action = options.action ?? "decode frame";
   }
 
   /** The longest payload accepted, in bytes. */
@@ -233,7 +257,8 @@ export class FrameDecoder {
   #fail(length: number): SocketError {
     this.#failed = new SocketError(
       "EFRAMETOOLONG",
-      `Cannot decode frame: ${length} bytes is over the limit of ${this.#max}`,
+      `Cannot ${this.#action}: ${length} bytes is over the limit of ${this.#max}`,
+      { limit: this.#max },
     );
     // Release what was buffered: the stream is out of sync anyway.
     this.#buf = EMPTY;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { DEFAULT_MAX_FRAME_BYTES, type FrameOptions } from "./frame_decoder.ts";
+import { DEFAULT_MAX_FRAME_BYTES, type FrameOptions, frameOptionsProblem } from "./frame_decoder.ts";
 import { SocketError } from "../socket_error.ts";
 
 /**
@@ -29,22 +29,16 @@ import { SocketError } from "../socket_error.ts";
  * ```
  */
 export function encodeFrame(payload: Uint8Array, options: FrameOptions = {}): Uint8Array {
-  const prefix = options.prefixBytes ?? 4;
-  if (prefix !== 1 && prefix !== 2 && prefix !== 4) {
-    throw new SocketError("EINVAL", `Cannot encode frame: prefixBytes must be 1, 2 or 4, got ${prefix}`);
-  }
   // The same rules as FrameDecoder, so both ends agree on what is too long.
-  const ceiling = 2 ** (8 * prefix) - 1;
-  const max = options.maxFrameBytes ?? Math.min(DEFAULT_MAX_FRAME_BYTES, ceiling);
-  if (!Number.isSafeInteger(max) || max < 1 || max > ceiling) {
-    throw new SocketError(
-      "EINVAL",
-      `Cannot encode frame: maxFrameBytes must be an integer from 1 to ${ceiling} for a ${prefix}-byte prefix, got ${max}`,
-    );
-  }
+  const problem = frameOptionsProblem(options);
+  if (problem !== undefined) throw new SocketError("EINVAL", `Cannot encode frame: ${problem}`);
+  const prefix = options.prefixBytes ?? 4;
+  const max = options.maxFrameBytes ?? Math.min(DEFAULT_MAX_FRAME_BYTES, 2 ** (8 * prefix) - 1);
   const length = payload.byteLength;
   if (length > max) {
-    throw new SocketError("EFRAMETOOLONG", `Cannot encode frame: ${length} bytes is over the limit of ${max}`);
+    throw new SocketError("EFRAMETOOLONG", `Cannot encode frame: ${length} bytes is over the limit of ${max}`, {
+      limit: max,
+    });
   }
   const frame = new Uint8Array(prefix + length);
   // Storing into a Uint8Array keeps only the low byte of `rest`.

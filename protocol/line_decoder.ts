@@ -58,6 +58,24 @@ export interface LineDecoderOptions {
 }
 
 /**
+ * What is wrong with a line limit, in the words an error message gives after
+ * its colon, or `undefined` when nothing is.
+ *
+ * @example A limit of zero
+ * ```ts
+ * import { lineLimitProblem } from "./line_decoder.ts";
+ *
+ * if (lineLimitProblem(0) !== "maxLineBytes must be a positive integer, got 0") throw new Error("unexpected");
+ * ```
+ */
+export function lineLimitProblem(maxLineBytes: number): string | undefined {
+  if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
+    return `maxLineBytes must be a positive integer, got ${maxLineBytes}`;
+  }
+  return undefined;
+}
+
+/**
  * Splits a byte stream into UTF-8 lines ended by `\n` or `\r\n`. A line may
  * arrive split over any number of chunks, many lines may arrive in one, and a
  * multi-byte character cut between chunks stays whole because only complete
@@ -108,12 +126,8 @@ export class LineDecoder {
   /** Makes a decoder; see {@linkcode LineDecoderOptions}. */
   constructor(options: LineDecoderOptions = {}) {
     const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    if (!Number.isSafeInteger(max) || max < 1) {
-      throw new SocketError(
-        "EINVAL",
-        `Cannot make a line decoder: maxLineBytes must be a positive integer, got ${max}`,
-      );
-    }
+    const problem = lineLimitProblem(max);
+    if (problem !== undefined) throw new SocketError("EINVAL", `Cannot make a line decoder: ${problem}`);
     this.#max = max;
   }
 
@@ -417,7 +431,9 @@ export class LineDecoder {
 
   #fail(): never {
     this.#dropQueue();
-    this.#failed = new SocketError("ELINETOOLONG", `Cannot decode line: longer than ${this.#max} bytes`);
+    this.#failed = new SocketError("ELINETOOLONG", `Cannot decode line: longer than ${this.#max} bytes`, {
+      limit: this.#max,
+    });
     // Release what was buffered: the stream is out of sync anyway.
     this.#buf = EMPTY;
     this.#start = this.#end = this.#scan = 0;

@@ -4,10 +4,9 @@
  * @module
  */
 
-import type { PumpEnd } from "../runtime/types.ts";
 import { SocketError } from "../socket_error.ts";
 import type { ConnEnd } from "./_tcp_server.ts";
-import { type PumpAnswerer, TcpConn } from "./_tcp_conn.ts";
+import { type PushAnswerer, type PushConn, pushConnOf, type PushEnd } from "./_push.ts";
 import type { LineResponder } from "./answer_lines.ts";
 import type { Conn } from "./conn.ts";
 import { linger } from "./_linger.ts";
@@ -19,14 +18,18 @@ export async function answer(conn: Conn, respond: LineResponder, signal: AbortSi
   // Answering as bytes arrive, with no promise per request, until the
   // stream ends or the signal fires; what is left (a last line without a
   // newline, or lines that arrived with the shutdown) is pulled after.
-  if (conn instanceof TcpConn) {
+  const push = pushConnOf(conn);
+  if (push !== undefined) {
     try {
-      const pumped = await conn.pump(new LineAnswerer(respond), signal);
-      const failure = conn.pumpFailure;
+      const pushed = await new Promise<boolean | undefined>((resolve, reject) => {
+        const end = { pushEnded: resolve, pushFailed: reject };
+        if (!push.pushTo(new LineAnswerer(respond), end, signal)) resolve(undefined);
+      });
+      const failure = push.pushFailure;
       if (failure !== undefined) throw failure.reason;
       // At the end of the stream with every line answered, pulled reads
       // would only find that end again, for an async call and its promises.
-      ended = pumped === true && conn.bufferedBytes === 0;
+      ended = pushed === true && push.bufferedBytes === 0;
     } catch (err) {
       return await answerFailed(conn, signal, err);
     }
@@ -46,7 +49,8 @@ export function answerEnding(
   signal: AbortSignal | undefined,
   end: ConnEnd,
 ): void {
-  if (conn instanceof TcpConn && conn.pumpTo(answerer, new ServedLines(conn, answerer.respond, signal, end), signal)) {
+  const push = pushConnOf(conn);
+  if (push !== undefined && push.pushTo(answerer, new ServedLines(push, answerer.respond, signal, end), signal)) {
     return;
   }
   reportTo(end, answerPulled(conn, answerer.respond, signal, true, false));
@@ -116,19 +120,19 @@ function reportTo(end: ConnEnd, done: Promise<void>): void {
 }
 
 /**
- * Answers lines in push mode (see `TcpConn.pump`), for any number of
+ * Answers lines in push mode (see _push.ts), for any number of
  * connections: what a connection's answering keeps of its own (a failure)
  * is kept by the connection, and a request reads nothing of the answerer
  * that another request has not just read.
  */
-export class LineAnswerer implements PumpAnswerer {
+export class LineAnswerer implements PushAnswerer {
   readonly respond: LineResponder;
 
   constructor(respond: LineResponder) {
     this.respond = respond;
   }
 
-  answer(conn: TcpConn): string | Promise<string> {
+  answer(conn: PushConn): string | Promise<string> {
     let reply = "";
     try {
       for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
@@ -143,7 +147,7 @@ export class LineAnswerer implements PumpAnswerer {
   }
 
   // The rest of a batch once a responder answered with a promise.
-  async #finish(conn: TcpConn, reply: string, pending: Promise<string>): Promise<string> {
+  async #finish(conn: PushConn, reply: string, pending: Promise<string>): Promise<string> {
     try {
       reply += (await pending) + "\n";
       for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
@@ -158,21 +162,21 @@ export class LineAnswerer implements PumpAnswerer {
 
 // Answering `conn` failed with `err`: the pump stops once `reply`, the
 // replies to the lines before the failing one, is sent, and its caller
-// then reports `err` (see TcpConn.failPump).
-function failed(conn: TcpConn, err: unknown, reply: string): string {
-  conn.failPump(err);
+// then reports `err` (see PushConn.failPush).
+function failed(conn: PushConn, err: unknown, reply: string): string {
+  conn.failPush(err);
   return reply;
 }
 
 // A pump's end for answerEnding(): goes on to the pulled loop, if anything
 // is left for it, and then to the server.
-class ServedLines implements PumpEnd {
-  readonly conn: TcpConn;
+class ServedLines implements PushEnd {
+  readonly conn: PushConn;
   readonly respond: LineResponder;
   #signal: AbortSignal | undefined;
   #end: ConnEnd;
 
-  constructor(conn: TcpConn, respond: LineResponder, signal: AbortSignal | undefined, end: ConnEnd) {
+  constructor(conn: PushConn, respond: LineResponder, signal: AbortSignal | undefined, end: ConnEnd) {
     this.conn = conn;
     this.respond = respond;
     this.#signal = signal;
@@ -181,17 +185,17 @@ class ServedLines implements PumpEnd {
 
   // Both come at once, maybe from inside answer() before its reply is sent:
   // what follows waits for a microtask, as it would for the pump's promise.
-  pumpEnded(ended: boolean): void {
-    queueMicrotask(() => this.#pumped(ended));
+  pushEnded(ended: boolean): void {
+    queueMicrotask(() => this.#pushed(ended));
   }
 
-  pumpFailed(reason: unknown): void {
+  pushFailed(reason: unknown): void {
     queueMicrotask(() => reportTo(this.#end, answerFailed(this.conn, this.#signal, reason)));
   }
 
-  #pumped(ended: boolean): void {
+  #pushed(ended: boolean): void {
     const conn = this.conn;
-    const failure = conn.pumpFailure;
+    const failure = conn.pushFailure;
     if (failure !== undefined) {
       reportTo(this.#end, answerFailed(conn, this.#signal, failure.reason));
     } else if (ended && conn.bufferedBytes === 0) {
@@ -205,7 +209,7 @@ class ServedLines implements PumpEnd {
 }
 
 async function refuseLongLine(conn: Conn, err: SocketError): Promise<void> {
-  const limit = /longer than (\d+) bytes/.exec(err.message)?.[1] ?? "the limit";
+  const limit = err.limit ?? "the limit";
   await conn.write(`ERROR line too long (over ${limit} bytes)\n`);
   await linger(conn);
 }

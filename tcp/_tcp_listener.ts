@@ -1,15 +1,16 @@
 /**
- * The one `Listener` implementation, which `listen()` makes; private, so
- * that `serve()` can ask it for pushed connections (`acceptEach`).
+ * The one `Listener` implementation, which `listen()` makes, with push mode
+ * for `serve()` (see _push.ts).
  *
  * @module
  */
 
-import type { NetAddr, RuntimeListener } from "../runtime/types.ts";
-import { formatAddress, SocketError } from "../socket_error.ts";
+import type { ListenerEvents, NetAddr, RawConn, RawListener } from "../runtime/contract.ts";
+import { formatAddress, SocketError, socketError } from "../socket_error.ts";
+import { PUSH, type PushListener } from "./_push.ts";
 import { TcpConn } from "./_tcp_conn.ts";
 import type { Conn, ConnOptions } from "./conn.ts";
-import type { Listener, ListenOptions } from "./listen.ts";
+import type { ListenOptions } from "./listen.ts";
 
 /** One line on stderr: what a server or listener does with errors nobody asked to hear. */
 export function reportToStderr(error: unknown): void {
@@ -25,102 +26,102 @@ export function report(onError: (error: unknown) => void, error: unknown): void 
   }
 }
 
-/**
- * The pause after a failed accept: it doubles from 5 ms up to a second while
- * failures repeat (out of descriptors, the next accept would fail at once),
- * as Go's net/http does, and ends early when the accepting stops.
- */
-export class AcceptBackoff {
-  #delay = 0;
-  #wake: (() => void) | undefined;
-
-  /** Waits before the next accept. */
-  failed(): Promise<void> {
-    this.#delay = Math.min(Math.max(this.#delay * 2, 5), 1000);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = undefined;
-        resolve();
-      }, this.#delay);
-      this.#wake = () => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        resolve();
-      };
-    });
-  }
-
-  /** An accept succeeded: the next failure waits the least again. */
-  succeeded(): void {
-    this.#delay = 0;
-  }
-
-  /** Ends a pause now. */
-  cancel(): void {
-    this.#wake?.();
-  }
+// A caller of accept() waiting for a connection.
+interface Waiter {
+  resolve(conn: Conn): void;
+  reject(reason: unknown): void;
 }
 
 /** The one {@linkcode Listener} implementation. Internal: `listen()` makes it. */
-export class TcpListener implements Listener {
+export class TcpListener implements PushListener, ListenerEvents {
   readonly addr: NetAddr;
-  #raw: RuntimeListener;
+  #raw: RawListener;
   #options: ConnOptions;
-  #address: string;
   #closed = false;
   #signal: AbortSignal | undefined;
   #onError: (error: unknown) => void;
   #onAbort = () => this.close();
-  #backoff = new AcceptBackoff();
+  // Connections accepted before anyone asked, and callers waiting for one.
+  #queue: Conn[] = [];
+  #waiters: Waiter[] = [];
+  // A failure nobody was waiting to hear of, for the next accept(): only the
+  // latest, as a listener failing while nobody accepts has one story.
+  #failure: unknown = undefined;
+  // Where connections go instead, in push mode (see _push.ts).
+  #onConn: ((conn: Conn) => void) | undefined;
+  #onConnError: ((error: unknown) => void) | undefined;
+  #endEach: (() => void) | undefined;
 
-  constructor(raw: RuntimeListener, options: ListenOptions) {
+  constructor(raw: RawListener, options: ListenOptions) {
     this.#raw = raw;
     this.addr = raw.addr;
-    this.#address = formatAddress(raw.addr);
     this.#options = { maxLineBytes: options.maxLineBytes, frames: options.frames };
     this.#onError = options.onError ?? reportToStderr;
     this.#signal = options.signal;
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    raw.start(this);
   }
 
-  async accept(): Promise<Conn> {
-    const raw = this.#closed ? null : await this.#raw.accept();
-    if (raw === null) {
-      throw new SocketError("ECLOSED", `Cannot accept on ${this.#address}: socket is closed`);
+  /** For the runtime: a connection was accepted. */
+  conn(raw: RawConn): void {
+    // Started at once, whoever takes it, so that no byte waits unread.
+    const conn = new TcpConn(raw, this.#options);
+    if (this.#closed) conn.close();
+    else if (this.#onConn !== undefined) this.#onConn(conn);
+    else if (this.#waiters.length > 0) this.#waiters.shift()!.resolve(conn);
+    else this.#queue.push(conn);
+  }
+
+  /** For the runtime: accepting failed; the listener goes on. */
+  error(cause: unknown): void {
+    if (this.#closed) return;
+    const error = socketError(cause, { action: "accept on", address: formatAddress(this.addr) });
+    if (this.#onConnError !== undefined) this.#onConnError(error);
+    else if (this.#waiters.length > 0) this.#waiters.shift()!.reject(error);
+    else this.#failure = error;
+  }
+
+  accept(): Promise<Conn> {
+    const queued = this.#queue.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#failure !== undefined) {
+      const failure = this.#failure;
+      this.#failure = undefined;
+      return Promise.reject(failure);
     }
-    return new TcpConn(raw, this.#options);
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
-  /**
-   * Hands every connection from now on to `onConn` as soon as it is
-   * accepted (see `RuntimeListener.acceptEach`); resolves once the listener
-   * is closed. `undefined` when the runtime cannot, or connections already
-   * go elsewhere: accept() them instead. For `serve()`.
-   */
-  acceptEach(onConn: (conn: Conn) => void, onError: (error: unknown) => void): Promise<void> | undefined {
-    if (this.#closed || this.#raw.acceptEach === undefined) return undefined;
-    const options = this.#options;
-    return this.#raw.acceptEach((raw) => onConn(new TcpConn(raw, options)), onError);
+  [PUSH](): PushListener {
+    return this;
+  }
+
+  acceptEach(onConn: (conn: Conn) => void, onError: (error: unknown) => void): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#onConn = onConn;
+    this.#onConnError = onError;
+    for (const conn of this.#queue.splice(0)) onConn(conn);
+    if (this.#failure !== undefined) {
+      const failure = this.#failure;
+      this.#failure = undefined;
+      onError(failure);
+    }
+    return new Promise((resolve) => (this.#endEach = resolve));
   }
 
   /**
    * Accepts until the listener is closed. A failure to accept (out of file
-   * descriptors, say) goes to `onError` and the loop goes on after a pause
-   * that doubles, up to a second, while failures repeat, as Go's net/http does.
+   * descriptors, say) goes to `onError`, and the iteration goes on.
    */
   async *[Symbol.asyncIterator](): AsyncIterator<Conn> {
-    while (!this.#closed) {
-      let raw;
+    for (;;) {
       try {
-        raw = await this.#raw.accept();
+        yield await this.accept();
       } catch (err) {
+        if (this.#closed) return;
         report(this.#onError, err);
-        await this.#backoff.failed();
-        continue;
       }
-      if (raw === null) return;
-      this.#backoff.succeeded();
-      yield new TcpConn(raw, this.#options);
     }
   }
 
@@ -129,11 +130,17 @@ export class TcpListener implements Listener {
     this.#closed = true;
     this.#signal?.removeEventListener("abort", this.#onAbort);
     this.#raw.close();
-    this.#backoff.cancel();
+    for (const conn of this.#queue.splice(0)) conn.close();
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#closedError());
+    this.#endEach?.();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
+  }
+
+  #closedError(): SocketError {
+    return new SocketError("ECLOSED", `Cannot accept on ${formatAddress(this.addr)}: socket is closed`);
   }
 }

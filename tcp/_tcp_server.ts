@@ -4,13 +4,13 @@
  * @module
  */
 
-import type { NetAddr } from "../runtime/types.ts";
+import type { NetAddr } from "../runtime/contract.ts";
 import { SocketError } from "../socket_error.ts";
-import { TcpConn } from "./_tcp_conn.ts";
 import type { Conn } from "./conn.ts";
+import { pushListenerOf } from "./_push.ts";
 import { Link, LinkList } from "./_link_list.ts";
 import { linger } from "./_linger.ts";
-import { AcceptBackoff, report, reportToStderr, TcpListener } from "./_tcp_listener.ts";
+import { report, reportToStderr } from "./_tcp_listener.ts";
 import { listen, type Listener } from "./listen.ts";
 import type { CloseOptions, ConnHandler, ServeContext, ServeOptions, Server, ServerStats } from "./serve.ts";
 
@@ -93,7 +93,6 @@ class TcpServer implements Server {
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #drained: () => void = () => {};
   #accepted = 0;
-  #backoff = new AcceptBackoff();
   // Connections turned away, lingering until their peers hear the end.
   #turnedAway = new Set<Conn>();
   #rejected = 0;
@@ -117,10 +116,10 @@ class TcpServer implements Server {
     this.#onError = options.onError ?? reportToStderr;
     this.#signal = options.signal;
     // Pushed connections when the runtime can, for no promise per connection.
-    const pushed = listener instanceof TcpListener
-      ? listener.acceptEach(this.#admit, (err) => this.#report(err, undefined))
-      : undefined;
-    this.#accepting = pushed ?? this.#acceptLoop();
+    const pushed = pushListenerOf(listener);
+    this.#accepting = pushed !== undefined
+      ? pushed.acceptEach(this.#admit, (err) => this.#report(err, undefined))
+      : this.#acceptLoop();
     const drained = new Promise<void>((resolve) => (this.#drained = resolve));
     this.finished = Promise.all([this.#accepting, drained]).then(() => {
       clearTimeout(this.#graceTimer);
@@ -141,7 +140,7 @@ class TcpServer implements Server {
   }
 
   // A failed accept (EMFILE) is no reason to stop serving: it is reported
-  // and the loop goes on after a pause. Only the listener's close ends it.
+  // and the loop goes on. Only the listener's close ends it.
   async #acceptLoop(): Promise<void> {
     for (;;) {
       let conn: Conn;
@@ -150,10 +149,8 @@ class TcpServer implements Server {
       } catch (err) {
         if (err instanceof SocketError && err.code === "ECLOSED") return;
         this.#report(err, undefined);
-        await this.#backoff.failed();
         continue;
       }
-      this.#backoff.succeeded();
       this.#admit(conn);
     }
   }
@@ -184,7 +181,7 @@ class TcpServer implements Server {
   #serve(conn: Conn): void {
     const served = new Served(conn, this);
     this.#served.add(served);
-    if (this.#idleTimeout > 0 && conn instanceof TcpConn) this.#watchIdle(conn, served, this.#idleTimeout);
+    if (this.#idleTimeout > 0) this.#watchIdle(conn, served, this.#idleTimeout);
     let running: Promise<void>;
     try {
       if (this.#ending !== undefined) {
@@ -243,25 +240,30 @@ class TcpServer implements Server {
     report((error) => this.#onError(error, conn), err);
   }
 
-  // One timer per connection, re-armed lazily: activity only stamps a time.
-  #watchIdle(conn: TcpConn, served: Served, idle: number): void {
-    conn.trackActivity();
+  // One timer per connection, checking a quarter of the timeout at a time
+  // whether bytes moved: a connection is closed after `idle` to 1.25 ×
+  // `idle` of silence, at the cost of nothing per read or write.
+  #watchIdle(conn: Conn, served: Served, idle: number): void {
+    const step = Math.max(1, Math.ceil(idle / 4));
+    let moved = conn.bytesRead + conn.bytesWritten;
+    let quiet = 0;
     const check = () => {
-      const quiet = performance.now() - conn.lastActivity;
+      const now = conn.bytesRead + conn.bytesWritten;
+      quiet = now === moved ? quiet + step : 0;
+      moved = now;
       if (quiet >= idle) {
         served.closedByServer = true;
         conn.close();
       } else {
-        served.timer = setTimeout(check, idle - quiet);
+        served.timer = setTimeout(check, step);
       }
     };
-    served.timer = setTimeout(check, idle);
+    served.timer = setTimeout(check, step);
   }
 
   close(options?: CloseOptions): Promise<void> {
     if (!this.#shutdown.signal.aborted) {
       this.#listener.close();
-      this.#backoff.cancel();
       this.#shutdown.abort();
       for (const conn of this.#turnedAway) conn.close();
       if (this.#served.size === 0) this.#drained();

@@ -5,10 +5,10 @@
  */
 
 import type { FrameOptions } from "../protocol/frame_decoder.ts";
-import type { NetAddr } from "../runtime/types.ts";
+import type { NetAddr } from "../runtime/contract.ts";
 
 /** A network address: transport, IP literal and port. */
-export type { NetAddr } from "../runtime/types.ts";
+export type { NetAddr } from "../runtime/contract.ts";
 /** The framing options of `readFrame()` and `writeFrame()`. */
 export type { FrameOptions } from "../protocol/frame_decoder.ts";
 

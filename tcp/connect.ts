@@ -5,8 +5,8 @@
  */
 
 import { checkAddress, checkConnOptions, checkSignal } from "../_options.ts";
-import { currentRuntime } from "../runtime/runtime.ts";
-import { formatAddress, SocketError } from "../socket_error.ts";
+import { currentRuntime } from "../runtime/select.ts";
+import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { TcpConn } from "./_tcp_conn.ts";
 import type { Conn, ConnOptions } from "./conn.ts";
 
@@ -52,8 +52,9 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
   const runtime = await currentRuntime();
   // The signal may have fired while the adapter loaded.
   checkSignal(signal, "connect to", address);
+  const failed = (err: unknown) => Promise.reject(socketError(err, { action: "connect to", address }));
   if (signal === undefined && timeout === undefined) {
-    return new TcpConn(await runtime.connect({ hostname, port }), options);
+    return new TcpConn(await runtime.connect({ hostname, port }).catch(failed), options);
   }
 
   const attempt = new AbortController();
@@ -68,7 +69,7 @@ export async function connect(options: ConnectOptions): Promise<Conn> {
     attempt.abort();
   }, timeout);
   signal?.addEventListener("abort", onAbort, { once: true });
-  const pending = runtime.connect({ hostname, port, signal: attempt.signal });
+  const pending = runtime.connect({ hostname, port, signal: attempt.signal }).catch(failed);
   try {
     return new TcpConn(await Promise.race([pending, givenUp]), options);
   } catch (err) {

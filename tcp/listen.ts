@@ -5,9 +5,9 @@
  */
 
 import { checkAddress, checkConnOptions, checkSignal } from "../_options.ts";
-import { currentRuntime } from "../runtime/runtime.ts";
-import type { NetAddr } from "../runtime/types.ts";
-import { formatAddress } from "../socket_error.ts";
+import { currentRuntime } from "../runtime/select.ts";
+import type { NetAddr } from "../runtime/contract.ts";
+import { formatAddress, socketError } from "../socket_error.ts";
 import { TcpListener } from "./_tcp_listener.ts";
 import type { Conn, ConnOptions } from "./conn.ts";
 
@@ -69,7 +69,12 @@ export async function listen(options: ListenOptions = {}): Promise<Listener> {
   checkConnOptions("listen on", formatAddress({ hostname, port }), options);
   checkSignal(options.signal, "listen on", formatAddress({ hostname, port }));
   const runtime = await currentRuntime();
-  const raw = await runtime.listen({ hostname, port });
+  let raw;
+  try {
+    raw = await runtime.listen({ hostname, port });
+  } catch (err) {
+    throw socketError(err, { action: "listen on", address: formatAddress({ hostname, port }) });
+  }
   if (options.signal?.aborted) {
     raw.close();
     checkSignal(options.signal, "listen on", formatAddress({ hostname, port }));

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { NetAddr } from "../runtime/types.ts";
+import type { NetAddr } from "../runtime/contract.ts";
 import { startServer } from "./_tcp_server.ts";
 import type { Conn } from "./conn.ts";
 import type { Listener, ListenOptions } from "./listen.ts";

@@ -5,8 +5,6 @@ import { createHash } from "node:crypto";
 import assert from "node:assert/strict";
 import { createInterface } from "node:readline";
 import { answerLines, type Conn, listen, type Listener, type ListenOptions, SocketError, uppercase } from "../mod.ts";
-import { currentRuntime } from "../runtime/runtime.ts";
-import type { RuntimeConn } from "../runtime/types.ts";
 
 /** A running uppercase server for a test, and what its handlers threw. */
 export interface TestServer {
@@ -178,39 +176,6 @@ export async function rejectsWithCode(promise: Promise<unknown>, code: string, m
     return err;
   }
   assert.fail(`expected ${code}, but it succeeded`);
-}
-
-/** A connected pair of this runtime's adapter sockets (accepted, connected), and a way to close both. */
-export async function runtimePair(): Promise<{ server: RuntimeConn; client: RuntimeConn; close(): void }> {
-  const runtime = await currentRuntime();
-  const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
-  const [server, client] = await Promise.all([
-    listener.accept(),
-    runtime.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-  ]);
-  listener.close();
-  assert.ok(server !== null);
-  return {
-    server,
-    client,
-    close() {
-      server.close();
-      client.close();
-    },
-  };
-}
-
-/** The chunks `conn` reads until at least `length` bytes have come, as they came. */
-export async function readChunks(conn: RuntimeConn, length: number): Promise<Uint8Array[]> {
-  const chunks: Uint8Array[] = [];
-  let got = 0;
-  while (got < length) {
-    const chunk = await conn.read();
-    assert.ok(chunk !== null, `stream ended after ${got} of ${length} bytes`);
-    chunks.push(chunk);
-    got += chunk.byteLength;
-  }
-  return chunks;
 }
 
 /** `parts` one after another, in one array. */

@@ -1,36 +1,42 @@
 /**
- * Binding a UDP socket, what `bind()` and `serveDatagrams()` share, and what
- * `request()` may do to the sockets `bind()` makes beyond their public
- * methods. Not exported from the package.
+ * Binding a runtime's UDP socket, shared by `bind()` and `serveDatagrams()`.
+ * Internal.
  *
  * @module
  */
 
 import { checkAddress, checkSignal } from "../_options.ts";
-import { currentRuntime } from "../runtime/runtime.ts";
-import type { Runtime, RuntimeDatagramSocket } from "../runtime/types.ts";
-import { formatAddress } from "../socket_error.ts";
-import type { BindOptions, DatagramTarget } from "./datagram_socket.ts";
+import type { RawDatagramSocket, Runtime } from "../runtime/contract.ts";
+import { currentRuntime } from "../runtime/select.ts";
+import { formatAddress, socketError } from "../socket_error.ts";
+import type { BindOptions } from "./datagram_socket.ts";
+import { lookupHost } from "./_lookup.ts";
 
 // The largest UDP payloads: 65,535 less the IPv4 (20) and UDP (8) headers;
 // an IPv6 payload length excludes its own header, so only UDP's counts.
 const MAX_PAYLOAD = { 4: 65_507, 6: 65_527 } as const;
 
-/** A bound runtime socket, and what the layers above need to know of it. */
+/** A bound runtime socket, with what its users need to know of it. */
 export interface RawSocket {
   /** The runtime's socket. */
-  raw: RuntimeDatagramSocket;
+  raw: RawDatagramSocket;
   /** The runtime, for looking names up. */
   runtime: Runtime;
-  /** The socket's family, that of its bound address. */
+  /** The socket's address family. */
   family: 4 | 6;
-  /** The largest payload one datagram holds in that family. */
+  /** The largest payload one datagram of that family carries. */
   maxPayload: number;
 }
 
 /**
- * Binds a runtime socket as `bind()` documents, a host name included; closes
- * it again if `signal` fired meanwhile. Does not watch `signal` afterwards.
+ * Checks `options`, looks the host name up and binds: errors name the
+ * address as given.
+ *
+ * @example Binding
+ * ```ts ignore
+ * const { raw } = await bindRaw({ hostname: "127.0.0.1" });
+ * raw.close();
+ * ```
  */
 export async function bindRaw(options: BindOptions): Promise<RawSocket> {
   const hostname = options.hostname ?? "0.0.0.0";
@@ -39,7 +45,13 @@ export async function bindRaw(options: BindOptions): Promise<RawSocket> {
   checkAddress("bind", { hostname, port });
   checkSignal(options.signal, "bind", address);
   const runtime = await currentRuntime();
-  const raw = await runtime.bindDatagram({ hostname, port });
+  const ip = await lookupHost(runtime, hostname, { action: "bind", port });
+  let raw: RawDatagramSocket;
+  try {
+    raw = await runtime.bindDatagram({ hostname: ip, port });
+  } catch (err) {
+    throw socketError(err, { action: "bind", address });
+  }
   if (options.signal?.aborted) {
     raw.close();
     checkSignal(options.signal, "bind", address);
@@ -48,19 +60,13 @@ export async function bindRaw(options: BindOptions): Promise<RawSocket> {
   return { raw, runtime, family, maxPayload: MAX_PAYLOAD[family] };
 }
 
-/** Datagrams a runtime socket dropped: only the adapters that queue count them. */
-export function droppedBy(raw: RuntimeDatagramSocket): number {
-  const { dropped } = raw as { dropped?: unknown };
-  return typeof dropped === "number" ? dropped : 0;
-}
-
-/** The datagrams a socket `bind()` made has received and not yet handed out. */
+/** What `request()` needs of a socket's queue of datagrams nobody has received yet. */
 export interface QueuedDatagrams {
-  /** How many wait. */
+  /** How many are queued. */
   readonly length: number;
-  /** Drops those from `from` (an IP literal), keeping the others in order; returns how many. */
-  discard(from: DatagramTarget): number;
+  /** Drops those from `from`; returns how many. */
+  discard(from: { hostname: string; port: number }): number;
 }
 
-/** Each socket `bind()` made, to its queue: what `request()` discards from. */
+/** Each socket's queue, for `request()`: kept out of the public interface. */
 export const queuedDatagrams: WeakMap<object, QueuedDatagrams> = new WeakMap();

@@ -6,11 +6,12 @@
  */
 
 import { checkAddress } from "../_options.ts";
-import { DatagramQueue } from "../runtime/_datagram_queue.ts";
-import { ipFamily } from "../runtime/_lookup.ts";
-import type { NetAddr, Runtime, RuntimeDatagram, RuntimeDatagramSocket } from "../runtime/types.ts";
-import { formatAddress, SocketError } from "../socket_error.ts";
-import { bindRaw, droppedBy, queuedDatagrams, type RawSocket } from "./_raw_socket.ts";
+import { ipFamily } from "../addr.ts";
+import type { NetAddr, RawDatagramSocket, Runtime } from "../runtime/contract.ts";
+import { formatAddress, SocketError, socketError } from "../socket_error.ts";
+import { DatagramQueue } from "./_datagram_queue.ts";
+import { lookupHost } from "./_lookup.ts";
+import { bindRaw, queuedDatagrams, type RawSocket } from "./_raw_socket.ts";
 import { sameAddress } from "./_same_address.ts";
 
 /** Where a datagram goes. A received datagram's `remote` will do. */
@@ -99,28 +100,23 @@ const utf8 = new TextEncoder();
 
 // A pending receive() call.
 interface Waiter {
-  resolve(datagram: RuntimeDatagram): void;
+  resolve(datagram: Datagram): void;
   reject(reason: unknown): void;
 }
 
 class UdpSocket implements DatagramSocket {
   readonly addr: NetAddr;
-  #raw: RuntimeDatagramSocket;
+  #raw: RawDatagramSocket;
   #runtime: Runtime;
   #address: string;
   #family: 4 | 6;
   #maxPayload: number;
   #closed = false;
-  // Datagrams are read from the runtime as they arrive, whether or not
-  // anyone receives, so that every runtime queues alike (Deno's
-  // listenDatagram would leave them in the kernel) and `request()` can tell
-  // datagrams that came before its request from those that came after.
+  // Datagrams are taken from the runtime as they arrive, whether or not
+  // anyone receives, so that `request()` can tell datagrams that came before
+  // its request from those that came after.
   #queue = new DatagramQueue();
   #waiter: Waiter | null = null;
-  #reading = false;
-  // What the runtime's receive failed with while nobody waited: the next
-  // receive() gets it, after the datagrams that came before it.
-  #failure: { error: unknown } | null = null;
   #signal: AbortSignal | undefined;
   #onAbort = () => this.close();
 
@@ -140,41 +136,20 @@ class UdpSocket implements DatagramSocket {
       },
       discard: (from) => queue.discard((datagram) => sameAddress(datagram.remote, from)),
     });
-    this.#read();
-  }
-
-  get dropped(): number {
-    return droppedBy(this.#raw) + this.#queue.dropped;
-  }
-
-  // Runs until the socket is closed or the runtime's receive fails; a
-  // failure stops it until the next receive() has been told.
-  async #read(): Promise<void> {
-    this.#reading = true;
-    try {
-      for (;;) {
-        const datagram = await this.#raw.receive();
-        if (datagram === null || this.#closed) return;
-        const waiter = this.#waiter;
-        if (waiter === null) {
-          this.#queue.push(datagram);
-        } else {
-          this.#waiter = null;
-          waiter.resolve(datagram);
-        }
-      }
-    } catch (err) {
+    bound.raw.start((data, remote) => {
       if (this.#closed) return;
       const waiter = this.#waiter;
       if (waiter === null) {
-        this.#failure = { error: err };
+        this.#queue.push({ data, remote });
       } else {
         this.#waiter = null;
-        waiter.reject(err);
+        waiter.resolve({ data, remote });
       }
-    } finally {
-      this.#reading = false;
-    }
+    });
+  }
+
+  get dropped(): number {
+    return this.#queue.dropped;
   }
 
   async send(data: Uint8Array | string, to: DatagramTarget): Promise<number> {
@@ -200,10 +175,15 @@ class UdpSocket implements DatagramSocket {
     }
     let target = hostname;
     if (family === undefined) {
-      target = await this.#runtime.lookup(hostname, { family: this.#family, action: "send to", port });
+      target = await lookupHost(this.#runtime, hostname, { family: this.#family, action: "send to", port });
       if (this.#closed) throw this.#closedError("send to", address);
     }
-    await this.#raw.send(bytes, { hostname: target, port });
+    try {
+      await this.#raw.send(bytes, { hostname: target, port });
+    } catch (err) {
+      if (this.#closed) throw this.#closedError("send to", address);
+      throw socketError(err, { action: "send to", address });
+    }
     return bytes.byteLength;
   }
 
@@ -225,13 +205,6 @@ class UdpSocket implements DatagramSocket {
     }
     const queued = this.#queue.take();
     if (queued !== undefined) return Promise.resolve({ data: queued.data, remote: queued.remote });
-    const failure = this.#failure;
-    if (failure !== null) {
-      this.#failure = null;
-      this.#read();
-      return Promise.reject(failure.error);
-    }
-    if (!this.#reading) this.#read();
     return new Promise((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const settle = () => {
@@ -249,7 +222,7 @@ class UdpSocket implements DatagramSocket {
       const waiter: Waiter = {
         resolve: (datagram) => {
           settle();
-          resolve({ data: datagram.data, remote: datagram.remote });
+          resolve(datagram);
         },
         reject: (reason) => {
           settle();

@@ -19,5 +19,5 @@ export * from "./datagram_socket.ts";
 export * from "./request.ts";
 export * from "./serve_datagrams.ts";
 /** A network address: transport, IP literal and port. */
-export type { NetAddr } from "../runtime/types.ts";
+export type { NetAddr } from "../runtime/contract.ts";
 export * from "../socket_error.ts";

@@ -5,8 +5,8 @@
  */
 
 import { checkAddress, checkSignal } from "../_options.ts";
-import { ipFamily } from "../runtime/_lookup.ts";
-import { currentRuntime } from "../runtime/runtime.ts";
+import { currentRuntime } from "../runtime/select.ts";
+import { lookupHost } from "./_lookup.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
 import { queuedDatagrams } from "./_raw_socket.ts";
 import { sameAddress } from "./_same_address.ts";
@@ -112,9 +112,7 @@ export async function request(data: Uint8Array | string, options: DatagramReques
   // Looked up once, so that every try goes to, and the reply is matched
   // against, the same address.
   const lookup = async (family?: 4 | 6) => {
-    if (ipFamily(hostname) !== undefined) return hostname;
-    const runtime = await currentRuntime();
-    const found = await runtime.lookup(hostname, { family, action: "request from", port });
+    const found = await lookupHost(await currentRuntime(), hostname, { family, action: "request from", port });
     checkSignal(signal, "request from", address);
     return found;
   };

@@ -5,9 +5,11 @@
  * @module
  */
 
-import type { DatagramAnswerer, NetAddr, PumpReply, RuntimeDatagramSocket } from "../runtime/types.ts";
+import type { NetAddr, RawDatagramSocket } from "../runtime/contract.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
-import { bindRaw, droppedBy } from "./_raw_socket.ts";
+import { AnswerLoop, type DatagramAnswerer, type Reply } from "./_answer_loop.ts";
+import { DatagramQueue } from "./_datagram_queue.ts";
+import { bindRaw } from "./_raw_socket.ts";
 import type { BindOptions, Datagram } from "./datagram_socket.ts";
 
 /** What a {@linkcode DatagramHandler} answers: bytes or text to send back, or nothing. */
@@ -49,80 +51,33 @@ function logError(error: unknown): void {
 
 const utf8 = new TextEncoder();
 
-// The bound runtime socket the server runs on, and how it is stopped.
-interface Served {
-  raw: RuntimeDatagramSocket;
-  maxPayload: number;
-  close(): void;
-}
+// Replies handed to the runtime and not yet sent, past which answering
+// waits: a handler faster than the network must not queue sends without bound.
+const MAX_SENDING = 64;
 
-// Receives and replies through the runtime's socket, not a public
-// DatagramSocket: every datagram's sender is an IP literal of the socket's
-// family, so the public `send()`'s address checks (a regular expression and
-// a formatted address each) would only cost time, as would `receive()`'s
-// option checks, its queue and an async iterator's extra promises per
-// datagram.
-async function serve(
-  served: Served,
-  handler: DatagramHandler,
-  onError: (error: unknown, datagram: Datagram) => void,
-): Promise<void> {
-  const { raw, maxPayload } = served;
-  const answers = new Answers(handler, onError, maxPayload, () => served.close());
-  try {
-    // Push mode where the runtime pushes datagrams (Node, Bun): no promise
-    // per datagram, as in a raw server's receive callback.
-    if (raw.answerEach !== undefined) await raw.answerEach(answers);
-    else await pull(raw, answers);
-    if (answers.failure !== NONE) throw answers.failure;
-  } finally {
-    served.close();
-  }
-}
-
-// The receive loop for runtimes whose receive is pulled (Deno's
-// `listenDatagram`).
-async function pull(raw: RuntimeDatagramSocket, answers: Answers): Promise<void> {
-  let scratch: Uint8Array | undefined;
-  for (;;) {
-    const datagram = await raw.receive();
-    if (datagram === null) return;
-    const { data, remote } = datagram;
-    let reply: PumpReply;
-    try {
-      const answer = answers.answer(data, remote);
-      // Awaiting a plain value would cost a turn of the microtask queue.
-      reply = typeof answer === "object" && !(answer instanceof Uint8Array) ? await answer : answer;
-    } catch (err) {
-      answers.fail(err, data, remote);
-      continue;
-    }
-    if (reply === undefined) continue;
-    let bytes: Uint8Array;
-    if (typeof reply === "string") {
-      // Encoded into `scratch`, reused once the previous send has resolved:
-      // a fresh buffer per reply cost Deno ~250 ns more.
-      scratch ??= new Uint8Array(SCRATCH_BYTES);
-      bytes = scratch.subarray(0, utf8.encodeInto(reply, scratch).written);
-    } else {
-      bytes = reply;
-    }
-    try {
-      // Awaited before the next receive: the runtime may still be reading
-      // `scratch`, and a server that never waits could queue sends without
-      // bound.
-      await raw.send(bytes, remote);
-    } catch (err) {
-      // Closed while the handler ran: the loop ends at the next receive.
-      if (!(err instanceof SocketError && err.code === "ECLOSED")) answers.fail(err, data, remote);
-    }
-  }
+// Answers through the runtime's socket, not a public DatagramSocket: every
+// sender is an IP literal of the socket's family, so the public `send()`'s
+// address checks would only cost time, as would `receive()`'s promise per
+// datagram. Resolves once `loop` is closed and its last answer given.
+function answerAll(raw: RawDatagramSocket, answers: Answers, queue: DatagramQueue): AnswerLoop {
+  let sending = 0;
+  const loop: AnswerLoop = new AnswerLoop(answers, queue, (reply, data, remote) => {
+    sending++;
+    raw.send(typeof reply === "string" ? utf8.encode(reply) : reply, remote).then(sent, (err) => {
+      sent();
+      // Closed while the reply was on its way: nothing is owed.
+      if (!loop.closed) answers.fail(err, data, remote);
+    });
+    return sending < MAX_SENDING;
+  });
+  const sent = () => {
+    if (--sending === MAX_SENDING / 2) loop.resume();
+  };
+  raw.start((data, remote) => loop.offer(data, remote));
+  return loop;
 }
 
 const NONE = Symbol("none");
-
-// Large enough for any text reply `Answers` lets through as a string.
-const SCRATCH_BYTES = 65_536;
 
 // The user's handler, with its replies checked: what comes out fits in one
 // datagram, as a string (of at most a third as many UTF-16 units as the
@@ -148,7 +103,7 @@ class Answers implements DatagramAnswerer {
     this.#stop = stop;
   }
 
-  answer(data: Uint8Array, remote: NetAddr): PumpReply | Promise<PumpReply> {
+  answer(data: Uint8Array, remote: NetAddr): Reply | Promise<Reply> {
     const reply = this.#handler(data, remote);
     if (typeof reply === "object" && !(reply instanceof Uint8Array)) {
       return Promise.resolve(reply).then((settled) => this.#checked(settled, remote));
@@ -168,7 +123,7 @@ class Answers implements DatagramAnswerer {
   }
 
   // Throws what `send()` would.
-  #checked(reply: unknown, remote: NetAddr): PumpReply {
+  #checked(reply: unknown, remote: NetAddr): Reply {
     // UTF-8 needs at most 3 bytes per UTF-16 code unit: a short string fits.
     if (typeof reply === "string" && reply.length * 3 <= this.#maxPayload) return reply;
     if (reply === undefined) return undefined;
@@ -221,18 +176,24 @@ export async function serveDatagrams(
   const onError = options.onError ?? logError;
   const { raw, maxPayload } = await bindRaw(options);
   const { signal } = options;
+  const queue = new DatagramQueue();
+  const answers = new Answers(handler, onError, maxPayload, () => close());
+  const loop = answerAll(raw, answers, queue);
   const close = () => {
     signal?.removeEventListener("abort", close);
+    loop.close();
     raw.close();
   };
   signal?.addEventListener("abort", close, { once: true });
-  const finished = serve({ raw, maxPayload, close }, handler, onError);
+  const finished = loop.finished.then(() => {
+    if (answers.failure !== NONE) throw answers.failure;
+  });
   // Reported through `finished`; without a listener it would be unhandled.
   finished.catch(() => {});
   return {
     addr: raw.addr,
     get dropped() {
-      return droppedBy(raw);
+      return queue.dropped;
     },
     finished,
     close,

@@ -9,7 +9,7 @@ import process from "node:process";
 import { describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { type Conn, connect, listen, SocketError } from "../../mod.ts";
-import { runtimeName } from "../../runtime/runtime.ts";
+import { runtimeName } from "../../runtime/select.ts";
 import { rejectsWithCode, startBlackhole, startChild, startServer } from "../_helpers.ts";
 import { ROOT } from "../_runtimes.ts";
 

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Conn, listen } from "../../mod.ts";
-import { runtimeName } from "../../runtime/runtime.ts";
+import { runtimeName } from "../../runtime/select.ts";
 import { type Child, startChild } from "../_helpers.ts";
 import { ROOT, runtimeCommand } from "../_runtimes.ts";
 import { type Finished, LOOPBACK, runCommand } from "./_field.ts";

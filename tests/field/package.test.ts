@@ -83,7 +83,7 @@ describe("the npm package, installed", () => {
     for (const path of ["package.json", "mod.ts", "cli.ts", "tcp/mod.ts", "udp/mod.ts", "protocol/mod.ts"]) {
       assert.ok(paths.includes(path), `the tarball lacks ${path}`);
     }
-    for (const path of ["bin/doorway.mjs", "runtime/node.ts", "runtime/deno.ts", "runtime/bun.ts"]) {
+    for (const path of ["bin/doorway.mjs", "runtime/node/tcp.ts", "runtime/deno/tcp.ts", "runtime/bun/tcp.ts"]) {
       assert.ok(paths.includes(path), `the tarball lacks ${path}`);
     }
     const stray = paths.filter((path) => /^(tests|bench|examples|node_modules|tmp_scratch)\//.test(path));

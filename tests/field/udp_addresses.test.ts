@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { lookup } from "node:dns/promises";
 import { describe, test } from "node:test";
 import { bind, type DatagramServer, request, serveDatagrams } from "../../mod.ts";
-import { runtimeName } from "../../runtime/runtime.ts";
-import type { NetAddr } from "../../runtime/types.ts";
+import { runtimeName } from "../../runtime/select.ts";
+import type { NetAddr } from "../../runtime/contract.ts";
 import { type Child, rejectsWithCode, startChild } from "../_helpers.ts";
 import { ROOT, runtimeCommand } from "../_runtimes.ts";
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { describe, test } from "node:test";
 import { request, SocketError } from "../../mod.ts";
-import { runtimeName } from "../../runtime/runtime.ts";
+import { runtimeName } from "../../runtime/select.ts";
 import { queuedDatagrams } from "../../udp/_raw_socket.ts";
 import { bind, type DatagramSocket } from "../../udp/datagram_socket.ts";
 import { type Child, rejectsWithCode, startChild } from "../_helpers.ts";

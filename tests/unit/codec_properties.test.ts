@@ -7,7 +7,6 @@ import fc from "fast-check";
 import { FrameDecoder } from "../../protocol/frame_decoder.ts";
 import { encodeFrame } from "../../protocol/frame_encoder.ts";
 import { LineDecoder } from "../../protocol/line_decoder.ts";
-import { soleLine } from "../../protocol/_sole_line.ts";
 import { SocketError } from "../../socket_error.ts";
 import { concat } from "../_helpers.ts";
 
@@ -261,76 +260,6 @@ describe("LineDecoder properties", () => {
         },
       ),
       RUNS,
-    );
-  });
-});
-
-describe("soleLine", () => {
-  // Bytes that make lines interesting: newlines, CRs, a BOM, multi-byte and
-  // broken UTF-8.
-  const pieceArb = fc.constantFrom(
-    [0x61],
-    [0x62, 0x63],
-    [LF],
-    [CR],
-    [CR, LF],
-    [0xef, 0xbb, 0xbf],
-    [0xc3, 0xa9],
-    [0xe2, 0x82],
-    [0xf0, 0x9f, 0x98, 0x80],
-    [0xff],
-  );
-  const chunkArb = fc.array(pieceArb, { maxLength: 12 }).map((pieces) => Uint8Array.from(pieces.flat()));
-
-  test("a chunk that starts with a BOM is left to the decoder, which knows whether the stream starts there", () => {
-    const bytes = Uint8Array.of(0xef, 0xbb, 0xbf, 0x41, LF);
-    assert.equal(soleLine(bytes, 8), undefined);
-    assert.equal(new LineDecoder().decode(bytes)[0], "A");
-    const later = new LineDecoder();
-    assert.deepEqual(later.decode(Uint8Array.of(0x78, LF)), ["x"]);
-    assert.equal(later.drained, true);
-    assert.equal(later.decode(bytes)[0], "\ufeffA");
-  });
-
-  test("is what a decoder holding nothing returns for the chunk, when the decoder is then drained again", () => {
-    fc.assert(
-      fc.property(
-        chunkArb,
-        fc.boolean(),
-        fc.integer({ min: 0, max: 24 }),
-        fc.boolean(),
-        (chunk, terminated, max, later) => {
-          const bytes = terminated ? concat([chunk, Uint8Array.of(LF)]) : chunk;
-          const decoder = new LineDecoder({ maxLineBytes: Math.max(max, 1) });
-          // A decoder past the start of its stream, as a connection's is once it answered a line.
-          if (later) assert.deepEqual(decoder.decode(Uint8Array.of(LF)), [""]);
-          assert.equal(decoder.drained, true);
-          let line: string | undefined;
-          let failed = false;
-          decoder.push(bytes);
-          try {
-            line = decoder.next();
-          } catch (err) {
-            assert.ok(isCode(err, "ELINETOOLONG"), String(err));
-            failed = true;
-          }
-          const sole = soleLine(bytes, Math.max(max, 1));
-          if (sole !== undefined) {
-            // The one case it answers: exactly the decoder's line, after which
-            // the decoder holds nothing.
-            assert.equal(sole, line);
-            assert.equal(decoder.drained, true);
-          } else {
-            // Anything else the decoder must see: no line, a failure, more
-            // than one line (bytes left behind the first), or a leading BOM.
-            const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
-            assert.ok(line === undefined || failed || decoder.buffered > 0 || bom, JSON.stringify([...bytes]));
-          }
-          if (failed) assert.equal(decoder.drained, false);
-        },
-      ),
-      // A line after a BOM: soleLine() dropped the BOM, which only the stream's first line loses.
-      { ...RUNS, examples: [[Uint8Array.of(0xef, 0xbb, 0xbf, 0x61), true, 8, true]] },
     );
   });
 });

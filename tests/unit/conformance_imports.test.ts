@@ -42,13 +42,13 @@ describe("the conformance suite's imports", () => {
       'import { main } from "../../cli.ts";',
       'import { startServer } from "../_helpers.ts";',
       'import assert from "node:assert/strict";',
-      'import { runtimeName } from "../../runtime/runtime.ts";',
+      'import { runtimeName } from "../../runtime/select.ts";',
       'import { request } from "../../udp/request.ts";',
       'const late = await import("../../tcp/_tcp_conn.ts");',
       'import fc from "fast-check";',
     ].join("\n");
     assert.deepEqual(nonPublicImports(file, source), [
-      "../../runtime/runtime.ts",
+      "../../runtime/select.ts",
       "../../udp/request.ts",
       "../../tcp/_tcp_conn.ts",
       "fast-check",

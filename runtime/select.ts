@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Runtime, RuntimeName } from "./types.ts";
+import type { Runtime } from "./contract.ts";
 
 /**
  * Names the runtime this code runs on. Deno and Bun both provide `process`
@@ -13,12 +13,12 @@ import type { Runtime, RuntimeName } from "./types.ts";
  *
  * @example Naming the runtime
  * ```ts
- * import { runtimeName } from "./runtime.ts";
+ * import { runtimeName } from "./select.ts";
  *
  * if (!["deno", "bun", "node"].includes(runtimeName())) throw new Error("unknown runtime");
  * ```
  */
-export function runtimeName(): RuntimeName {
+export function runtimeName(): Runtime["name"] {
   const g = globalThis as { Deno?: unknown; Bun?: unknown };
   if (typeof g.Deno === "object" && g.Deno !== null) return "deno";
   if (typeof g.Bun === "object" && g.Bun !== null) return "bun";
@@ -32,7 +32,7 @@ let current: Promise<Runtime> | undefined;
  *
  * @example Getting the adapter
  * ```ts
- * import { currentRuntime } from "./runtime.ts";
+ * import { currentRuntime } from "./select.ts";
  *
  * const runtime = await currentRuntime();
  * if (typeof runtime.listen !== "function") throw new Error("no listen");
@@ -43,13 +43,13 @@ export function currentRuntime(): Promise<Runtime> {
   return current;
 }
 
-async function loadRuntime(name: RuntimeName): Promise<Runtime> {
+async function loadRuntime(name: Runtime["name"]): Promise<Runtime> {
   switch (name) {
     case "deno":
-      return (await import("./deno.ts")).denoRuntime;
+      return (await import("./deno/mod.ts")).runtime;
     case "bun":
-      return (await import("./bun.ts")).bunRuntime;
+      return (await import("./bun/mod.ts")).runtime;
     case "node":
-      return (await import("./node.ts")).nodeRuntime;
+      return (await import("./node/mod.ts")).runtime;
   }
 }

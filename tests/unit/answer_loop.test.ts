@@ -1,13 +1,11 @@
-// Push mode for datagrams (`RuntimeDatagramSocket.answerEach`, which
-// serveDatagrams answers through on Node and Bun): the loop against a
-// scripted sender, where every step is exact. The adapters run it on real
-// sockets in udp.test.ts. Runs unchanged under `deno test`, `bun test` and
-// `node --import tsx --test`.
+// The datagram server's answer loop (udp/_answer_loop.ts) against a scripted
+// sender, where every step is exact; serveDatagrams runs it on real sockets
+// in the conformance suite.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { AnswerLoop } from "../runtime/_answer_loop.ts";
-import { DatagramQueue } from "../runtime/_datagram_queue.ts";
-import type { DatagramAnswerer, NetAddr, PumpReply } from "../runtime/types.ts";
+import type { NetAddr } from "../../runtime/contract.ts";
+import { AnswerLoop, type DatagramAnswerer, type Reply } from "../../udp/_answer_loop.ts";
+import { DatagramQueue } from "../../udp/_datagram_queue.ts";
 
 const text = new TextEncoder();
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -18,7 +16,7 @@ class Script implements DatagramAnswerer {
   sent: string[] = [];
   failed: string[] = [];
   room = true;
-  answers: Record<string, PumpReply | Promise<PumpReply> | Error> = {};
+  answers: Record<string, Reply | Promise<Reply> | Error> = {};
   answered: string[] = [];
   queue = new DatagramQueue();
   loop = new AnswerLoop(this, this.queue, (reply, data, remote) => {
@@ -26,7 +24,7 @@ class Script implements DatagramAnswerer {
     return this.room;
   });
 
-  answer(data: Uint8Array): PumpReply | Promise<PumpReply> {
+  answer(data: Uint8Array): Reply | Promise<Reply> {
     const line = str(data);
     this.answered.push(line);
     const answer = line in this.answers ? this.answers[line] : line.toUpperCase();
@@ -87,7 +85,7 @@ describe("AnswerLoop", () => {
 
   test("a promised answer holds back later datagrams until it settles, then order is kept", async () => {
     const s = new Script();
-    const slow = deferred<PumpReply>();
+    const slow = deferred<Reply>();
     s.answers.slow = slow.promise;
     s.offer("slow");
     s.offer("x");
@@ -101,7 +99,7 @@ describe("AnswerLoop", () => {
 
   test("a throw or a rejection goes to fail() with its datagram, and the loop goes on", async () => {
     const s = new Script();
-    const rejected = deferred<PumpReply>();
+    const rejected = deferred<Reply>();
     s.answers.boom = new Error("boom");
     s.answers.later = rejected.promise;
     s.offer("boom", 7);
@@ -138,7 +136,7 @@ describe("AnswerLoop", () => {
 
   test("close() while an answer is pending: finished waits for it, and its reply is not sent", async () => {
     const s = new Script();
-    const slow = deferred<PumpReply>();
+    const slow = deferred<Reply>();
     s.answers.slow = slow.promise;
     s.offer("slow");
     s.offer("queued");

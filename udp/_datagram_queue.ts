@@ -8,26 +8,26 @@
  */
 
 import { SocketError } from "../socket_error.ts";
-import type { RuntimeDatagram } from "./types.ts";
+import type { Datagram } from "./datagram_socket.ts";
 
 // What waits while nobody receives: past either bound a datagram is
 // dropped (and counted), as the kernel drops what overflows its buffer.
 const MAX_QUEUED_DATAGRAMS = 1024;
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
-const EMPTY_DATAGRAM: RuntimeDatagram = {
+const EMPTY_DATAGRAM: Datagram = {
   data: new Uint8Array(0),
   remote: { transport: "udp", hostname: "", port: 0 },
 };
 
 /** Datagrams pushed by a runtime, pulled by `receive()`, with a bound. */
 export class DatagramQueue {
-  #queue: RuntimeDatagram[] = [];
+  #queue: Datagram[] = [];
   #head = 0;
   #queuedBytes = 0;
   #dropped = 0;
   #closed = false;
-  #waiter: { resolve(datagram: RuntimeDatagram | null): void } | null = null;
+  #waiter: { resolve(datagram: Datagram | null): void } | null = null;
 
   /** Datagrams dropped because the queue was full. */
   get dropped(): number {
@@ -40,7 +40,7 @@ export class DatagramQueue {
   }
 
   /** Hands a datagram to a waiting `receive()`, or queues it if there is room. */
-  push(datagram: RuntimeDatagram): void {
+  push(datagram: Datagram): void {
     if (this.#closed) return;
     const waiter = this.#waiter;
     if (waiter !== null) {
@@ -63,7 +63,7 @@ export class DatagramQueue {
   }
 
   /** The next datagram if one waits, without a promise. */
-  take(): RuntimeDatagram | undefined {
+  take(): Datagram | undefined {
     if (this.#head < this.#queue.length) {
       const datagram = this.#queue[this.#head];
       this.#queue[this.#head++] = EMPTY_DATAGRAM;
@@ -83,8 +83,8 @@ export class DatagramQueue {
   }
 
   /** Drops the waiting datagrams `unwanted` picks, keeping the others in order; returns how many. */
-  discard(unwanted: (datagram: RuntimeDatagram) => boolean): number {
-    const kept: RuntimeDatagram[] = [];
+  discard(unwanted: (datagram: Datagram) => boolean): number {
+    const kept: Datagram[] = [];
     let keptBytes = 0;
     for (let i = this.#head; i < this.#queue.length; i++) {
       const datagram = this.#queue[i];
@@ -102,7 +102,7 @@ export class DatagramQueue {
   }
 
   /** The next datagram, or `null` once closed; `address` names the socket in errors. */
-  receive(address: string): Promise<RuntimeDatagram | null> {
+  receive(address: string): Promise<Datagram | null> {
     const datagram = this.take();
     if (datagram !== undefined) return Promise.resolve(datagram);
     if (this.#closed) return Promise.resolve(null);

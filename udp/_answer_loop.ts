@@ -1,14 +1,25 @@
 /**
- * Push mode for the adapters whose runtime pushes datagrams (Node's `dgram`,
- * Bun's `udpSocket`): each datagram is answered inside the runtime's receive
- * callback, and the bounded queue holds only what arrives while an answer
- * waits.
+ * A datagram server's loop: each datagram is answered as the runtime hands
+ * it over (inside its receive callback on Node and Bun), and the bounded
+ * queue holds only what arrives while an answer, or room for replies, waits.
+ * Internal.
  *
  * @module
  */
 
+import type { NetAddr } from "../runtime/contract.ts";
 import type { DatagramQueue } from "./_datagram_queue.ts";
-import type { DatagramAnswerer, NetAddr, PumpReply } from "./types.ts";
+
+/** What an answer is: bytes or text to send back, or nothing. */
+export type Reply = string | Uint8Array | undefined;
+
+/** Who answers each datagram, and hears what failed. */
+export interface DatagramAnswerer {
+  /** Answers one datagram, whose bytes it owns; the reply must fit in one datagram. */
+  answer(data: Uint8Array, remote: NetAddr): Reply | Promise<Reply>;
+  /** Told what `answer` threw or rejected with, or why its reply could not be sent. */
+  fail(error: unknown, data: Uint8Array, remote: NetAddr): void;
+}
 
 /**
  * How an adapter sends a reply. Returns false when it now holds too many
@@ -17,7 +28,7 @@ import type { DatagramAnswerer, NetAddr, PumpReply } from "./types.ts";
  */
 export type SendReply = (reply: string | Uint8Array, data: Uint8Array, remote: NetAddr) => boolean;
 
-/** One socket's push mode: see `RuntimeDatagramSocket.answerEach`. */
+/** One socket's answering: datagrams one at a time, in arrival order. */
 export class AnswerLoop {
   /** Resolves once closed with no answer pending. */
   readonly finished: Promise<void>;
@@ -39,6 +50,11 @@ export class AnswerLoop {
     this.finished = new Promise((resolve) => {
       this.#finish = resolve;
     });
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** A datagram from the runtime: answered now, or queued behind others. */
@@ -69,7 +85,7 @@ export class AnswerLoop {
   }
 
   #answer(data: Uint8Array, remote: NetAddr): void {
-    let reply: PumpReply | Promise<PumpReply>;
+    let reply: Reply | Promise<Reply>;
     try {
       reply = this.#answerer.answer(data, remote);
     } catch (err) {
@@ -90,7 +106,7 @@ export class AnswerLoop {
     if (reply !== undefined) this.#reply(reply, data, remote);
   }
 
-  #settle(reply: PumpReply, data: Uint8Array, remote: NetAddr): void {
+  #settle(reply: Reply, data: Uint8Array, remote: NetAddr): void {
     this.#pending = false;
     if (reply !== undefined) this.#reply(reply, data, remote);
     if (this.#closed) this.#finish();
