@@ -83,10 +83,23 @@ export interface ListenerEvents {
 export interface RawListener {
   /** The bound address, with the real port when 0 was asked for. */
   readonly addr: NetAddr;
-  /** Starts accepting and reporting to `events`; called once. */
+  /** Starts reporting to `events`; called once. Accepting waits for `resume()`. */
   start(events: ListenerEvents): void;
-  /** Stops listening; accepted connections stay open. Idempotent. */
-  close(): void;
+  /**
+   * Accepts while connections are wanted, between `resume()` and `pause()`:
+   * a runtime that accepts only when asked (Deno) then leaves them in the
+   * kernel's backlog, and a closed listener holds no accept in flight.
+   * Runtimes that accept regardless (Node, Bun) may ignore both.
+   */
+  resume(): void;
+  /** See `resume()`. */
+  pause(): void;
+  /**
+   * Stops listening; resolves once the runtime has released the socket, so
+   * that the port refuses connections. Accepted connections stay open.
+   * Idempotent.
+   */
+  close(): Promise<void>;
 }
 
 /**

@@ -77,6 +77,7 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   // its loop rather than answered from within.
   #answering = false;
   #pushFailure: { reason: unknown } | undefined;
+  #pushWrite: QueuedWrite | undefined;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
 
@@ -474,19 +475,26 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   }
 
   // Sends a reply in push mode; answering goes on once the runtime took it.
+  // One reply is in flight at a time, so one write record serves them all.
   #reply(text: string): void {
     if (this.#answerer === undefined) return;
     this.#pushBusy = true;
     if (text === "") return this.#replied();
-    const data = text.length > LONG_TEXT ? encoder.encode(text) : text;
-    const bytes = typeof data === "string" ? utf8Length(data) : data.byteLength;
-    this.#send({ data, bytes, done: this.#replied, failed: (error) => this.#pushFail(error) });
+    const write = this.#pushWrite ??= {
+      data: "",
+      bytes: 0,
+      done: () => this.#replied(),
+      failed: (error) => this.#pushFail(error),
+    };
+    write.data = text.length > LONG_TEXT ? encoder.encode(text) : text;
+    write.bytes = typeof write.data === "string" ? utf8Length(write.data) : write.data.byteLength;
+    this.#send(write);
   }
 
-  #replied = (): void => {
+  #replied(): void {
     this.#pushBusy = false;
     this.#answer();
-  };
+  }
 
   stopPush(): void {
     if (this.#answerer === undefined) return;

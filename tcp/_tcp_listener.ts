@@ -50,7 +50,8 @@ export class TcpListener implements PushListener, ListenerEvents {
   // Where connections go instead, in push mode (see _push.ts).
   #onConn: ((conn: Conn) => void) | undefined;
   #onConnError: ((error: unknown) => void) | undefined;
-  #endEach: (() => void) | undefined;
+  // Resolves once the runtime has released the socket.
+  #released: Promise<void> | undefined;
 
   constructor(raw: RawListener, options: ListenOptions) {
     this.#raw = raw;
@@ -70,6 +71,15 @@ export class TcpListener implements PushListener, ListenerEvents {
     else if (this.#onConn !== undefined) this.#onConn(conn);
     else if (this.#waiters.length > 0) this.#waiters.shift()!.resolve(conn);
     else this.#queue.push(conn);
+    this.#flow();
+  }
+
+  // Accepting only while someone wants a connection: the rest wait in the
+  // kernel's backlog, where their number is bounded.
+  #flow(): void {
+    if (this.#closed) return;
+    if (this.#onConn !== undefined || this.#waiters.length > 0) this.#raw.resume();
+    else this.#raw.pause();
   }
 
   /** For the runtime: accepting failed; the listener goes on. */
@@ -79,6 +89,7 @@ export class TcpListener implements PushListener, ListenerEvents {
     if (this.#onConnError !== undefined) this.#onConnError(error);
     else if (this.#waiters.length > 0) this.#waiters.shift()!.reject(error);
     else this.#failure = error;
+    this.#flow();
   }
 
   accept(): Promise<Conn> {
@@ -90,7 +101,9 @@ export class TcpListener implements PushListener, ListenerEvents {
       this.#failure = undefined;
       return Promise.reject(failure);
     }
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const accepted = new Promise<Conn>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    this.#flow();
+    return accepted;
   }
 
   [PUSH](): PushListener {
@@ -98,7 +111,7 @@ export class TcpListener implements PushListener, ListenerEvents {
   }
 
   acceptEach(onConn: (conn: Conn) => void, onError: (error: unknown) => void): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+    if (this.#closed) return this.#released!;
     this.#onConn = onConn;
     this.#onConnError = onError;
     for (const conn of this.#queue.splice(0)) onConn(conn);
@@ -107,8 +120,11 @@ export class TcpListener implements PushListener, ListenerEvents {
       this.#failure = undefined;
       onError(failure);
     }
+    this.#flow();
     return new Promise((resolve) => (this.#endEach = resolve));
   }
+
+  #endEach: (() => void) | undefined;
 
   /**
    * Accepts until the listener is closed. A failure to accept (out of file
@@ -129,15 +145,17 @@ export class TcpListener implements PushListener, ListenerEvents {
     if (this.#closed) return;
     this.#closed = true;
     this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#raw.close();
+    this.#released = this.#raw.close();
     for (const conn of this.#queue.splice(0)) conn.close();
     for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#closedError());
-    this.#endEach?.();
+    const endEach = this.#endEach;
+    if (endEach !== undefined) this.#released.then(endEach);
   }
 
+  /** Closes, and resolves once the port refuses connections. */
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    return Promise.resolve();
+    return this.#released!;
   }
 
   #closedError(): SocketError {

@@ -236,12 +236,20 @@ class BunTcpListener implements RawListener {
     for (const conn of this.#early.splice(0)) events.conn(conn);
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    // false: connections already accepted stay open.
-    this.#server.stop(false);
-    for (const conn of this.#early.splice(0)) conn.close();
+  // Bun accepts whether or not connections are wanted: the layer above
+  // queues them.
+  resume(): void {}
+
+  pause(): void {}
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      // false: connections already accepted stay open.
+      this.#server.stop(false);
+      for (const conn of this.#early.splice(0)) conn.close();
+    }
+    return Promise.resolve();
   }
 }
 

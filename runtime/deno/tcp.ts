@@ -159,7 +159,13 @@ function connectionGone(err: unknown): boolean {
 class DenoListener implements RawListener {
   readonly addr: NetAddr;
   #listener: Deno.TcpListener;
+  #events: ListenerEvents | undefined;
+  #wanted = false;
   #closed = false;
+  #looping = false;
+  // The last accept loop: Deno releases the socket only once the accept in
+  // flight has given up, which ends it.
+  #accepting: Promise<void> | undefined;
   #wake: (() => void) | undefined;
 
   constructor(listener: Deno.TcpListener) {
@@ -168,15 +174,37 @@ class DenoListener implements RawListener {
   }
 
   start(events: ListenerEvents): void {
-    this.#acceptLoop(events);
+    this.#events = events;
+    if (this.#wanted) this.resume();
   }
 
-  // After a failure the next accept would likely fail at once (out of
-  // descriptors), so it waits, doubling from 5 ms to a second while failures
-  // repeat, as Go's net/http does.
+  resume(): void {
+    this.#wanted = true;
+    if (this.#events !== undefined && !this.#looping) this.#accepting = this.#acceptLoop(this.#events);
+  }
+
+  pause(): void {
+    this.#wanted = false;
+  }
+
+  // Accepts only while connections are wanted, so that a listener nobody
+  // accepts from leaves them to the kernel's backlog. After a failure the
+  // next accept would likely fail at once (out of descriptors), so it waits,
+  // doubling from 5 ms to a second while failures repeat, as Go's net/http does.
   async #acceptLoop(events: ListenerEvents): Promise<void> {
+    // Cleared in the same turn the loop stops: a resume() from a microtask
+    // that runs before the loop's promise settles must start a new one.
+    this.#looping = true;
+    try {
+      await this.#accepts(events);
+    } finally {
+      this.#looping = false;
+    }
+  }
+
+  async #accepts(events: ListenerEvents): Promise<void> {
     let delay = 0;
-    while (!this.#closed) {
+    while (this.#wanted && !this.#closed) {
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
@@ -186,7 +214,7 @@ class DenoListener implements RawListener {
         if (connectionGone(err)) continue;
         events.error(err);
         delay = Math.min(Math.max(delay * 2, 5), 1000);
-        await this.#pause(delay);
+        await this.#backoff(delay);
         continue;
       }
       delay = 0;
@@ -198,7 +226,7 @@ class DenoListener implements RawListener {
     }
   }
 
-  #pause(ms: number): Promise<void> {
+  #backoff(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#wake = undefined;
@@ -212,15 +240,17 @@ class DenoListener implements RawListener {
     });
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#wake?.();
-    try {
-      this.#listener.close();
-    } catch {
-      // Already released by Deno: there is nothing left to close.
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#wake?.();
+      try {
+        this.#listener.close();
+      } catch {
+        // Already released by Deno: there is nothing left to close.
+      }
     }
+    return this.#accepting ?? Promise.resolve();
   }
 }
 

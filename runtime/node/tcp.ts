@@ -188,12 +188,22 @@ class NodeListener implements RawListener {
     for (const item of early) this.#report(item);
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const item of this.#early ?? []) if (item instanceof NodeConn) item.close();
-    this.#early = undefined;
-    this.#server.close();
+  // Node accepts whether or not connections are wanted: the layer above
+  // queues them.
+  resume(): void {}
+
+  pause(): void {}
+
+  // Node's close() stops listening at once; its callback waits for the
+  // accepted connections too, which stay open.
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      for (const item of this.#early ?? []) if (item instanceof NodeConn) item.close();
+      this.#early = undefined;
+      this.#server.close();
+    }
+    return Promise.resolve();
   }
 }
 
