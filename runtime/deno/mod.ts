@@ -19,7 +19,7 @@ import { bindDatagram } from "./udp.ts";
  * import { runtime } from "./mod.ts";
  *
  * const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
- * listener.close();
+ * await listener.close();
  * ```
  */
 export const runtime: Runtime = { name: "deno", listen, connect, bindDatagram, lookup };

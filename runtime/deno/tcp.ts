@@ -196,33 +196,29 @@ class DenoListener implements RawListener {
     // that runs before the loop's promise settles must start a new one.
     this.#looping = true;
     try {
-      await this.#accepts(events);
+      let delay = 0;
+      while (this.#wanted && !this.#closed) {
+        let conn: Deno.TcpConn;
+        try {
+          conn = await this.#listener.accept();
+        } catch (err) {
+          // Closing rejects the pending accept (BadResource, or Interrupted).
+          if (this.#closed) return;
+          if (connectionGone(err)) continue;
+          events.error(err);
+          delay = Math.min(Math.max(delay * 2, 5), 1000);
+          await this.#backoff(delay);
+          continue;
+        }
+        delay = 0;
+        if (this.#closed) {
+          conn.close();
+          return;
+        }
+        events.conn(new DenoConn(conn));
+      }
     } finally {
       this.#looping = false;
-    }
-  }
-
-  async #accepts(events: ListenerEvents): Promise<void> {
-    let delay = 0;
-    while (this.#wanted && !this.#closed) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (err) {
-        // Closing rejects the pending accept (BadResource, or Interrupted).
-        if (this.#closed) return;
-        if (connectionGone(err)) continue;
-        events.error(err);
-        delay = Math.min(Math.max(delay * 2, 5), 1000);
-        await this.#backoff(delay);
-        continue;
-      }
-      delay = 0;
-      if (this.#closed) {
-        conn.close();
-        return;
-      }
-      events.conn(new DenoConn(conn));
     }
   }
 
@@ -263,7 +259,7 @@ class DenoListener implements RawListener {
  *
  * const listener = await listen({ hostname: "127.0.0.1", port: 0 });
  * if (listener.addr.port === 0) throw new Error("unexpected");
- * listener.close();
+ * await listener.close();
  * ```
  */
 export function listen(options: AddrOptions): Promise<RawListener> {
@@ -286,7 +282,7 @@ export function listen(options: AddrOptions): Promise<RawListener> {
  * const listener = await listen({ hostname: "127.0.0.1", port: 0 });
  * const conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * conn.close();
- * listener.close();
+ * await listener.close();
  * ```
  */
 export async function connect(options: AddrOptions): Promise<RawConn> {
