@@ -31,7 +31,11 @@ export interface AddrOptions {
  * After `error()`, or once `close()` was called, nothing more is reported.
  */
 export interface ConnEvents {
-  /** Bytes arrived, owned by the receiver. A few may still come after `pause()`. */
+  /**
+   * Bytes arrived, lent for the call: the adapter may read into them again
+   * afterwards, so the receiver copies what it keeps. A few may still come
+   * after `pause()`.
+   */
   data(chunk: Uint8Array): void;
   /** The peer ended its stream (FIN). Writing may go on. */
   end(): void;

@@ -106,13 +106,16 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   data(chunk: Uint8Array): void {
     if (this.#closed) return;
     this.#bytesReceived += chunk.byteLength;
-    if (this.#frames !== undefined) this.#frames.push(chunk);
+    // The chunk is lent: the line buffer copies what it still holds of it
+    // once the lines in it are answered, which in push mode is usually all.
+    if (this.#frames !== undefined) this.#frames.push(chunk.slice());
     else this.#buffer.push(chunk);
     if (this.#answerer !== undefined) {
       if (!this.#pushBusy) this.#answer();
     } else {
       this.#wake();
     }
+    this.#buffer.detach();
     this.#flow();
   }
 
@@ -578,7 +581,11 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
       return;
     }
     if (request === null) {
-      controller.enqueue(this.#buffer.take());
+      // enqueue() takes over the chunk's whole ArrayBuffer: a chunk that is
+      // only part of one is copied, so that no other bytes go with it.
+      const chunk = this.#buffer.take();
+      const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+      controller.enqueue(whole ? chunk : chunk.slice());
     } else {
       const view = request.view!;
       const bytes = this.#buffer.take(view.byteLength);

@@ -14,6 +14,8 @@ import type { AddrOptions, ConnEvents, ListenerEvents, NetAddr, RawConn, RawList
 // waits on a small one; full reads grow it to cut the number of reads.
 const MIN_READ = 512;
 const MAX_READ = 64 * 1024;
+// The longest text encoded into a connection's own buffer, in bytes.
+const SCRATCH_BYTES = 1024;
 
 const encoder = new TextEncoder();
 
@@ -28,6 +30,9 @@ class DenoConn implements RawConn {
   #remoteAddr: NetAddr | undefined;
   #events: ConnEvents | undefined;
   #readSize = MIN_READ;
+  #buffer: Uint8Array | undefined;
+  #scratch: Uint8Array | undefined;
+  #unwritten: Uint8Array | undefined;
   #reading = false;
   #paused = false;
   #ended = false;
@@ -74,7 +79,13 @@ class DenoConn implements RawConn {
   async #readLoop(): Promise<void> {
     this.#reading = true;
     while (!this.#paused && !this.#ended && !this.#done) {
-      const buffer = new Uint8Array(this.#readSize);
+      // One buffer per connection, lent to data() for each read (the
+      // contract lets the receiver copy what it keeps): a fresh one per read
+      // cost Deno a malloc and a free on its sweeper thread per request.
+      let buffer = this.#buffer;
+      if (buffer === undefined || buffer.byteLength !== this.#readSize) {
+        buffer = this.#buffer = new Uint8Array(this.#readSize);
+      }
       let n: number | null;
       try {
         n = await this.#conn.read(buffer);
@@ -89,18 +100,10 @@ class DenoConn implements RawConn {
         this.#events!.end();
         break;
       }
-      let chunk: Uint8Array;
-      if (n === buffer.byteLength) {
-        // A full buffer means more is likely waiting in the kernel.
-        this.#readSize = Math.min(this.#readSize * 2, MAX_READ);
-        chunk = buffer;
-      } else {
-        // A short read drained the kernel, so the next may wait long: on the
-        // smallest buffer. A few bytes are copied out of a big buffer rather
-        // than pin it.
-        this.#readSize = MIN_READ;
-        chunk = buffer.byteLength > MIN_READ && n * 2 < buffer.byteLength ? buffer.slice(0, n) : buffer.subarray(0, n);
-      }
+      // A full buffer means more is likely waiting in the kernel; a short
+      // read drained it, so the next may wait long, on the smallest buffer.
+      this.#readSize = n === buffer.byteLength ? Math.min(this.#readSize * 2, MAX_READ) : MIN_READ;
+      const chunk = buffer.subarray(0, n);
       this.#events!.data(chunk);
     }
     this.#reading = false;
@@ -109,22 +112,37 @@ class DenoConn implements RawConn {
   // Deno's writes are promises: the kernel's taking the bytes is never known
   // at once, so write() always answers false and drain() follows.
   write(data: Uint8Array | string): boolean {
-    this.#writeAll(typeof data === "string" ? encoder.encode(data) : data);
+    this.#writeRest(typeof data === "string" ? this.#encode(data) : data);
     return false;
   }
 
-  async #writeAll(data: Uint8Array): Promise<void> {
-    let offset = 0;
-    try {
-      while (offset < data.byteLength && !this.#done) {
-        offset += await this.#conn.write(offset === 0 ? data : data.subarray(offset));
-      }
-    } catch (err) {
-      this.#fail(err);
-      return;
-    }
-    if (!this.#done) this.#events!.drain();
+  // Short text goes through one buffer per connection, free again once
+  // drain() has been called, before which no write comes: a fresh one per
+  // reply cost a malloc and a free on V8's sweeper thread per request.
+  #encode(text: string): Uint8Array {
+    if (text.length * 3 > SCRATCH_BYTES) return encoder.encode(text);
+    this.#scratch ??= new Uint8Array(SCRATCH_BYTES);
+    return this.#scratch.subarray(0, encoder.encodeInto(text, this.#scratch).written);
   }
+
+  // One write of Deno's at a time, until every byte is taken.
+  #writeRest(data: Uint8Array): void {
+    this.#unwritten = data;
+    this.#conn.write(data).then(this.#written, this.#writeFailed);
+  }
+
+  #written = (n: number): void => {
+    const rest = this.#unwritten!.subarray(n);
+    this.#unwritten = undefined;
+    if (this.#done) return;
+    if (rest.byteLength > 0) this.#writeRest(rest);
+    else this.#events!.drain();
+  };
+
+  #writeFailed = (err: unknown): void => {
+    this.#unwritten = undefined;
+    this.#fail(err);
+  };
 
   closeWrite(): void {
     this.#conn.closeWrite().catch((err) => this.#fail(err));
