@@ -81,8 +81,7 @@ class BunConn implements RawConn {
   /** Handlers for every socket of a listener or a connect; each finds its connection in `socket.data`. */
   static handlers(open: (socket: BunSocket<BunConn>) => void): BunSocketHandler<BunConn> {
     return {
-      // A plain Uint8Array over a fresh ArrayBuffer per call (pinned by a
-      // test, not documented): chunks go to the receiver without a copy.
+      // A plain Uint8Array, lent to the receiver (see ConnEvents.data).
       binaryType: "uint8array",
       open,
       data: (socket, chunk) => {
@@ -109,7 +108,11 @@ class BunConn implements RawConn {
     if (this.#done) return;
     const events = this.#events;
     if (events !== undefined) events.data(chunk);
-    else (this.#early ??= []).push((events) => events.data(chunk));
+    else {
+      // Kept until start(): a copy, as the chunk is only lent.
+      const kept = chunk.slice();
+      (this.#early ??= []).push((events) => events.data(kept));
+    }
   }
 
   #onEnd(): void {

@@ -50,10 +50,10 @@ class BunDatagramSocket implements RawDatagramSocket {
         data: (_socket, data, port, address, flags) => {
           // Part of a datagram is not the datagram: drop it as the kernel would.
           if (this.#closed || flags?.truncated) return;
-          // A fresh buffer of the datagram's size per call: owned, no copy.
+          // Copied: Bun documents no fresh buffer per call, and the receiver owns it.
           const remote: NetAddr = { transport: "udp", hostname: address, port };
-          if (this.#onDatagram !== undefined) this.#onDatagram(data, remote);
-          else this.#early.push([data, remote]);
+          if (this.#onDatagram !== undefined) this.#onDatagram(data.slice(), remote);
+          else this.#early.push([data.slice(), remote]);
         },
         drain: () => this.#flush(),
         // An ICMP error for an earlier send: it closes nothing, and the next send skips it.
