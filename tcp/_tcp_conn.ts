@@ -314,7 +314,8 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
     this.#unframe();
     try {
       const line = this.#buffer.next();
-      if (line !== undefined) this.#flow();
+      // Taking a line may bring the read-ahead under its bound.
+      if (this.#paused) this.#flow();
       return line;
     } catch (err) {
       throw this.#lineError(err);
@@ -471,6 +472,8 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
       }
       if (reply !== "") this.#reply(reply);
       else if (this.#buffer.buffered === before && !this.#pushStopping) break;
+      // Nothing left to answer: the usual end of a chunk's answering.
+      if (this.#buffer.buffered === 0 && !this.#pushStopping) break;
     }
     if (this.#answerer === undefined || this.#pushBusy) return;
     if (this.#ended) this.#pushDone(true);
@@ -637,8 +640,11 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   }
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 // The UTF-8 length of `text`, without encoding it.
 function utf8Length(text: string): number {
+  if (ASCII.test(text)) return text.length;
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
