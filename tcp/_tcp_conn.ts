@@ -153,12 +153,13 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
 
   // ---- pulled reads ------------------------------------------------------
 
-  // Pauses the socket while enough is read ahead and nobody waits for more;
-  // resumes it otherwise.
+  // Pauses the socket while enough is read ahead and nobody waits for more,
+  // and in push mode while a reply waits (as the peer's next request would
+  // have to); resumes it otherwise.
   #flow(): void {
-    const ahead = this.#buffer.buffered + (this.#frames?.buffered ?? 0);
-    const hold = this.#waiter === undefined && !(this.#answerer !== undefined && !this.#pushBusy) &&
-      ahead >= READ_AHEAD;
+    const hold = this.#answerer !== undefined
+      ? this.#pushBusy
+      : this.#waiter === undefined && this.#buffer.buffered + (this.#frames?.buffered ?? 0) >= READ_AHEAD;
     if (hold === this.#paused || this.#closed) return;
     this.#paused = hold;
     if (hold) this.#raw.pause();
@@ -368,8 +369,7 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   }
 
   #nextWrite(): void {
-    const next = this.#queue.shift();
-    if (next !== undefined) this.#send(next);
+    if (this.#queue.length > 0) this.#send(this.#queue.shift()!);
   }
 
   writeFrame(payload: Uint8Array): Promise<number> {
@@ -457,6 +457,8 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   #answerBuffered(): void {
     while (this.#answerer !== undefined && !this.#pushBusy) {
       if (this.#pushStopping) return this.#pushDone(false);
+      // Nothing to answer: the usual state once a chunk's reply is written.
+      if (this.#buffer.buffered === 0) break;
       const before = this.#buffer.buffered;
       let reply: string | Promise<string>;
       try {
@@ -472,8 +474,6 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
       }
       if (reply !== "") this.#reply(reply);
       else if (this.#buffer.buffered === before && !this.#pushStopping) break;
-      // Nothing left to answer: the usual end of a chunk's answering.
-      if (this.#buffer.buffered === 0 && !this.#pushStopping) break;
     }
     if (this.#answerer === undefined || this.#pushBusy) return;
     if (this.#ended) this.#pushDone(true);
@@ -495,6 +495,7 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
     write.data = text.length > LONG_TEXT ? encoder.encode(text) : text;
     write.bytes = typeof write.data === "string" ? utf8Length(write.data) : write.data.byteLength;
     this.#send(write);
+    if (this.#pushBusy) this.#flow();
   }
 
   #replied(): void {

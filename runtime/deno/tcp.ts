@@ -132,10 +132,10 @@ class DenoConn implements RawConn {
   }
 
   #written = (n: number): void => {
-    const rest = this.#unwritten!.subarray(n);
+    const data = this.#unwritten!;
     this.#unwritten = undefined;
     if (this.#done) return;
-    if (rest.byteLength > 0) this.#writeRest(rest);
+    if (n < data.byteLength) this.#writeRest(data.subarray(n));
     else this.#events!.drain();
   };
 
