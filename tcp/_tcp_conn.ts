@@ -27,6 +27,9 @@ const WRITABLE_HIGH_WATER_MARK = 16 * 1024;
 
 const encoder = new TextEncoder();
 
+// The write queue of a connection none of whose writes has had to wait; never pushed to.
+const NO_WRITES: QueuedWrite[] = [];
+
 // A write waiting its turn: its bytes and who hears it was taken, or failed.
 interface QueuedWrite {
   data: Uint8Array | string;
@@ -46,8 +49,6 @@ interface Waiter {
  * `listen()`; users never construct it.
  */
 export class TcpConn implements Conn, ConnEvents, PushConn {
-  readonly localAddr: NetAddr;
-  readonly remoteAddr: NetAddr;
   #raw: RawConn;
   // Received bytes not yet read live here, or in #frames while frames are
   // being read: never in both, so order is kept.
@@ -66,7 +67,7 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   #waiter: Waiter | undefined;
   // Writes: the one the runtime holds (waiting for drain), then the rest.
   #writing: QueuedWrite | undefined;
-  #queue: QueuedWrite[] = [];
+  #queue: QueuedWrite[] = NO_WRITES;
   // Push mode, for servers (see _push.ts).
   #answerer: PushAnswerer | undefined;
   #pushEnd: PushEnd | undefined;
@@ -84,11 +85,19 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   /** Wraps a runtime socket and starts reading it. */
   constructor(raw: RawConn, options: ConnOptions = {}) {
     this.#raw = raw;
-    this.localAddr = raw.localAddr;
-    this.remoteAddr = raw.remoteAddr;
     this.#buffer = new LineDecoder({ maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
     this.#frameOptions = options.frames;
     raw.start(this);
+  }
+
+  // The adapter's, asked for only when needed: an idle connection that is
+  // never asked holds no address objects (Deno makes them on demand).
+  get localAddr(): NetAddr {
+    return this.#raw.localAddr;
+  }
+
+  get remoteAddr(): NetAddr {
+    return this.#raw.remoteAddr;
   }
 
   // Bytes the caller has had: those read ahead and still buffered are not.
@@ -135,7 +144,7 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
     this.#failure = cause;
     const writes = this.#writing === undefined ? this.#queue : [this.#writing, ...this.#queue];
     this.#writing = undefined;
-    this.#queue = [];
+    this.#queue = NO_WRITES;
     for (const write of writes) write.failed(this.#error("write to", cause));
     if (this.#answerer !== undefined) this.#pushFail(this.#error("read from", cause));
     else this.#wake();
@@ -357,6 +366,8 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   // Hands a write to the runtime now, or queues it behind the one it holds.
   #send(write: QueuedWrite): void {
     if (this.#writing !== undefined || this.#queue.length > 0) {
+      // Made when a write first has to wait: most never do.
+      if (this.#queue === NO_WRITES) this.#queue = [];
       this.#queue.push(write);
     } else if (write.bytes === 0) {
       // closeWrite()'s turn: nothing is left to write before the FIN.
@@ -401,7 +412,7 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
     const closed = this.#closedError("write to");
     const writes = this.#writing === undefined ? this.#queue : [this.#writing, ...this.#queue];
     this.#writing = undefined;
-    this.#queue = [];
+    this.#queue = NO_WRITES;
     for (const write of writes) write.failed(closed);
     this.#waiter?.fail(this.#closedError("read from"));
     this.#waiter = undefined;
@@ -641,11 +652,11 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   }
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 // The UTF-8 length of `text`, without encoding it.
 function utf8Length(text: string): number {
-  if (ASCII.test(text)) return text.length;
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -13,12 +13,12 @@ import { lookup } from "./dns.ts";
 
 const encoder = new TextEncoder();
 
-const ASCII = /^[\x00-\x7f]*$/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 // The UTF-8 length of `text` as Bun encodes it (a lone surrogate as U+FFFD):
 // needed to tell whether `write` took all of it.
 function utf8Length(text: string): number {
-  if (ASCII.test(text)) return text.length;
+  if (!NON_ASCII.test(text)) return text.length;
   let length = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

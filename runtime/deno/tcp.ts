@@ -12,7 +12,7 @@ import type { AddrOptions, ConnEvents, ListenerEvents, NetAddr, RawConn, RawList
 
 // A pending read pins its buffer until data arrives, so an idle connection
 // waits on a small one; full reads grow it to cut the number of reads.
-const MIN_READ = 512;
+const MIN_READ = 128;
 const MAX_READ = 64 * 1024;
 // The longest text encoded into a connection's own buffer, in bytes.
 const SCRATCH_BYTES = 1024;
@@ -76,38 +76,40 @@ class DenoConn implements RawConn {
 
   // Bytes wait in the kernel until the first read, so none arrive before
   // start(); while paused, the kernel's window fills and the peer stalls.
-  async #readLoop(): Promise<void> {
-    this.#reading = true;
-    while (!this.#paused && !this.#ended && !this.#done) {
-      // One buffer per connection, lent to data() for each read (the
-      // contract lets the receiver copy what it keeps): a fresh one per read
-      // cost Deno a malloc and a free on its sweeper thread per request.
-      let buffer = this.#buffer;
-      if (buffer === undefined || buffer.byteLength !== this.#readSize) {
-        buffer = this.#buffer = new Uint8Array(this.#readSize);
-      }
-      let n: number | null;
-      try {
-        n = await this.#conn.read(buffer);
-      } catch (err) {
-        this.#reading = false;
-        this.#fail(err);
-        return;
-      }
-      if (this.#done) break;
-      if (n === null) {
-        this.#ended = true;
-        this.#events!.end();
-        break;
-      }
-      // A full buffer means more is likely waiting in the kernel; a short
-      // read drained it, so the next may wait long, on the smallest buffer.
-      this.#readSize = n === buffer.byteLength ? Math.min(this.#readSize * 2, MAX_READ) : MIN_READ;
-      const chunk = buffer.subarray(0, n);
-      this.#events!.data(chunk);
+  // One read at a time, each started by the last: an idle connection holds
+  // one pending read and its buffer, no suspended async function.
+  #readLoop(): void {
+    if (this.#paused || this.#ended || this.#done) return;
+    // One buffer per connection, lent to data() for each read (the contract
+    // lets the receiver copy what it keeps): a fresh one per read cost Deno a
+    // malloc and a free on its sweeper thread per request.
+    if (this.#buffer === undefined || this.#buffer.byteLength !== this.#readSize) {
+      this.#buffer = new Uint8Array(this.#readSize);
     }
-    this.#reading = false;
+    this.#reading = true;
+    this.#conn.read(this.#buffer).then(this.#read, this.#readFailed);
   }
+
+  #read = (n: number | null): void => {
+    this.#reading = false;
+    if (this.#done) return;
+    if (n === null) {
+      this.#ended = true;
+      this.#events!.end();
+      return;
+    }
+    const buffer = this.#buffer!;
+    // A full buffer means more is likely waiting in the kernel; a short read
+    // drained it, so the next may wait long, on the smallest buffer.
+    this.#readSize = n === buffer.byteLength ? Math.min(this.#readSize * 2, MAX_READ) : MIN_READ;
+    this.#events!.data(buffer.subarray(0, n));
+    if (!this.#reading) this.#readLoop();
+  };
+
+  #readFailed = (err: unknown): void => {
+    this.#reading = false;
+    this.#fail(err);
+  };
 
   // Deno's writes are promises: the kernel's taking the bytes is never known
   // at once, so write() always answers false and drain() follows.
@@ -119,9 +121,14 @@ class DenoConn implements RawConn {
   // Short text goes through one buffer per connection, free again once
   // drain() has been called, before which no write comes: a fresh one per
   // reply cost a malloc and a free on V8's sweeper thread per request.
+  // It grows with the replies, from 64 bytes, so that an idle connection
+  // keeps no more than its longest reply needed.
   #encode(text: string): Uint8Array {
-    if (text.length * 3 > SCRATCH_BYTES) return encoder.encode(text);
-    this.#scratch ??= new Uint8Array(SCRATCH_BYTES);
+    const most = text.length * 3;
+    if (most > SCRATCH_BYTES) return encoder.encode(text);
+    if (this.#scratch === undefined || this.#scratch.byteLength < most) {
+      this.#scratch = new Uint8Array(Math.max(64, 2 ** Math.ceil(Math.log2(most))));
+    }
     return this.#scratch.subarray(0, encoder.encodeInto(text, this.#scratch).written);
   }
 
