@@ -99,9 +99,12 @@ class DenoConn implements RawConn {
       return;
     }
     const buffer = this.#buffer!;
-    // A full buffer means more is likely waiting in the kernel; a short read
-    // drained it, so the next may wait long, on the smallest buffer.
-    this.#readSize = n === buffer.byteLength ? Math.min(this.#readSize * 2, MAX_READ) : MIN_READ;
+    // A full buffer means more is likely waiting in the kernel: the next
+    // read gets twice the room. One much shorter than its buffer halves it,
+    // so that an idle connection waits on a small one, but a peer's usual
+    // batch still fits in one read.
+    if (n === buffer.byteLength) this.#readSize = Math.min(this.#readSize * 2, MAX_READ);
+    else if (n * 4 < buffer.byteLength) this.#readSize = Math.max(this.#readSize / 2, MIN_READ);
     this.#events!.data(buffer.subarray(0, n));
     if (!this.#reading) this.#readLoop();
   };
