@@ -11,6 +11,7 @@ import { encodeFrame } from "../protocol/frame_encoder.ts";
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder } from "../protocol/line_decoder.ts";
 import type { ConnEvents, NetAddr, RawConn } from "../runtime/contract.ts";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
+import { utf8Length } from "../utf8_length.ts";
 import type { Conn, ConnOptions, ReadOptions } from "./conn.ts";
 import { PUSH, type PushAnswerer, type PushConn, type PushEnd } from "./_push.ts";
 
@@ -650,23 +651,4 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   #timedOutError(timeout: number): SocketError {
     return new SocketError("ETIMEDOUT", `Cannot read from ${this.#remote}: timed out after ${timeout} ms`);
   }
-}
-
-const NON_ASCII = /[\u0080-\uffff]/;
-
-// The UTF-8 length of `text`, without encoding it.
-function utf8Length(text: string): number {
-  if (!NON_ASCII.test(text)) return text.length;
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      // A surrogate pair: 4 bytes for 2 code units.
-      bytes += 2;
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
 }

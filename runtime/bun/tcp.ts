@@ -10,27 +10,9 @@ import { formatAddress, SocketError } from "../../socket_error.ts";
 import { isWildcard } from "../../addr.ts";
 import { bun, type BunListener, type BunSocket, type BunSocketHandler } from "./types.ts";
 import { lookup } from "./dns.ts";
+import { utf8Length } from "../../utf8_length.ts";
 
 const encoder = new TextEncoder();
-
-const NON_ASCII = /[\u0080-\uffff]/;
-
-// The UTF-8 length of `text` as Bun encodes it (a lone surrogate as U+FFFD):
-// needed to tell whether `write` took all of it.
-function utf8Length(text: string): number {
-  if (!NON_ASCII.test(text)) return text.length;
-  let length = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) length += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      length += 2;
-      i++;
-    } else length += 2;
-  }
-  return length;
-}
 
 function tcpAddr(hostname: string, port: number): NetAddr {
   return { transport: "tcp", hostname, port };

@@ -40,7 +40,7 @@ function importEdges(roots: string[]): [string, string][] {
 const RUNTIMES = ["deno", "bun", "node"];
 const SOCKET_MODULES = ["node:net", "node:dgram", "node:dns", "node:tls"];
 // What an adapter may import besides its own folder and the runtime's modules.
-const ADAPTER_IMPORTS = ["runtime/contract.ts", "socket_error.ts", "addr.ts"];
+const ADAPTER_IMPORTS = ["runtime/contract.ts", "socket_error.ts", "addr.ts", "utf8_length.ts"];
 // The two places one runtime's adapter borrows another's, each for a reason
 // written where it happens: Bun's cancellable connect is node:net's, and
 // Deno without --unstable-net has UDP only through node:dgram.
