@@ -1,13 +1,11 @@
 /**
- * The bounded receive queue of the adapters whose runtime pushes datagrams
- * (Node's `dgram`, Bun's `udpSocket`), turned into the contract's pulled
- * `receive()`; also what a public UDP socket keeps its unread datagrams in
- * (`udp/datagram_socket.ts`).
+ * The bounded queue where a UDP socket keeps the datagrams nobody has
+ * received yet, and a datagram server those that arrive while it answers.
+ * Internal.
  *
  * @module
  */
 
-import { SocketError } from "../socket_error.ts";
 import type { Datagram } from "./datagram_socket.ts";
 
 // What waits while nobody receives: past either bound a datagram is
@@ -20,34 +18,22 @@ const EMPTY_DATAGRAM: Datagram = {
   remote: { transport: "udp", hostname: "", port: 0 },
 };
 
-/** Datagrams pushed by a runtime, pulled by `receive()`, with a bound. */
+/** Datagrams waiting to be taken, with a bound. */
 export class DatagramQueue {
   #queue: Datagram[] = [];
   #head = 0;
   #queuedBytes = 0;
   #dropped = 0;
   #closed = false;
-  #waiter: { resolve(datagram: Datagram | null): void } | null = null;
 
   /** Datagrams dropped because the queue was full. */
   get dropped(): number {
     return this.#dropped;
   }
 
-  /** Counts a datagram the adapter itself had to drop. */
-  drop(): void {
-    this.#dropped++;
-  }
-
-  /** Hands a datagram to a waiting `receive()`, or queues it if there is room. */
+  /** Queues a datagram if there is room, or counts it as dropped. */
   push(datagram: Datagram): void {
     if (this.#closed) return;
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter.resolve(datagram);
-      return;
-    }
     const bytes = datagram.data.byteLength;
     if (this.#queue.length - this.#head >= MAX_QUEUED_DATAGRAMS || this.#queuedBytes + bytes > MAX_QUEUED_BYTES) {
       this.#dropped++;
@@ -101,28 +87,11 @@ export class DatagramQueue {
     return discarded;
   }
 
-  /** The next datagram, or `null` once closed; `address` names the socket in errors. */
-  receive(address: string): Promise<Datagram | null> {
-    const datagram = this.take();
-    if (datagram !== undefined) return Promise.resolve(datagram);
-    if (this.#closed) return Promise.resolve(null);
-    if (this.#waiter !== null) {
-      return Promise.reject(new SocketError("EINVAL", `Cannot receive on ${address}: a receive is already pending`));
-    }
-    return new Promise((resolve) => {
-      this.#waiter = { resolve };
-    });
-  }
-
-  /** Drops what is queued; a pending and every later `receive()` get `null`. */
+  /** Drops what is queued and queues nothing more. */
   close(): void {
-    if (this.#closed) return;
     this.#closed = true;
     this.#queue.length = 0;
     this.#head = 0;
     this.#queuedBytes = 0;
-    const waiter = this.#waiter;
-    this.#waiter = null;
-    waiter?.resolve(null);
   }
 }
