@@ -22,7 +22,16 @@
  * - `EMFILE`: out of file descriptors, for this process or the whole system.
  * - `ELINETOOLONG`: a line longer than `maxLineBytes`.
  * - `EFRAMETOOLONG`: a frame longer than `maxFrameBytes`.
- * - `EPROTO`: the peer broke the framing, such as ending the stream inside a frame.
+ * - `EPROTO`: the peer broke the framing, such as ending the stream inside a frame, or
+ *   sent plaintext that would be left unread when TLS starts.
+ * - `ENOENT`: no Unix socket file at the path.
+ * - `ECERTUNTRUSTED`: the TLS peer's certificate is not signed by a trusted CA (self-signed, say).
+ * - `ECERTNAME`: the TLS server's certificate is not valid for the name asked for.
+ * - `ECERTEXPIRED`: the TLS peer's certificate has expired or is not valid yet.
+ * - `ETLSHANDSHAKE`: the TLS handshake failed otherwise: the peer aborted it, refused
+ *   this side's certificate (or its lack of one), or shares no protocol with it.
+ * - `ENOTTLS`: the peer does not speak TLS.
+ * - `EUNSUPPORTED`: this runtime cannot do what was asked; the message says what.
  * - `EINVAL`: an argument out of range.
  * - `EUNKNOWN`: a runtime error doorway does not recognise; see `cause`.
  */
@@ -42,6 +51,13 @@ export type SocketErrorCode =
   | "ELINETOOLONG"
   | "EFRAMETOOLONG"
   | "EPROTO"
+  | "ENOENT"
+  | "ECERTUNTRUSTED"
+  | "ECERTNAME"
+  | "ECERTEXPIRED"
+  | "ETLSHANDSHAKE"
+  | "ENOTTLS"
+  | "EUNSUPPORTED"
   | "EINVAL"
   | "EUNKNOWN";
 
@@ -98,6 +114,13 @@ const REASONS: Record<SocketErrorCode, string> = {
   ELINETOOLONG: "line too long",
   EFRAMETOOLONG: "frame too long",
   EPROTO: "protocol error",
+  ENOENT: "no such socket file",
+  ECERTUNTRUSTED: "certificate not trusted",
+  ECERTNAME: "certificate not valid for this name",
+  ECERTEXPIRED: "certificate expired or not yet valid",
+  ETLSHANDSHAKE: "TLS handshake failed",
+  ENOTTLS: "peer does not speak TLS",
+  EUNSUPPORTED: "not supported on this runtime",
   EINVAL: "invalid argument",
   EUNKNOWN: "unknown error",
 };
@@ -116,6 +139,7 @@ const DENO_NAMES: Record<string, SocketErrorCode> = {
   BadResource: "ECLOSED",
   Interrupted: "ECLOSED",
   NotConnected: "ECLOSED",
+  NotFound: "ENOENT",
 };
 
 const ERRNO_CODES: Record<string, SocketErrorCode> = {
@@ -141,6 +165,38 @@ const ERRNO_CODES: Record<string, SocketErrorCode> = {
   ENOTCONN: "ECLOSED",
   ERR_STREAM_WRITE_AFTER_END: "EPIPE",
   ABORT_ERR: "EABORTED",
+  ENOENT: "ENOENT",
+  // TLS, as Node and Bun name OpenSSL's verification results and failures.
+  DEPTH_ZERO_SELF_SIGNED_CERT: "ECERTUNTRUSTED",
+  SELF_SIGNED_CERT_IN_CHAIN: "ECERTUNTRUSTED",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "ECERTUNTRUSTED",
+  UNABLE_TO_GET_ISSUER_CERT: "ECERTUNTRUSTED",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "ECERTUNTRUSTED",
+  CERT_UNTRUSTED: "ECERTUNTRUSTED",
+  CERT_SIGNATURE_FAILURE: "ECERTUNTRUSTED",
+  ERR_TLS_CERT_ALTNAME_INVALID: "ECERTNAME",
+  HOSTNAME_MISMATCH: "ECERTNAME",
+  CERT_HAS_EXPIRED: "ECERTEXPIRED",
+  CERT_NOT_YET_VALID: "ECERTEXPIRED",
+  ERR_SSL_WRONG_VERSION_NUMBER: "ENOTTLS",
+  ERR_SSL_HTTP_REQUEST: "ENOTTLS",
+  ERR_SSL_PACKET_LENGTH_TOO_LONG: "ENOTTLS",
+  ERR_SSL_RECORD_LAYER_FAILURE: "ENOTTLS",
+  ERR_TLS_HANDSHAKE_TIMEOUT: "ETIMEDOUT",
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: "ETLSHANDSHAKE",
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: "ETLSHANDSHAKE",
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: "ETLSHANDSHAKE",
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: "ETLSHANDSHAKE",
+  ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: "ETLSHANDSHAKE",
+  ERR_SSL_NO_APPLICATION_PROTOCOL: "ETLSHANDSHAKE",
+  ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL: "ETLSHANDSHAKE",
+  ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION: "ETLSHANDSHAKE",
+  ERR_SSL_UNSUPPORTED_PROTOCOL: "ETLSHANDSHAKE",
+  ERR_SSL_NO_SHARED_CIPHER: "ETLSHANDSHAKE",
+  ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR: "ETLSHANDSHAKE",
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: "ETLSHANDSHAKE",
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: "ETLSHANDSHAKE",
+  ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR: "ETLSHANDSHAKE",
 };
 
 /** Picks the stable code for any error a runtime throws. */
@@ -161,6 +217,12 @@ function codeOf(err: unknown): SocketErrorCode {
     if (/connection reset/i.test(message)) return "ECONNRESET";
     if (/broken pipe/i.test(message)) return "EPIPE";
     if (/message too long/i.test(message)) return "EMSGSIZE";
+    // Deno's TLS (rustls) names verification failures only in the message.
+    if (/invalid peer certificate: (Expired|NotValidYet)/.test(message)) return "ECERTEXPIRED";
+    if (/invalid peer certificate: NotValidForName/.test(message)) return "ECERTNAME";
+    if (/invalid peer certificate: (UnknownIssuer|BadSignature)/.test(message)) return "ECERTUNTRUSTED";
+    if (/received corrupt message|InvalidContentType/.test(message)) return "ENOTTLS";
+    if (/received fatal alert|peer sent no certificates|peer is incompatible/.test(message)) return "ETLSHANDSHAKE";
     if (/(failed to lookup|name or service not known|no address associated)/i.test(message)) {
       return "ENOTFOUND";
     }
