@@ -44,3 +44,11 @@ export function checkConnOptions(
     frameOptionsProblem(options.frames ?? {});
   if (problem !== undefined) throw new SocketError("EINVAL", `Cannot ${action} ${address}: ${problem}`);
 }
+
+/** Throws `EINVAL` unless `path` can name a Unix socket; returns it, for messages. */
+export function checkPath(action: string, path: unknown): string {
+  if (typeof path !== "string" || path === "" || path.includes("\0")) {
+    throw new SocketError("EINVAL", `Cannot ${action} ${String(path)}: path must be a non-empty string`);
+  }
+  return path;
+}

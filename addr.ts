@@ -37,3 +37,39 @@ export function ipFamily(hostname: string): 4 | 6 | undefined {
 export function isWildcard(hostname: string): boolean {
   return hostname === "::" || hostname.endsWith("0.0.0.0");
 }
+
+/**
+ * The address as IPv4 when it is an IPv4-mapped IPv6 address
+ * (`::ffff:127.0.0.1`), as a dual-stack socket reports IPv4 peers; any
+ * other address as it is. Go's `net` reports them the same way.
+ *
+ * @example Unmapping an IPv4 peer
+ * ```ts
+ * import { unmapIpv4 } from "./addr.ts";
+ *
+ * const addr = unmapIpv4({ transport: "tcp", hostname: "::ffff:127.0.0.1", port: 80 });
+ * if (addr.hostname !== "127.0.0.1") throw new Error(addr.hostname);
+ * ```
+ */
+export function unmapIpv4<A extends { hostname: string } | { path: string }>(addr: A): A {
+  if (!("hostname" in addr)) return addr;
+  const { hostname } = addr;
+  if (hostname.length < 14 || !/^::ffff:/i.test(hostname)) return addr;
+  const ipv4 = hostname.slice(7);
+  return IPV4.test(ipv4) ? { ...addr, hostname: ipv4 } : addr;
+}
+
+/**
+ * The IPv4-mapped IPv6 form of an IPv4 literal (`::ffff:127.0.0.1`), for a
+ * socket bound to an IPv6 address; any other hostname as it is.
+ *
+ * @example Mapping an IPv4 destination
+ * ```ts
+ * import { mapIpv4 } from "./addr.ts";
+ *
+ * if (mapIpv4("127.0.0.1") !== "::ffff:127.0.0.1" || mapIpv4("::1") !== "::1") throw new Error("unexpected");
+ * ```
+ */
+export function mapIpv4(hostname: string): string {
+  return IPV4.test(hostname) ? `::ffff:${hostname}` : hostname;
+}

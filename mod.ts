@@ -23,6 +23,8 @@ export * from "./socket_error.ts";
 export * from "./tcp/conn.ts";
 export * from "./tcp/listen.ts";
 export * from "./tcp/connect.ts";
+export * from "./tcp/start_tls.ts";
+export * from "./tcp/tls_options.ts";
 export * from "./tcp/answer_lines.ts";
 export * from "./protocol/line_decoder.ts";
 export * from "./protocol/uppercase.ts";

@@ -231,7 +231,8 @@ function codeOf(err: unknown): SocketErrorCode {
 }
 
 /**
- * Formats `host:port`, bracketing IPv6 literals as URLs do.
+ * Formats `host:port`, bracketing IPv6 literals as URLs do, or a Unix
+ * socket's path.
  *
  * @example Formatting an IPv6 address
  * ```ts
@@ -240,7 +241,9 @@ function codeOf(err: unknown): SocketErrorCode {
  * if (formatAddress({ hostname: "::1", port: 80 }) !== "[::1]:80") throw new Error("unexpected");
  * ```
  */
-export function formatAddress(addr: { hostname: string; port: number }): string {
+export function formatAddress(addr: { hostname: string; port: number } | { path: string }): string {
+  // The client side of a Unix socket usually has no name.
+  if ("path" in addr) return addr.path === "" ? "unnamed Unix socket" : addr.path;
   return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
 }
 

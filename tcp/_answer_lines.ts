@@ -5,6 +5,7 @@
  */
 
 import { SocketError } from "../socket_error.ts";
+import type { Addr } from "../runtime/contract.ts";
 import type { ConnEnd } from "./_tcp_server.ts";
 import { type PushAnswerer, type PushConn, pushConnOf, type PushEnd } from "./_push.ts";
 import type { LineResponder } from "./answer_lines.ts";
@@ -12,7 +13,7 @@ import type { Conn } from "./conn.ts";
 import { linger } from "./_linger.ts";
 
 /** Answers `conn`'s lines until the peer ends the stream or `signal` fires: see `answerLines`. */
-export async function answer(conn: Conn, respond: LineResponder, signal: AbortSignal | undefined): Promise<void> {
+export async function answer(conn: Conn<Addr>, respond: LineResponder, signal: AbortSignal | undefined): Promise<void> {
   // Whether the peer's end of stream has been read, so nothing is left unread.
   let ended = false;
   // Answering as bytes arrive, with no promise per request, until the
@@ -44,7 +45,7 @@ export async function answer(conn: Conn, respond: LineResponder, signal: AbortSi
  * `answerer` serves all of a server's connections.
  */
 export function answerEnding(
-  conn: Conn,
+  conn: Conn<Addr>,
   answerer: LineAnswerer,
   signal: AbortSignal | undefined,
   end: ConnEnd,
@@ -60,7 +61,7 @@ export function answerEnding(
 // caller closes `conn` once this resolves, `ended` when the peer's end of
 // stream has been read already.
 async function answerPulled(
-  conn: Conn,
+  conn: Conn<Addr>,
   respond: LineResponder,
   signal: AbortSignal | undefined,
   closing: boolean,
@@ -103,7 +104,7 @@ async function answerPulled(
 
 // What is still owed to the peer once answering failed with `err`; rejects
 // with `err` for a failure the caller must hear of.
-async function answerFailed(conn: Conn, signal: AbortSignal | undefined, err: unknown): Promise<void> {
+async function answerFailed(conn: Conn<Addr>, signal: AbortSignal | undefined, err: unknown): Promise<void> {
   if (!(err instanceof SocketError)) throw err;
   if (err.code === "EABORTED" && signal?.aborted) {
     // Shutting down between requests: nothing is owed but the end of stream.
@@ -208,7 +209,7 @@ class ServedLines implements PushEnd {
   }
 }
 
-async function refuseLongLine(conn: Conn, err: SocketError): Promise<void> {
+async function refuseLongLine(conn: Conn<Addr>, err: SocketError): Promise<void> {
   const limit = err.limit ?? "the limit";
   await conn.write(`ERROR line too long (over ${limit} bytes)\n`);
   await linger(conn);

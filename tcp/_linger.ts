@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Addr } from "../runtime/contract.ts";
 import type { Conn } from "./conn.ts";
 
 // How long, and how much, to keep reading what a peer still sends after this
@@ -11,7 +12,7 @@ import type { Conn } from "./conn.ts";
 const LINGER_MS = 2000;
 const LINGER_BYTES = 1024 * 1024;
 
-const lingered = new WeakSet<Conn>();
+const lingered = new WeakSet<Conn<Addr>>();
 
 /**
  * Half-closes `conn`, then reads and drops what the peer still sends until
@@ -20,7 +21,7 @@ const lingered = new WeakSet<Conn>();
  * still on their way to the peer: this is what lets them arrive. Never
  * rejects; the caller closes `conn` afterwards.
  */
-export async function linger(conn: Conn): Promise<void> {
+export async function linger(conn: Conn<Addr>): Promise<void> {
   // Once is enough: a refused line lingers, and then its server would again.
   if (lingered.has(conn)) return;
   lingered.add(conn);

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { Addr } from "../runtime/contract.ts";
 import type { Conn } from "./conn.ts";
 import type { Listener } from "./listen.ts";
 
@@ -30,7 +31,7 @@ export interface PushEnd {
 }
 
 /** A connection in push mode, as its answerer sees it. */
-export interface PushConn extends Conn {
+export interface PushConn extends Conn<Addr> {
   /**
    * Answers what arrives with `answerer` until end of stream, a stop, or
    * `signal`; afterwards the connection is read as before, bytes not yet
@@ -50,9 +51,9 @@ export interface PushConn extends Conn {
 }
 
 /** A listener that hands each connection over as it is accepted. */
-export interface PushListener extends Listener {
+export interface PushListener extends Listener<Addr> {
   /** Hands every connection to `onConn` and every accept failure to `onError`; resolves once closed. */
-  acceptEach(onConn: (conn: Conn) => void, onError: (error: unknown) => void): Promise<void>;
+  acceptEach(onConn: (conn: Conn<Addr>) => void, onError: (error: unknown) => void): Promise<void>;
 }
 
 /**
@@ -64,7 +65,7 @@ export interface PushListener extends Listener {
  * if (push === undefined) console.log("pulled reads");
  * ```
  */
-export function pushConnOf(conn: Conn): PushConn | undefined {
+export function pushConnOf(conn: Conn<Addr>): PushConn | undefined {
   return (conn as { [PUSH]?: () => PushConn })[PUSH]?.();
 }
 
@@ -76,6 +77,6 @@ export function pushConnOf(conn: Conn): PushConn | undefined {
  * if (pushListenerOf(listener) === undefined) await listener.accept();
  * ```
  */
-export function pushListenerOf(listener: Listener): PushListener | undefined {
+export function pushListenerOf(listener: Listener<Addr>): PushListener | undefined {
   return (listener as { [PUSH]?: () => PushListener })[PUSH]?.();
 }

@@ -9,11 +9,19 @@
 import { FrameDecoder, type FrameOptions } from "../protocol/frame_decoder.ts";
 import { encodeFrame } from "../protocol/frame_encoder.ts";
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder } from "../protocol/line_decoder.ts";
-import type { ConnEvents, NetAddr, RawConn } from "../runtime/contract.ts";
+import { unmapIpv4 } from "../addr.ts";
+import type { Addr, ConnEvents, RawConn, TlsInfo } from "../runtime/contract.ts";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { utf8Length } from "../utf8_length.ts";
 import type { Conn, ConnOptions, ReadOptions } from "./conn.ts";
 import { PUSH, type PushAnswerer, type PushConn, type PushEnd } from "./_push.ts";
+import { UPGRADE, type Upgradable } from "./_upgrade.ts";
+
+/** Options of a {@linkcode TcpConn}: a `Conn`'s, and the name it was connected to. */
+export interface TcpConnOptions extends ConnOptions {
+  /** The default TLS server name for `startTls()`. */
+  serverName?: string;
+}
 
 // Bytes read ahead while nobody reads before the socket is paused, so that a
 // peer writing to a reader who does not read feels backpressure.
@@ -49,8 +57,12 @@ interface Waiter {
  * The one {@linkcode Conn} implementation. Made by `connect()` and
  * `listen()`; users never construct it.
  */
-export class TcpConn implements Conn, ConnEvents, PushConn {
+export class TcpConn implements Conn<Addr>, ConnEvents, PushConn, Upgradable {
   #raw: RawConn;
+  #options: TcpConnOptions;
+  // The runtime cannot recall a read (Deno): read only while someone waits,
+  // so that the socket can be upgraded to TLS at any time.
+  #readsWhenAsked: boolean;
   // Received bytes not yet read live here, or in #frames while frames are
   // being read: never in both, so order is kept.
   #buffer: LineDecoder;
@@ -84,8 +96,10 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   #writable: WritableStream<Uint8Array> | undefined;
 
   /** Wraps a runtime socket and starts reading it. */
-  constructor(raw: RawConn, options: ConnOptions = {}) {
+  constructor(raw: RawConn, options: TcpConnOptions = {}) {
     this.#raw = raw;
+    this.#options = options;
+    this.#readsWhenAsked = raw.readsWhenAsked === true;
     this.#buffer = new LineDecoder({ maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
     this.#frameOptions = options.frames;
     raw.start(this);
@@ -93,12 +107,16 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
 
   // The adapter's, asked for only when needed: an idle connection that is
   // never asked holds no address objects (Deno makes them on demand).
-  get localAddr(): NetAddr {
-    return this.#raw.localAddr;
+  get localAddr(): Addr {
+    return unmapIpv4(this.#raw.localAddr);
   }
 
-  get remoteAddr(): NetAddr {
-    return this.#raw.remoteAddr;
+  get remoteAddr(): Addr {
+    return unmapIpv4(this.#raw.remoteAddr);
+  }
+
+  get tls(): TlsInfo | undefined {
+    return this.#raw.tls;
   }
 
   // Bytes the caller has had: those read ahead and still buffered are not.
@@ -169,7 +187,8 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   #flow(): void {
     const hold = this.#answerer !== undefined
       ? this.#pushBusy
-      : this.#waiter === undefined && this.#buffer.buffered + (this.#frames?.buffered ?? 0) >= READ_AHEAD;
+      : this.#waiter === undefined &&
+        (this.#readsWhenAsked || this.#buffer.buffered + (this.#frames?.buffered ?? 0) >= READ_AHEAD);
     if (hold === this.#paused || this.#closed) return;
     this.#paused = hold;
     if (hold) this.#raw.pause();
@@ -374,6 +393,9 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
       // closeWrite()'s turn: nothing is left to write before the FIN.
       this.#raw.closeWrite();
       write.done();
+    } else if (write.bytes < 0) {
+      // A TLS upgrade's turn: writes after it wait for it to decide.
+      write.done();
     } else {
       this.#writing = write;
       if (this.#raw.write(write.data)) this.drain();
@@ -423,6 +445,63 @@ export class TcpConn implements Conn, ConnEvents, PushConn {
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
+  }
+
+  // ---- the TLS upgrade (see _upgrade.ts) ----------------------------------
+
+  [UPGRADE](): Upgradable {
+    return this;
+  }
+
+  get serverName(): string | undefined {
+    return this.#options.serverName;
+  }
+
+  async upgrade(upgrade: (raw: RawConn) => Promise<RawConn>): Promise<Conn<Addr>> {
+    const action = "start TLS with";
+    if (this.#waiter !== undefined || this.#answerer !== undefined) {
+      throw new SocketError("EINVAL", `Cannot ${action} ${this.#remote}: a read is pending`);
+    }
+    // What was written before the upgrade goes out first, in plaintext;
+    // writes after it wait.
+    await this.#flushed(action);
+    const unread = this.bufferedBytes;
+    if (this.#writeClosed || unread > 0) {
+      this.#nextWrite();
+      if (this.#writeClosed) throw this.#writeClosedError();
+      throw new SocketError("EPROTO", `Cannot ${action} ${this.#remote}: ${unread} bytes received in plaintext are unread`);
+    }
+    this.#paused = true;
+    this.#raw.pause();
+    let upgraded: RawConn;
+    try {
+      upgraded = await upgrade(this.#raw);
+    } catch (err) {
+      const error = socketError(err, { action, address: this.#remote });
+      // Refused before the handshake began: the connection goes on as it was.
+      if (error.code === "EPROTO" || error.code === "EUNSUPPORTED") {
+        this.#flow();
+        this.#nextWrite();
+      } else {
+        this.close();
+      }
+      throw error;
+    }
+    // The socket is the new connection's now: this one lets it be, and
+    // writes made meanwhile fail rather than go out in plaintext.
+    this.#closed = true;
+    const closed = this.#closedError("write to");
+    for (const write of this.#queue.splice(0)) write.failed(closed);
+    return new TcpConn(upgraded, this.#options);
+  }
+
+  // Resolves once the runtime has taken every write made so far.
+  #flushed(action: string): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError(action));
+    if (this.#failure !== undefined) return Promise.reject(this.#error(action, this.#failure));
+    return new Promise((resolve, reject) => {
+      this.#send({ data: "", bytes: -1, done: resolve, failed: reject });
+    });
   }
 
   // ---- push mode, for servers (see _push.ts) -----------------------------

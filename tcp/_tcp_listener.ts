@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { ListenerEvents, NetAddr, RawConn, RawListener } from "../runtime/contract.ts";
+import { unmapIpv4 } from "../addr.ts";
+import type { Addr, ListenerEvents, RawConn, RawListener } from "../runtime/contract.ts";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { PUSH, type PushListener } from "./_push.ts";
 import { TcpConn } from "./_tcp_conn.ts";
@@ -28,13 +29,13 @@ export function report(onError: (error: unknown) => void, error: unknown): void 
 
 // A caller of accept() waiting for a connection.
 interface Waiter {
-  resolve(conn: Conn): void;
+  resolve(conn: Conn<Addr>): void;
   reject(reason: unknown): void;
 }
 
 /** The one {@linkcode Listener} implementation. Internal: `listen()` makes it. */
 export class TcpListener implements PushListener, ListenerEvents {
-  readonly addr: NetAddr;
+  readonly addr: Addr;
   #raw: RawListener;
   #options: ConnOptions;
   #closed = false;
@@ -42,13 +43,13 @@ export class TcpListener implements PushListener, ListenerEvents {
   #onError: (error: unknown) => void;
   #onAbort = () => this.close();
   // Connections accepted before anyone asked, and callers waiting for one.
-  #queue: Conn[] = [];
+  #queue: Conn<Addr>[] = [];
   #waiters: Waiter[] = [];
   // A failure nobody was waiting to hear of, for the next accept(): only the
   // latest, as a listener failing while nobody accepts has one story.
   #failure: unknown = undefined;
   // Where connections go instead, in push mode (see _push.ts).
-  #onConn: ((conn: Conn) => void) | undefined;
+  #onConn: ((conn: Conn<Addr>) => void) | undefined;
   #onConnError: ((error: unknown) => void) | undefined;
   // Resolves once the runtime has released the socket.
   #released: Promise<void> | undefined;
@@ -92,7 +93,15 @@ export class TcpListener implements PushListener, ListenerEvents {
     this.#flow();
   }
 
-  accept(): Promise<Conn> {
+  /** For the runtime: a TLS handshake failed; only `onError` hears of it. */
+  handshakeError(cause: unknown, remoteAddr: Addr | undefined): void {
+    if (this.#closed) return;
+    const address = remoteAddr === undefined ? "a client" : formatAddress(unmapIpv4(remoteAddr));
+    const error = socketError(cause, { action: "complete a TLS handshake with", address });
+    report(this.#onConnError ?? this.#onError, error);
+  }
+
+  accept(): Promise<Conn<Addr>> {
     const queued = this.#queue.shift();
     if (queued !== undefined) return Promise.resolve(queued);
     if (this.#closed) return Promise.reject(this.#closedError());
@@ -101,7 +110,7 @@ export class TcpListener implements PushListener, ListenerEvents {
       this.#failure = undefined;
       return Promise.reject(failure);
     }
-    const accepted = new Promise<Conn>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    const accepted = new Promise<Conn<Addr>>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     this.#flow();
     return accepted;
   }
@@ -110,7 +119,7 @@ export class TcpListener implements PushListener, ListenerEvents {
     return this;
   }
 
-  acceptEach(onConn: (conn: Conn) => void, onError: (error: unknown) => void): Promise<void> {
+  acceptEach(onConn: (conn: Conn<Addr>) => void, onError: (error: unknown) => void): Promise<void> {
     if (this.#closed) return this.#released!;
     this.#onConn = onConn;
     this.#onConnError = onError;
@@ -130,7 +139,7 @@ export class TcpListener implements PushListener, ListenerEvents {
    * Accepts until the listener is closed. A failure to accept (out of file
    * descriptors, say) goes to `onError`, and the iteration goes on.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Conn> {
+  async *[Symbol.asyncIterator](): AsyncIterator<Conn<Addr>> {
     for (;;) {
       try {
         yield await this.accept();

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { NetAddr } from "../runtime/contract.ts";
+import type { Addr } from "../runtime/contract.ts";
 import { SocketError } from "../socket_error.ts";
 import type { Conn } from "./conn.ts";
 import { pushListenerOf } from "./_push.ts";
@@ -26,7 +26,7 @@ export interface ConnEnd {
  * A handler that reports its end to `end` instead of returning a promise:
  * the server then holds no promise, reaction or closures per connection.
  */
-export type EndingHandler = (conn: Conn, context: ServeContext, end: ConnEnd) => void;
+export type EndingHandler = (conn: Conn<Addr>, context: ServeContext, end: ConnEnd) => void;
 
 // Connections turned away that may linger at once; more are closed at once.
 const MAX_TURNED_AWAY = 64;
@@ -36,7 +36,7 @@ const settle = Symbol("settle");
 
 // A connection being served: its place in the server's list of them, and
 // what its handler reports its end to.
-class Served extends Link<Conn> implements ConnEnd {
+class Served extends Link<Conn<Addr>> implements ConnEnd {
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   // Set when the server itself closed the connection (idle, or forced):
   // the handler's resulting ECLOSED is no fault worth reporting.
@@ -45,7 +45,7 @@ class Served extends Link<Conn> implements ConnEnd {
   settled = false;
   #server: TcpServer;
 
-  constructor(conn: Conn, server: TcpServer) {
+  constructor(conn: Conn<Addr>, server: TcpServer) {
     super(conn);
     this.#server = server;
   }
@@ -73,20 +73,20 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return value;
 }
 
-class TcpServer implements Server {
-  readonly addr: NetAddr;
+class TcpServer implements Server<Addr> {
+  readonly addr: Addr;
   readonly finished: Promise<void>;
-  #listener: Listener;
+  #listener: Listener<Addr>;
   // One of the two.
-  #handler: ConnHandler | undefined;
+  #handler: ConnHandler<Addr> | undefined;
   #ending: EndingHandler | undefined;
   #maxConnections: number;
   #idleTimeout: number;
   #gracefulTimeout: number;
-  #onError: (error: unknown, conn?: Conn) => void;
+  #onError: (error: unknown, conn?: Conn<Addr>) => void;
   #signal: AbortSignal | undefined;
   // The connections being served: a list (see _link_list.ts), not a Map.
-  #served = new LinkList<Conn>();
+  #served = new LinkList<Conn<Addr>>();
   #shutdown = new AbortController();
   #context: ServeContext = { signal: this.#shutdown.signal };
   #accepting: Promise<void>;
@@ -94,16 +94,16 @@ class TcpServer implements Server {
   #drained: () => void = () => {};
   #accepted = 0;
   // Connections turned away, lingering until their peers hear the end.
-  #turnedAway = new Set<Conn>();
+  #turnedAway = new Set<Conn<Addr>>();
   #rejected = 0;
   #bytesIn = 0;
   #bytesOut = 0;
   #onAbort = () => void this.close();
 
   constructor(
-    listener: Listener,
+    listener: Listener<Addr>,
     options: ServeOptions & ServeLimits,
-    handler: ConnHandler | undefined,
+    handler: ConnHandler<Addr> | undefined,
     ending: EndingHandler | undefined,
   ) {
     this.#listener = listener;
@@ -143,7 +143,7 @@ class TcpServer implements Server {
   // and the loop goes on. Only the listener's close ends it.
   async #acceptLoop(): Promise<void> {
     for (;;) {
-      let conn: Conn;
+      let conn: Conn<Addr>;
       try {
         conn = await this.#listener.accept();
       } catch (err) {
@@ -157,7 +157,7 @@ class TcpServer implements Server {
 
   // Serves a connection just accepted, or turns it away. An arrow function,
   // so that a listener can call it: it is made once per server.
-  #admit = (conn: Conn): void => {
+  #admit = (conn: Conn<Addr>): void => {
     this.#accepted++;
     if (this.#served.size >= this.#maxConnections || this.#shutdown.signal.aborted) {
       this.#rejected++;
@@ -178,7 +178,7 @@ class TcpServer implements Server {
     this.#serve(conn);
   };
 
-  #serve(conn: Conn): void {
+  #serve(conn: Conn<Addr>): void {
     const served = new Served(conn, this);
     this.#served.add(served);
     if (this.#idleTimeout > 0) this.#watchIdle(conn, served, this.#idleTimeout);
@@ -236,14 +236,14 @@ class TcpServer implements Server {
   }
 
   // A user's onError that throws must not take the server down.
-  #report(err: unknown, conn: Conn | undefined): void {
+  #report(err: unknown, conn: Conn<Addr> | undefined): void {
     report((error) => this.#onError(error, conn), err);
   }
 
   // One timer per connection, checking a quarter of the timeout at a time
   // whether bytes moved: a connection is closed after `idle` to 1.25 ×
   // `idle` of silence, at the cost of nothing per read or write.
-  #watchIdle(conn: Conn, served: Served, idle: number): void {
+  #watchIdle(conn: Conn<Addr>, served: Served, idle: number): void {
     const step = Math.max(1, Math.ceil(idle / 4));
     let moved = conn.bytesRead + conn.bytesWritten;
     let quiet = 0;
@@ -295,9 +295,9 @@ class TcpServer implements Server {
  */
 export async function startServer(
   options: ServeOptions,
-  handler: ConnHandler | undefined,
+  handler: ConnHandler<Addr> | undefined,
   ending: EndingHandler | undefined,
-): Promise<Server> {
+): Promise<Server<Addr>> {
   // Checked before listening, so that bad limits leave no socket bound.
   const limits: ServeLimits = {
     maxConnections: positiveInteger("maxConnections", options.maxConnections, 16384),

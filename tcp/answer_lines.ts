@@ -5,6 +5,7 @@
  */
 
 import { answer } from "./_answer_lines.ts";
+import type { Addr } from "../runtime/contract.ts";
 import type { Conn } from "./conn.ts";
 
 /** Turns one request line into its reply line (without the newline). */
@@ -46,7 +47,7 @@ export interface AnswerLinesOptions {
  * await served;
  * ```
  */
-export async function answerLines(conn: Conn, options: LineResponder | AnswerLinesOptions): Promise<void> {
+export async function answerLines(conn: Conn<Addr>, options: LineResponder | AnswerLinesOptions): Promise<void> {
   if (typeof options === "function") return await answer(conn, options, undefined);
   return await answer(conn, options.respond, options.signal);
 }

@@ -1,30 +1,46 @@
 /**
- * A TCP connection: reads, lines and writes over any runtime's socket.
+ * A stream connection (TCP or a Unix socket, over TLS or not): reads, lines
+ * and writes over any runtime's socket.
  *
  * @module
  */
 
 import type { FrameOptions } from "../protocol/frame_decoder.ts";
-import type { NetAddr } from "../runtime/contract.ts";
+import type { Addr, NetAddr, TlsInfo, UnixAddr } from "../runtime/contract.ts";
 
 /** A network address: transport, IP literal and port. */
 export type { NetAddr } from "../runtime/contract.ts";
+/** A Unix socket's address: its path. */
+export type { UnixAddr } from "../runtime/contract.ts";
+/** Any address: a {@linkcode NetAddr} or a {@linkcode UnixAddr}. */
+export type { Addr } from "../runtime/contract.ts";
+
+/** The address type of a connection or listener made with options `O`: Unix for a `path`, else network. */
+export type AddrOf<O> = O extends { path: string } ? UnixAddr : NetAddr;
 /** The framing options of `readFrame()` and `writeFrame()`. */
 export type { FrameOptions } from "../protocol/frame_decoder.ts";
 
 /**
- * A TCP connection, the same on Deno, Bun and Node.
+ * A stream connection, the same on Deno, Bun and Node: TCP (`A` is
+ * {@linkcode NetAddr}) or a Unix socket ({@linkcode UnixAddr}), over TLS
+ * or not.
  *
  * Reads are pulled: while nobody reads, the runtime stops reading and the
  * peer's writes block, so a slow reader never grows memory. `write()`
  * resolves only once the runtime has taken every byte. Only one read (of any
  * kind) may be pending at a time; writes may overlap and go out in call order.
  */
-export interface Conn extends AsyncDisposable {
-  /** This side's address. */
-  readonly localAddr: NetAddr;
-  /** The peer's address. */
-  readonly remoteAddr: NetAddr;
+export interface Conn<A extends Addr = NetAddr> extends AsyncDisposable {
+  /** This side's address. An IPv4 address reached through an IPv6 socket is reported as IPv4. */
+  readonly localAddr: A;
+  /** The peer's address, IPv4 as IPv4 on a dual-stack listener (not `::ffff:127.0.0.1`). */
+  readonly remoteAddr: A;
+  /**
+   * What the TLS handshake settled (protocol version, ALPN protocol, the
+   * peer's certificate as DER), or `undefined` on a plaintext connection.
+   * Deno tells neither the version nor the certificate (`undefined`).
+   */
+  readonly tls: TlsInfo | undefined;
   /** Bytes read from the peer so far. */
   readonly bytesRead: number;
   /** Bytes written to the peer so far. */

@@ -5,15 +5,15 @@
  * @module
  */
 
-import type { NetAddr } from "../runtime/contract.ts";
+import type { Addr, NetAddr } from "../runtime/contract.ts";
 import { startServer } from "./_tcp_server.ts";
-import type { Conn } from "./conn.ts";
+import type { AddrOf, Conn } from "./conn.ts";
 import type { Listener, ListenOptions } from "./listen.ts";
 
 /** Options for {@linkcode serve}. */
 export interface ServeOptions extends ListenOptions {
   /** Serve connections from this listener instead of opening one. */
-  listener?: Listener;
+  listener?: Listener<Addr>;
   /**
    * The most connections served at once; past it, new connections are
    * turned away as soon as they are accepted, with an end of stream that no
@@ -42,7 +42,7 @@ export interface ServeOptions extends ListenOptions {
    * out of file descriptors), with no connection. The server carries on
    * either way. Defaults to one line on stderr.
    */
-  onError?: (error: unknown, conn?: Conn) => void;
+  onError?: (error: unknown, conn?: Conn<Addr>) => void;
   /** Starts a graceful shutdown when it fires. */
   signal?: AbortSignal;
 }
@@ -60,7 +60,7 @@ export interface ServeContext {
 }
 
 /** Serves one connection; the server closes it when this returns or throws. */
-export type ConnHandler = (conn: Conn, context: ServeContext) => void | Promise<void>;
+export type ConnHandler<A extends Addr = NetAddr> = (conn: Conn<A>, context: ServeContext) => void | Promise<void>;
 
 /** A snapshot of a server's counters. */
 export interface ServerStats {
@@ -82,10 +82,10 @@ export interface CloseOptions {
   force?: boolean;
 }
 
-/** A running TCP server. */
-export interface Server extends AsyncDisposable {
+/** A running server, on a TCP port or a Unix socket. */
+export interface Server<A extends Addr = NetAddr> extends AsyncDisposable {
   /** The address it listens on. */
-  readonly addr: NetAddr;
+  readonly addr: A;
   /** The live counters. */
   readonly stats: ServerStats;
   /** Resolves once shutdown is over and the last handler has returned. */
@@ -103,7 +103,7 @@ export interface Server extends AsyncDisposable {
 }
 
 /**
- * Serves TCP connections: calls `handler(conn, context)` for each one,
+ * Serves connections (TCP, a Unix socket with `path`, TLS with `tls`): calls `handler(conn, context)` for each one,
  * concurrently, within `maxConnections`, with idle timeouts and graceful
  * shutdown. A handler that throws, or a peer that resets, ends that
  * connection only; the error goes to `onError`.
@@ -123,6 +123,9 @@ export interface Server extends AsyncDisposable {
  * await server.close();
  * ```
  */
-export function serve(options: ServeOptions, handler: ConnHandler): Promise<Server> {
-  return startServer(options, handler, undefined);
+export function serve<O extends ServeOptions>(
+  options: O,
+  handler: ConnHandler<AddrOf<O>>,
+): Promise<Server<AddrOf<O>>> {
+  return startServer(options, handler as ConnHandler<Addr>, undefined) as Promise<Server<AddrOf<O>>>;
 }

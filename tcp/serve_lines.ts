@@ -8,6 +8,7 @@ import { answerEnding, LineAnswerer } from "./_answer_lines.ts";
 import { startServer } from "./_tcp_server.ts";
 import type { LineResponder } from "./answer_lines.ts";
 import type { ServeOptions, Server } from "./serve.ts";
+import type { AddrOf } from "./conn.ts";
 
 /**
  * Serves a line protocol: each line a client sends is answered with
@@ -26,9 +27,11 @@ import type { ServeOptions, Server } from "./serve.ts";
  * if ((await conn.readLine()) !== "HELLO") throw new Error("not uppercased");
  * ```
  */
-export function serveLines(options: ServeOptions, respond: LineResponder): Promise<Server> {
+export function serveLines<O extends ServeOptions>(options: O, respond: LineResponder): Promise<Server<AddrOf<O>>> {
   const answerer = new LineAnswerer(respond);
   // Not the shutdown signal: a shutdown answers every line the peer sends
   // until it ends its stream, or the grace period does.
-  return startServer(options, undefined, (conn, _context, end) => answerEnding(conn, answerer, undefined, end));
+  return startServer(options, undefined, (conn, _context, end) => answerEnding(conn, answerer, undefined, end)) as Promise<
+    Server<AddrOf<O>>
+  >;
 }

@@ -6,6 +6,7 @@
  */
 
 import { checkAddress, checkSignal } from "../_options.ts";
+import { mapIpv4, unmapIpv4 } from "../addr.ts";
 import type { RawDatagramSocket, Runtime } from "../runtime/contract.ts";
 import { currentRuntime } from "../runtime/select.ts";
 import { formatAddress, socketError } from "../socket_error.ts";
@@ -24,6 +25,8 @@ export interface RawSocket {
   runtime: Runtime;
   /** The socket's address family. */
   family: 4 | 6;
+  /** Bound to `::`: sends to and receives from IPv4 addresses too. */
+  dualStack: boolean;
   /** The largest payload one datagram of that family carries. */
   maxPayload: number;
 }
@@ -57,7 +60,20 @@ export async function bindRaw(options: BindOptions): Promise<RawSocket> {
     checkSignal(options.signal, "bind", address);
   }
   const family = raw.addr.hostname.includes(":") ? 6 : 4;
-  return { raw, runtime, family, maxPayload: MAX_PAYLOAD[family] };
+  // The kernel delivers IPv4 to and from an IPv6 wildcard socket through
+  // IPv4-mapped addresses; users see and give plain IPv4 ones.
+  const dualStack = raw.addr.hostname === "::";
+  if (dualStack) raw = mappingIpv4(raw);
+  return { raw, runtime, family, dualStack, maxPayload: MAX_PAYLOAD[family] };
+}
+
+function mappingIpv4(raw: RawDatagramSocket): RawDatagramSocket {
+  return {
+    addr: raw.addr,
+    start: (onDatagram) => raw.start((data, remote) => onDatagram(data, unmapIpv4(remote))),
+    send: (data, to) => raw.send(data, { hostname: mapIpv4(to.hostname), port: to.port }),
+    close: () => raw.close(),
+  };
 }
 
 /** What `request()` needs of a socket's queue of datagrams nobody has received yet. */

@@ -44,7 +44,8 @@ export interface DatagramReceiveOptions {
 
 /**
  * A bound UDP socket, the same on Deno, Bun and Node. Unconnected: it sends
- * to and receives from any address of its own family (IPv4 or IPv6).
+ * to and receives from any address of its own family (IPv4 or IPv6); bound
+ * to `::`, from IPv4 addresses too, reported as plain IPv4 (`127.0.0.1`).
  *
  * Nothing a peer does closes it: an ICMP port unreachable for an earlier
  * send, or any datagram at all, leaves it working. It receives from the
@@ -84,7 +85,8 @@ export interface BindOptions {
   /**
    * The IP address to bind, or a host name, which binds the first address
    * it has (`localhost`: `127.0.0.1` or `::1`), as TCP's listen does.
-   * Defaults to `0.0.0.0`, every IPv4 interface; `::` is every IPv6 one. The
+   * Defaults to `0.0.0.0`, every IPv4 interface; `::` is every IPv6 one and,
+   * unless the OS is set to IPv6 only, every IPv4 one too. Otherwise the
    * socket sends only to its own family.
    */
   hostname?: string;
@@ -110,6 +112,7 @@ class UdpSocket implements DatagramSocket {
   #runtime: Runtime;
   #address: string;
   #family: 4 | 6;
+  #dualStack: boolean;
   #maxPayload: number;
   #closed = false;
   // Datagrams are taken from the runtime as they arrive, whether or not
@@ -124,6 +127,7 @@ class UdpSocket implements DatagramSocket {
     this.#raw = bound.raw;
     this.#runtime = bound.runtime;
     this.#family = bound.family;
+    this.#dualStack = bound.dualStack;
     this.#maxPayload = bound.maxPayload;
     this.addr = bound.raw.addr;
     this.#address = formatAddress(this.addr);
@@ -160,7 +164,7 @@ class UdpSocket implements DatagramSocket {
     if (port === 0) throw new SocketError("EINVAL", `Cannot send to ${address}: port must be from 1 to 65535`);
     if (this.#closed) throw this.#closedError("send to", address);
     const family = ipFamily(hostname);
-    if (family !== undefined && family !== this.#family) {
+    if (family !== undefined && family !== this.#family && !(this.#dualStack && family === 4)) {
       throw new SocketError(
         "EINVAL",
         `Cannot send to ${address}: an IPv${this.#family} socket cannot send to an IPv${family} address`,
