@@ -5,8 +5,9 @@
  */
 
 import { formatAddress, SocketError } from "../socket_error.ts";
+import type { Addr } from "../runtime/contract.ts";
 import type { Conn } from "./conn.ts";
-import { connect, type ConnectOptions } from "./connect.ts";
+import { connect, type ConnectOptions, type UnixConnectOptions } from "./connect.ts";
 
 /** Options for one {@linkcode LineClient.request}. */
 export interface RequestOptions {
@@ -40,7 +41,7 @@ interface Pending {
  * ```
  */
 export class LineClient implements AsyncDisposable {
-  #conn: Conn;
+  #conn: Conn<Addr>;
   #remote: string;
   #pending: Pending[] = [];
   #outgoing = "";
@@ -48,19 +49,19 @@ export class LineClient implements AsyncDisposable {
   #reading = false;
   #failed: unknown;
 
-  /** Connects and wraps the connection; see {@linkcode connect}. */
-  static async connect(options: ConnectOptions): Promise<LineClient> {
+  /** Connects (over TCP or a Unix socket, TLS or not) and wraps the connection; see {@linkcode connect}. */
+  static async connect(options: ConnectOptions | UnixConnectOptions): Promise<LineClient> {
     return new LineClient(await connect(options));
   }
 
   /** Wraps an open connection; the client owns it from then on. */
-  constructor(conn: Conn) {
+  constructor(conn: Conn<Addr>) {
     this.#conn = conn;
     this.#remote = formatAddress(conn.remoteAddr);
   }
 
   /** The connection underneath. */
-  get conn(): Conn {
+  get conn(): Conn<Addr> {
     return this.#conn;
   }
 
