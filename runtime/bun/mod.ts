@@ -8,6 +8,8 @@
 
 import type { Runtime } from "../contract.ts";
 import { connect, listen } from "./tcp.ts";
+import { startTls } from "./tls.ts";
+import { removeSocketFile } from "./unix.ts";
 import { bindDatagram } from "./udp.ts";
 import { lookup } from "./dns.ts";
 
@@ -22,4 +24,4 @@ import { lookup } from "./dns.ts";
  * listener.close();
  * ```
  */
-export const runtime: Runtime = { name: "bun", listen, connect, bindDatagram, lookup };
+export const runtime: Runtime = { name: "bun", listen, connect, startTls, removeSocketFile, bindDatagram, lookup };

@@ -1,227 +1,123 @@
 /**
- * TCP on Bun: `Bun.listen` and `Bun.connect` behind the runtime contract,
- * except for a connect that may be given up on (see {@linkcode connect}).
+ * TCP and Unix sockets on Bun: `Bun.listen` and `Bun.connect` behind the
+ * runtime contract, over TLS when asked (see `tls.ts`), except for a TCP
+ * connect that may be given up on (see {@linkcode connect}).
  *
  * @module
  */
 
-import type { AddrOptions, ConnEvents, ListenerEvents, NetAddr, RawConn, RawListener } from "../contract.ts";
+import type { Addr, ConnectSpec, ListenerEvents, ListenSpec, RawConn, RawListener } from "../contract.ts";
 import { formatAddress, SocketError } from "../../socket_error.ts";
 import { isWildcard } from "../../addr.ts";
-import { bun, type BunListener, type BunSocket, type BunSocketHandler } from "./types.ts";
+import { bun, type BunListener, type BunSocket } from "./types.ts";
 import { lookup } from "./dns.ts";
-import { utf8Length } from "../../utf8_length.ts";
+import { BunConn, type HandshakeJudge } from "./conn.ts";
+import { connectTls, describe, handshakeTimeout, serverJudge, serverOptions } from "./tls.ts";
+import { type FileId, removeOwnSocketFile, socketFileId } from "./unix.ts";
 
-const encoder = new TextEncoder();
+const UNNAMED: Addr = { transport: "unix", path: "" };
 
-function tcpAddr(hostname: string, port: number): NetAddr {
-  return { transport: "tcp", hostname, port };
+interface ServerTls {
+  judge: (remote: Addr) => HandshakeJudge;
+  timeout: number;
 }
 
-// Bun gives no error for a write to a socket it has closed: this one says what happened.
-function brokenPipe(remote: NetAddr): SocketError {
-  return new SocketError("EPIPE", `Cannot write to ${formatAddress(remote)}: connection closed by peer`);
-}
-
-class BunConn implements RawConn {
-  readonly localAddr: NetAddr;
-  readonly remoteAddr: NetAddr;
-  #socket: BunSocket<BunConn>;
-  #events: ConnEvents | undefined = undefined;
-  // What happened before start(), replayed by it.
-  #early: ((events: ConnEvents) => void)[] | undefined = undefined;
-  // The part of a write the kernel has not taken yet: Bun keeps none of it.
-  #pending: Uint8Array | undefined = undefined;
-  // Nothing more is reported: close() was called, or error() was reported.
-  #done = false;
-  #ended = false;
-  // Bun has closed the socket (both FINs, a reset, a failure, or close()).
-  #gone = false;
-  // Inside socket.write(), which may close the socket and report it at once.
-  #writing = false;
-
-  constructor(socket: BunSocket<BunConn>, local?: NetAddr) {
-    this.#socket = socket;
-    socket.data = this;
-    // Bun sets TCP_NODELAY by default; the contract requires it, so it is not left to a default.
-    socket.setNoDelay(true);
-    this.localAddr = local ?? tcpAddr(socket.localAddress, socket.localPort);
-    this.remoteAddr = tcpAddr(socket.remoteAddress, socket.remotePort);
-  }
-
-  #report(call: (events: ConnEvents) => void): void {
-    if (this.#events !== undefined) call(this.#events);
-    else (this.#early ??= []).push(call);
-  }
-
-  #fail(cause: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#pending = undefined;
-    // Not from inside write(): its caller learns of the failure after it returns.
-    if (this.#writing) queueMicrotask(() => this.#report((events) => events.error(cause)));
-    else this.#report((events) => events.error(cause));
-  }
-
-  /** Handlers for every socket of a listener or a connect; each finds its connection in `socket.data`. */
-  static handlers(open: (socket: BunSocket<BunConn>) => void): BunSocketHandler<BunConn> {
-    return {
-      // A plain Uint8Array, lent to the receiver (see ConnEvents.data).
-      binaryType: "uint8array",
-      open,
-      data: (socket, chunk) => {
-        if (socket.data !== undefined) socket.data.#onData(chunk);
-      },
-      drain: (socket) => {
-        if (socket.data !== undefined) socket.data.#onDrain();
-      },
-      end: (socket) => {
-        if (socket.data !== undefined) socket.data.#onEnd();
-      },
-      // Bun reports a reset or a failed read here, as the argument.
-      close: (socket, error) => {
-        if (socket.data !== undefined) socket.data.#onClose(error);
-      },
-      error: (socket, error) => {
-        if (socket.data !== undefined) socket.data.#fail(error);
-        socket.end();
-      },
-    };
-  }
-
-  #onData(chunk: Uint8Array): void {
-    if (this.#done) return;
-    const events = this.#events;
-    if (events !== undefined) events.data(chunk);
-    else {
-      // Kept until start(): a copy, as the chunk is only lent.
-      const kept = chunk.slice();
-      (this.#early ??= []).push((events) => events.data(kept));
-    }
-  }
-
-  #onEnd(): void {
-    if (this.#done || this.#ended) return;
-    this.#ended = true;
-    this.#report((events) => events.end());
-  }
-
-  #onClose(error: Error | undefined): void {
-    this.#gone = true;
-    if (error !== undefined) this.#fail(error);
-    // A write still waiting will never be taken.
-    else if (this.#pending !== undefined) this.#fail(brokenPipe(this.remoteAddr));
-    else this.#onEnd();
-  }
-
-  #onDrain(): void {
-    const pending = this.#pending;
-    if (this.#done || pending === undefined) return;
-    const taken = this.#write(pending);
-    if (taken < 0) return;
-    if (taken < pending.byteLength) {
-      this.#pending = pending.subarray(taken);
-      return;
-    }
-    this.#pending = undefined;
-    this.#events?.drain();
-  }
-
-  // The bytes the kernel took, or -1 once the socket is gone (reported).
-  #write(data: Uint8Array | string): number {
-    this.#writing = true;
-    const taken = this.#socket.write(data);
-    if (taken < 0) {
-      this.#gone = true;
-      this.#fail(brokenPipe(this.remoteAddr));
-    }
-    this.#writing = false;
-    return taken;
-  }
-
-  start(events: ConnEvents): void {
-    this.#events = events;
-    const early = this.#early;
-    this.#early = undefined;
-    if (early !== undefined) { for (const call of early) call(events); }
-  }
-
-  pause(): void {
-    if (!this.#gone) this.#socket.pause();
-  }
-
-  resume(): void {
-    if (!this.#gone) this.#socket.resume();
-  }
-
-  write(data: Uint8Array | string): boolean {
-    if (this.#done) return true;
-    const taken = this.#write(data);
-    if (taken < 0) return false;
-    const length = typeof data === "string" ? utf8Length(data) : data.byteLength;
-    if (taken >= length) return true;
-    // Only a partial write needs text as bytes, to keep the rest.
-    this.#pending = (typeof data === "string" ? encoder.encode(data) : data).subarray(taken);
-    return false;
-  }
-
-  closeWrite(): void {
-    // shutdown() with no argument is shutdown(SHUT_WR): FIN, and reading goes on.
-    if (!this.#done && !this.#gone) this.#socket.shutdown();
-  }
-
-  close(): void {
-    if (this.#done && this.#gone) return;
-    this.#done = true;
-    this.#pending = undefined;
-    this.#early = undefined;
-    if (this.#gone) return;
-    this.#gone = true;
-    // Closes at once even with allowHalfOpen; terminate() would send a reset.
-    this.#socket.end();
-  }
-}
-
-class BunTcpListener implements RawListener {
-  readonly addr: NetAddr;
+class BunStreamListener implements RawListener {
+  readonly addr: Addr;
   #server: BunListener;
   #events: ListenerEvents | undefined = undefined;
-  #early: BunConn[] = [];
+  // What came before start(): connections, and failed handshakes.
+  #early: ((events: ListenerEvents) => void)[] = [];
   // Every accepted connection's local address, unless bound to a wildcard.
-  #local: NetAddr | undefined;
-  #closed = false;
+  #local: Addr | undefined;
+  #tls: ServerTls | undefined;
+  // Connections whose handshake is under way, given up on close.
+  #handshakes = new Set<BunConn>();
+  #file: FileId | undefined = undefined;
+  #closing: Promise<void> | undefined = undefined;
 
-  constructor(hostname: string, port: number) {
-    this.#server = bun().listen<BunConn>({
-      hostname,
-      port,
+  constructor(spec: ListenSpec, hostname: string | undefined) {
+    const tls = spec.tls;
+    if (tls !== undefined) {
+      const clientAuth = tls.clientCaCerts !== undefined;
+      this.#tls = {
+        judge: (remote) => serverJudge(clientAuth, `accept a TLS connection from ${describe(remote)}`),
+        timeout: tls.handshakeTimeout,
+      };
+    }
+    const common = {
       // Without it Bun closes the socket at the peer's FIN.
       allowHalfOpen: true,
-      // Bun sets SO_REUSEADDR either way; this asks it not to share the port where the OS would.
-      exclusive: true,
-      socket: BunConn.handlers((socket) => this.#onOpen(socket)),
-    });
-    this.addr = tcpAddr(hostname, this.#server.port);
-    this.#local = isWildcard(hostname) ? undefined : this.addr;
+      tls: tls === undefined ? undefined : serverOptions(tls),
+      socket: BunConn.handlers((socket) => this.#onOpen(socket), tls !== undefined),
+    };
+    if ("path" in spec) {
+      this.#server = bun().listen<BunConn>({ unix: spec.path, ...common });
+      this.addr = { transport: "unix", path: spec.path };
+      this.#local = this.addr;
+    } else {
+      this.#server = bun().listen<BunConn>({
+        hostname: hostname!,
+        port: spec.port,
+        ipv6Only: spec.ipv6Only,
+        // Bun sets SO_REUSEADDR either way; this asks it not to share the port where the OS would.
+        exclusive: true,
+        ...common,
+      });
+      this.addr = { transport: "tcp", hostname: hostname!, port: this.#server.port };
+      this.#local = isWildcard(hostname!) ? undefined : this.addr;
+    }
+  }
+
+  /** Notes which file is the socket bound, so that close() removes that one only. */
+  async identify(path: string): Promise<void> {
+    this.#file = await socketFileId(path);
+  }
+
+  #report(call: (events: ListenerEvents) => void): void {
+    if (this.#events !== undefined) call(this.#events);
+    else this.#early.push(call);
   }
 
   #onOpen(socket: BunSocket<BunConn>): void {
+    let conn: BunConn;
+    const unix = this.addr.transport === "unix";
     // Reset by its peer before it was accepted: Bun cannot name the peer,
-    // and there is nothing to serve.
-    if (!socket.remoteAddress) {
+    // and there is nothing to serve. (Bun names no peer of a Unix socket.)
+    if (!unix && !socket.remoteAddress) {
       socket.terminate();
       return;
     }
-    // On a wildcard, each connection's local address is asked of the kernel.
-    const conn = new BunConn(socket, this.#local);
-    if (this.#events !== undefined) this.#events.conn(conn);
-    else this.#early.push(conn);
+    const tls = this.#tls;
+    const remote: Addr | undefined = unix ? UNNAMED : undefined;
+    if (tls === undefined) {
+      // On a wildcard, each connection's local address is asked of the kernel.
+      conn = new BunConn(socket, { local: this.#local, remote });
+      this.#report((events) => events.conn(conn));
+      return;
+    }
+    const judge = tls.judge(remote ?? { transport: "tcp", hostname: socket.remoteAddress, port: socket.remotePort });
+    conn = new BunConn(socket, { local: this.#local, remote, judge });
+    const action = `accept a TLS connection from ${describe(conn.remoteAddr)}`;
+    // One timer per handshake: a stalled client holds up no other.
+    const timer = setTimeout(() => conn.abortHandshake(handshakeTimeout(action, tls.timeout)), tls.timeout);
+    this.#handshakes.add(conn);
+    conn.handshakeDone!.then(() => {
+      clearTimeout(timer);
+      this.#handshakes.delete(conn);
+      if (this.#closing !== undefined) conn.close();
+      else this.#report((events) => events.conn(conn));
+    }, (err) => {
+      clearTimeout(timer);
+      this.#handshakes.delete(conn);
+      if (this.#closing === undefined) this.#report((events) => events.handshakeError(err, conn.remoteAddr));
+    });
   }
 
   start(events: ListenerEvents): void {
     this.#events = events;
     // Bun accepts on its own and reports no accept failure, so events.error never comes.
-    for (const conn of this.#early.splice(0)) events.conn(conn);
+    for (const call of this.#early.splice(0)) call(events);
   }
 
   // Bun accepts whether or not connections are wanted: the layer above
@@ -231,59 +127,92 @@ class BunTcpListener implements RawListener {
   pause(): void {}
 
   close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
+    if (this.#closing === undefined) {
       // false: connections already accepted stay open.
       this.#server.stop(false);
-      for (const conn of this.#early.splice(0)) conn.close();
+      const closed = new SocketError("ECLOSED", "Listener closed during the TLS handshake");
+      for (const conn of this.#handshakes) conn.abortHandshake(closed);
+      const early = this.#early.splice(0);
+      // Connections not yet reported are closed by reporting them to a stand-in.
+      for (const call of early) {
+        call({ conn: (conn) => conn.close(), error: () => {}, handshakeError: () => {} });
+      }
+      this.#closing = this.addr.transport === "unix"
+        ? removeOwnSocketFile(this.addr.path, this.#file)
+        : Promise.resolve();
     }
-    return Promise.resolve();
+    return this.#closing;
   }
 }
 
 /**
- * Binds and listens with `Bun.listen`. A host name is looked up first, so
- * that `addr` is the IP literal bound (Bun's `hostname` echoes the name).
+ * Binds and listens with `Bun.listen`, on a TCP address or a Unix socket's
+ * path, over TLS with `spec.tls`. A host name is looked up first, so that
+ * `addr` is the IP literal bound (Bun's `hostname` echoes the name).
  *
  * @example Listening on loopback
  * ```ts ignore
  * import { listen } from "./tcp.ts";
  *
  * const listener = await listen({ hostname: "127.0.0.1", port: 0 });
- * listener.start({ conn: (conn) => conn.close(), error: () => {} });
- * listener.close();
+ * listener.start({ conn: (conn) => conn.close(), error: () => {}, handshakeError: () => {} });
+ * await listener.close();
  * ```
  */
-export async function listen(options: AddrOptions): Promise<RawListener> {
-  const hostname = await lookup(options.hostname);
+export async function listen(spec: ListenSpec): Promise<RawListener> {
+  if ("path" in spec) {
+    const listener = new BunStreamListener(spec, undefined);
+    await listener.identify(spec.path);
+    return listener;
+  }
+  const hostname = await lookup(spec.hostname);
   if (hostname === undefined) {
     // Bun.listen() would say only "Failed to listen at <name>".
-    throw new SocketError("ENOTFOUND", `Cannot listen on ${formatAddress(options)}: host not found`);
+    throw new SocketError("ENOTFOUND", `Cannot listen on ${formatAddress(spec)}: host not found`);
   }
-  return new BunTcpListener(hostname, options.port);
+  return new BunStreamListener(spec, hostname);
 }
 
 /**
- * Connects with `Bun.connect`. With a `signal`, through `node:net` instead
+ * Connects with `Bun.connect`, over TLS when `options.tls` is given (see
+ * `tls.ts`). A TCP connect with a `signal` goes through `node:net` instead
  * (the Node adapter's `connect`): `Bun.connect()` cannot be cancelled, so an
  * attempt given up on would keep its descriptor, and the process alive,
- * until the kernel ended it (minutes for a peer that drops SYNs).
+ * until the kernel ended it (minutes for a peer that drops SYNs). A Unix
+ * socket's connect never waits on a peer, so the signal is checked around it.
  *
  * @example Connecting to a listener
  * ```ts ignore
  * import { connect, listen } from "./tcp.ts";
  *
  * const listener = await listen({ hostname: "127.0.0.1", port: 0 });
- * listener.start({ conn: (conn) => conn.close(), error: () => {} });
- * const conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * listener.start({ conn: (conn) => conn.close(), error: () => {}, handshakeError: () => {} });
+ * const conn = await connect({ hostname: "127.0.0.1", port: (listener.addr as { port: number }).port });
  * conn.close();
- * listener.close();
+ * await listener.close();
  * ```
  */
-export async function connect(options: AddrOptions): Promise<RawConn> {
+export async function connect(options: ConnectSpec): Promise<RawConn> {
   const { signal } = options;
+  signal?.throwIfAborted();
+  if (options.tls !== undefined) return connectTls(options, options.tls);
+  if ("path" in options) {
+    const remote: Addr = { transport: "unix", path: options.path };
+    const socket = await bun().connect<BunConn>({
+      unix: options.path,
+      allowHalfOpen: true,
+      socket: BunConn.handlers((socket) =>
+        void new BunConn(socket, { local: { transport: "unix", path: "" }, remote })
+      ),
+    });
+    const conn = socket.data!;
+    if (signal?.aborted) {
+      conn.close();
+      signal.throwIfAborted();
+    }
+    return conn;
+  }
   if (signal !== undefined) {
-    signal.throwIfAborted();
     // Loaded only when needed; a signal that fired meanwhile would not reach it.
     const node = await import("../node/tcp.ts");
     signal.throwIfAborted();

@@ -31,6 +31,45 @@ export interface BunSocket<T> {
   resume(): void;
   /** Sets TCP_NODELAY. */
   setNoDelay(noDelay: boolean): boolean;
+  /** The TLS version agreed on, such as `TLSv1.3`, once the handshake is done. */
+  getTLSVersion(): string | null;
+  /** The ALPN protocol agreed on; `false` or `null` for none. */
+  readonly alpnProtocol: string | false | null;
+  /** The peer's certificate, its DER in `raw`; empty or undefined when it sent none. */
+  getPeerCertificate(): { raw?: Uint8Array } | null | undefined;
+  /**
+   * Starts TLS over this socket (STARTTLS): returns the plain socket, whose
+   * handlers still see every event (the encrypted bytes too), and the TLS one.
+   */
+  upgradeTLS<U>(options: BunUpgradeOptions<U>): [BunSocket<U>, BunSocket<U>];
+}
+
+/** Bun's TLS options: PEM text; `ALPNProtocols` in the wire format (length-prefixed names). */
+export interface BunTlsOptions {
+  /** Trusted CAs, or the CAs client certificates must chain to. */
+  ca?: string[];
+  /** This side's certificate chain. */
+  cert?: string;
+  /** Its private key. */
+  key?: string;
+  /** Client: the name for SNI and verification (`""`: no SNI, the connect hostname verified). */
+  serverName?: string;
+  /** Client: close the socket when verification fails; server: when a client certificate does. */
+  rejectUnauthorized?: boolean;
+  /** Server: ask for a client certificate. */
+  requestCert?: boolean;
+  /** ALPN protocols, wire format; Bun 1.4 takes no array here. */
+  ALPNProtocols?: Uint8Array;
+}
+
+/** Options of `socket.upgradeTLS`. */
+export interface BunUpgradeOptions<T> {
+  /** The TLS options. */
+  tls: BunTlsOptions;
+  /** Be the TLS server (not documented; see runtime/UNDOCUMENTED.md). */
+  isServer?: boolean;
+  /** The TLS socket's handlers. */
+  socket: BunSocketHandler<T>;
 }
 
 /** The handlers of every socket of a listener, or of one connect. */
@@ -49,14 +88,22 @@ export interface BunSocketHandler<T> {
   close(socket: BunSocket<T>, error?: Error): void;
   /** The socket failed. */
   error(socket: BunSocket<T>, error: Error): void;
+  /**
+   * TLS only: the handshake is over; `success` is false when it failed or
+   * the peer's certificate did not verify, and `authorizationError` says why.
+   */
+  handshake?(socket: BunSocket<T>, success: boolean, authorizationError: Error | null): void;
 }
 
-/** Options of `Bun.connect` and `Bun.listen`. */
-export interface BunSocketOptions<T> {
-  /** The host name or IP literal. */
-  hostname: string;
-  /** The port. */
-  port: number;
+/** Options of `Bun.connect` and `Bun.listen`: a host and port, or a Unix socket's path. */
+export type BunSocketOptions<T> = ({ hostname: string; port: number } | { unix: string }) & BunSocketCommon<T>;
+
+/** What `Bun.connect` and `Bun.listen` take either way. */
+export interface BunSocketCommon<T> {
+  /** Listen on `::` only: serve IPv6 only (`true`) or IPv4 too (`false`). */
+  ipv6Only?: boolean;
+  /** TLS, for the whole connection. */
+  tls?: BunTlsOptions;
   /** Without it, Bun closes the socket at the peer's FIN. */
   allowHalfOpen: boolean;
   /** Listen only: do not share the port where the OS would. */
@@ -67,9 +114,9 @@ export interface BunSocketOptions<T> {
 
 /** A listener from `Bun.listen`. */
 export interface BunListener {
-  /** The host name asked for, echoed. */
+  /** The host name asked for, echoed (undefined on a Unix socket). */
   readonly hostname: string;
-  /** The bound port. */
+  /** The bound port (undefined on a Unix socket). */
   readonly port: number;
   /** Stops listening; `false` leaves accepted sockets open. */
   stop(closeActiveConnections?: boolean): void;
