@@ -1,5 +1,6 @@
 /**
- * TCP on Deno: `Deno.listen` and `Deno.connect` behind the runtime contract.
+ * Stream sockets on Deno: `Deno.listen` and `Deno.connect` behind the runtime
+ * contract, for TCP here and for Unix sockets and TLS in the files beside it.
  * Deno pulls: the adapter runs the read loop and the accept loop. Reads and
  * writes go through `conn.read()` and `conn.write()`, never `conn.readable`,
  * whose end of stream closes the whole connection and so would break
@@ -8,7 +9,8 @@
  * @module
  */
 
-import type { AddrOptions, ConnEvents, ListenerEvents, NetAddr, RawConn, RawListener } from "../contract.ts";
+import type { Addr, ConnEvents, RawConn, TlsInfo } from "../contract.ts";
+import { SocketError } from "../../socket_error.ts";
 
 // A pending read pins its buffer until data arrives, so an idle connection
 // waits on a small one; full reads grow it to cut the number of reads.
@@ -19,15 +21,56 @@ const SCRATCH_BYTES = 1024;
 
 const encoder = new TextEncoder();
 
-// Deno hands out null-prototype objects; callers get plain ones.
-function netAddr(addr: Deno.NetAddr): NetAddr {
-  return { transport: "tcp", hostname: addr.hostname, port: addr.port };
+/**
+ * A plain address from Deno's (null-prototype objects, with `path: null` for
+ * an unnamed Unix socket).
+ *
+ * @example Copying an address
+ * ```ts ignore
+ * import { plainAddr } from "./tcp.ts";
+ *
+ * plainAddr({ transport: "tcp", hostname: "127.0.0.1", port: 80 });
+ * ```
+ */
+export function plainAddr(addr: Deno.Addr): Addr {
+  if (addr.transport === "unix" || addr.transport === "unixpacket") {
+    return { transport: "unix", path: addr.path ?? "" };
+  }
+  const { hostname, port } = addr as Deno.NetAddr;
+  return { transport: "tcp", hostname, port };
 }
 
-class DenoConn implements RawConn {
-  #conn: Deno.TcpConn;
-  #localAddr: NetAddr | undefined;
-  #remoteAddr: NetAddr | undefined;
+/** How {@linkcode DenoConn} treats its socket. */
+export interface DenoConnOptions {
+  /** Set TCP_NODELAY (plain TCP sockets only: Deno offers it on nothing else). */
+  noDelay?: boolean;
+  /** What the TLS handshake settled, on a TLS connection. */
+  tls?: TlsInfo;
+}
+
+/**
+ * A Deno stream connection (TCP, TLS or Unix) as a {@linkcode RawConn}.
+ *
+ * @example Wrapping an accepted connection
+ * ```ts ignore
+ * import { DenoConn } from "./tcp.ts";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect(listener.addr);
+ * const conn = new DenoConn(await listener.accept(), { noDelay: true });
+ * conn.close();
+ * client.close();
+ * listener.close();
+ * ```
+ */
+export class DenoConn implements RawConn {
+  /** What the handshake settled, on a TLS connection. */
+  readonly tls?: TlsInfo;
+  /** `true` on plain TCP: a Deno read cannot be recalled, and would keep `Deno.startTls` from taking the socket. */
+  readonly readsWhenAsked?: boolean;
+  #conn: Deno.Conn;
+  #localAddr: Addr | undefined;
+  #remoteAddr: Addr | undefined;
   #events: ConnEvents | undefined;
   #readSize = MIN_READ;
   #buffer: Uint8Array | undefined;
@@ -40,35 +83,60 @@ class DenoConn implements RawConn {
   #done = false;
   #closed = false;
 
-  constructor(conn: Deno.TcpConn) {
+  /** Takes over `conn`; `options.noDelay` only for a `Deno.TcpConn`. */
+  constructor(conn: Deno.Conn, options: DenoConnOptions = {}) {
     this.#conn = conn;
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // Only a socket that is already dead refuses the option; its first read
-      // or write reports the real fault.
+    if (options.tls !== undefined) this.tls = options.tls;
+    if (options.noDelay) {
+      this.readsWhenAsked = true;
+      try {
+        (conn as Deno.TcpConn).setNoDelay(true);
+      } catch {
+        // Only a socket that is already dead refuses the option; its first read
+        // or write reports the real fault.
+      }
     }
   }
 
   // Deno learns both addresses when it accepts or connects, so reading them
   // costs no system call, on a wildcard listener too; copied on first use.
-  get localAddr(): NetAddr {
-    return this.#localAddr ??= netAddr(this.#conn.localAddr);
+  /** This side's address. */
+  get localAddr(): Addr {
+    return this.#localAddr ??= plainAddr(this.#conn.localAddr);
   }
 
-  get remoteAddr(): NetAddr {
-    return this.#remoteAddr ??= netAddr(this.#conn.remoteAddr);
+  /** The peer's address. */
+  get remoteAddr(): Addr {
+    return this.#remoteAddr ??= plainAddr(this.#conn.remoteAddr);
   }
 
+  /**
+   * Hands the socket over for `Deno.startTls`: this connection then reports
+   * nothing more and closing it does nothing. Deno takes a socket only when
+   * no read or write of its is in flight, and would otherwise drop it.
+   */
+  detach(): Deno.TcpConn {
+    if (this.#closed || this.#done) throw new SocketError("ECLOSED", "Cannot start TLS: socket is closed");
+    if (this.#reading || this.#unwritten !== undefined) {
+      throw new SocketError("EPROTO", "Cannot start TLS: a plaintext read or write is still in flight");
+    }
+    this.#closed = true;
+    this.#done = true;
+    return this.#conn as Deno.TcpConn;
+  }
+
+  /** Starts reporting to `events`. */
   start(events: ConnEvents): void {
     this.#events = events;
     this.#readLoop();
   }
 
+  /** Starts no read after the one in flight. */
   pause(): void {
     this.#paused = true;
   }
 
+  /** Reads again. */
   resume(): void {
     this.#paused = false;
     if (!this.#reading && this.#events !== undefined) this.#readLoop();
@@ -111,11 +179,15 @@ class DenoConn implements RawConn {
 
   #readFailed = (err: unknown): void => {
     this.#reading = false;
-    this.#fail(err);
+    // rustls calls a FIN without TLS's close_notify an error; Node and Bun,
+    // and most peers that close so, treat it as the end of the stream.
+    if (this.tls !== undefined && err instanceof Deno.errors.UnexpectedEof) this.#read(null);
+    else this.#fail(err);
   };
 
   // Deno's writes are promises: the kernel's taking the bytes is never known
   // at once, so write() always answers false and drain() follows.
+  /** Writes all of `data`; answers `false`, and `drain()` follows. */
   write(data: Uint8Array | string): boolean {
     this.#writeRest(typeof data === "string" ? this.#encode(data) : data);
     return false;
@@ -154,6 +226,7 @@ class DenoConn implements RawConn {
     this.#fail(err);
   };
 
+  /** Sends FIN (after TLS's close_notify, on TLS). */
   closeWrite(): void {
     this.#conn.closeWrite().catch((err) => this.#fail(err));
   }
@@ -165,6 +238,7 @@ class DenoConn implements RawConn {
     this.#events!.error(err);
   }
 
+  /** Closes the socket. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -177,143 +251,23 @@ class DenoConn implements RawConn {
   }
 }
 
-// Connections that failed between the kernel's accept and Deno's: the
-// peer's doing, never the listener's.
-function connectionGone(err: unknown): boolean {
-  return err instanceof Deno.errors.NotConnected || err instanceof Deno.errors.ConnectionAborted ||
-    err instanceof Deno.errors.ConnectionReset;
-}
-
-class DenoListener implements RawListener {
-  readonly addr: NetAddr;
-  #listener: Deno.TcpListener;
-  #events: ListenerEvents | undefined;
-  #wanted = false;
-  #closed = false;
-  #looping = false;
-  // The last accept loop: Deno releases the socket only once the accept in
-  // flight has given up, which ends it.
-  #accepting: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
-
-  constructor(listener: Deno.TcpListener) {
-    this.#listener = listener;
-    this.addr = netAddr(listener.addr);
-  }
-
-  start(events: ListenerEvents): void {
-    this.#events = events;
-    if (this.#wanted) this.resume();
-  }
-
-  resume(): void {
-    this.#wanted = true;
-    if (this.#events !== undefined && !this.#looping) this.#accepting = this.#acceptLoop(this.#events);
-  }
-
-  pause(): void {
-    this.#wanted = false;
-  }
-
-  // Accepts only while connections are wanted, so that a listener nobody
-  // accepts from leaves them to the kernel's backlog. After a failure the
-  // next accept would likely fail at once (out of descriptors), so it waits,
-  // doubling from 5 ms to a second while failures repeat, as Go's net/http does.
-  async #acceptLoop(events: ListenerEvents): Promise<void> {
-    // Cleared in the same turn the loop stops: a resume() from a microtask
-    // that runs before the loop's promise settles must start a new one.
-    this.#looping = true;
-    try {
-      let delay = 0;
-      while (this.#wanted && !this.#closed) {
-        let conn: Deno.TcpConn;
-        try {
-          conn = await this.#listener.accept();
-        } catch (err) {
-          // Closing rejects the pending accept (BadResource, or Interrupted).
-          if (this.#closed) return;
-          if (connectionGone(err)) continue;
-          events.error(err);
-          delay = Math.min(Math.max(delay * 2, 5), 1000);
-          await this.#backoff(delay);
-          continue;
-        }
-        delay = 0;
-        if (this.#closed) {
-          conn.close();
-          return;
-        }
-        events.conn(new DenoConn(conn));
-      }
-    } finally {
-      this.#looping = false;
-    }
-  }
-
-  #backoff(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = undefined;
-        resolve();
-      }, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        resolve();
-      };
-    });
-  }
-
-  close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#wake?.();
-      try {
-        this.#listener.close();
-      } catch {
-        // Already released by Deno: there is nothing left to close.
-      }
-    }
-    return this.#accepting ?? Promise.resolve();
-  }
-}
-
 /**
- * Binds and listens on a TCP address; rejects with Deno's error.
- *
- * @example Listening on a free port
- * ```ts ignore
- * import { listen } from "./tcp.ts";
- *
- * const listener = await listen({ hostname: "127.0.0.1", port: 0 });
- * if (listener.addr.port === 0) throw new Error("unexpected");
- * await listener.close();
- * ```
- */
-export function listen(options: AddrOptions): Promise<RawListener> {
-  try {
-    const listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
-    return Promise.resolve(new DenoListener(listener));
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
-/**
- * Connects to a TCP address; rejects with Deno's error. `options.signal`
- * gives the attempt up, and Deno then drops the half-open socket itself.
+ * Connects to a TCP address; rejects with Deno's error. `signal` gives the
+ * attempt up, and Deno then drops the half-open socket itself.
  *
  * @example Connecting to a listener
  * ```ts ignore
- * import { connect, listen } from "./tcp.ts";
+ * import { connectTcp } from "./tcp.ts";
  *
- * const listener = await listen({ hostname: "127.0.0.1", port: 0 });
- * const conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const conn = await connectTcp({ hostname: "127.0.0.1", port: listener.addr.port });
  * conn.close();
- * await listener.close();
+ * listener.close();
  * ```
  */
-export async function connect(options: AddrOptions): Promise<RawConn> {
+export async function connectTcp(
+  options: { hostname: string; port: number; signal?: AbortSignal },
+): Promise<Deno.TcpConn> {
   const { signal } = options;
   signal?.throwIfAborted();
   const conn = await Deno.connect({ hostname: options.hostname, port: options.port, transport: "tcp", signal });
@@ -322,5 +276,5 @@ export async function connect(options: AddrOptions): Promise<RawConn> {
     conn.close();
     throw signal.reason;
   }
-  return new DenoConn(conn);
+  return conn;
 }
