@@ -1,8 +1,13 @@
 // The `doorway` command: the textbook's socket programs, done properly, as one command.
 // - tcp-server: serveLines() over serve() (tcp/serve_lines.ts, tcp/serve.ts): many clients, limits, idle
-//   timeout; SIGINT/SIGTERM shut down gracefully, a second signal closes every connection now.
+//   timeout; SIGINT/SIGTERM shut down gracefully, a second signal closes every connection now. --tls serves TLS
+//   (listen()'s `tls`, PEM read from --cert and --key), --unix a Unix socket (listen()'s `path`).
 // - tcp-client: LineClient (tcp/line_client.ts) pipelines stdin's lines over one connection and matches replies
-//   in order; connect() with a timeout (tcp/connect.ts).
+//   in order; connect() with a timeout (tcp/connect.ts), over TLS with --tls (verification on unless --insecure:
+//   the same `verify: false` that Deno refuses with EUNSUPPORTED), or to a Unix socket with --unix.
+// - Files named on the command line (--cert, --key, --ca) are read before any socket is opened: a file that
+//   cannot be read is one line naming it, exit 1, as a port that cannot be bound is; exit 2 is for what the
+//   command line alone shows to be wrong.
 // - udp-server: serveDatagrams() (udp/serve_datagrams.ts), which nothing a client sends can stop.
 // - udp-client: request() (udp/request.ts) waits --timeout ms and resends --retries times, from a socket of its
 //   own for each line, so that a late reply to one line is never taken for the next line's.
@@ -15,32 +20,55 @@
 // - The services: uppercase() (protocol/uppercase.ts), or echo.
 
 /**
- * The `doorway` command: TCP and UDP servers, clients and a pinger, the same on Deno, Bun and Node.
+ * The `doorway` command: TCP, TLS, Unix socket and UDP servers, clients and a pinger, the same on Deno, Bun and
+ * Node.
  *
  * ```sh
  * deno run --allow-net jsr:@doorway/sockets/cli tcp-server --port 12000     # Listening on tcp 0.0.0.0:12000 …
  * printf 'hello\nworld\n' | bun cli.ts tcp-client 127.0.0.1 12000            # HELLO, WORLD
+ * node --import tsx cli.ts tcp-server --tls --cert cert.pem --key key.pem --port 12443
+ * printf 'hello\n' | bun cli.ts tcp-client localhost 12443 --tls --ca ca.pem   # HELLO
+ * deno run --allow-net --allow-read --allow-write cli.ts tcp-server --unix /tmp/doorway.sock
  * node --import tsx cli.ts udp-server --service echo --port 12001
  * deno run --allow-net cli.ts ping 127.0.0.1 12001 --count 4                 # … 4 received, 0% packet loss
  * ```
  *
  * Commands: `tcp-server`, `udp-server` (`--hostname`, `--port`, `--service upper|echo`), `tcp-client HOST PORT`,
  * `udp-client HOST PORT` (each line of stdin out, each reply on stdout), `ping HOST PORT` (`--count`,
- * `--timeout`, `--interval`, `--json`). `doorway --help` and `doorway <command> --help` say more.
+ * `--timeout`, `--interval`, `--json`). `tcp-server` and `tcp-client` speak TLS with `--tls` (the server with
+ * `--cert` and `--key`, the client with `--ca`, `--servername`, `--insecure`), and use a Unix socket with
+ * `--unix PATH`. `doorway --help` and `doorway <command> --help` say more.
  *
- * Exit status: 0 on success, 1 when the network fails (the error's message on stderr), 2 for bad arguments.
+ * Deno needs `--allow-read` for the certificate files, and `--allow-read --allow-write` for `--unix`; it cannot
+ * turn verification off (`--insecure`) nor speak TLS over a Unix socket, and says so (`EUNSUPPORTED`, exit 1).
+ *
+ * Exit status: 0 on success, 1 when the network fails or a file cannot be read (the error's message on stderr),
+ * 2 for bad arguments.
  *
  * Importing this module runs nothing: {@linkcode main} runs the command for an argument list.
  *
  * @module
  */
 
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { bind, formatAddress, LineClient, request, serveDatagrams, serveLines, SocketError, uppercase } from "./mod.ts";
+import {
+  bind,
+  type ConnectOptions,
+  formatAddress,
+  LineClient,
+  request,
+  serveDatagrams,
+  serveLines,
+  SocketError,
+  type TlsConnectOptions,
+  type TlsListenOptions,
+  type UnixConnectOptions,
+  uppercase,
+} from "./mod.ts";
 import { currentRuntime } from "./runtime/select.ts";
 import { lookupHost as lookupName } from "./udp/_lookup.ts";
 import { explainArgsError } from "./_args_error.ts";
@@ -70,14 +98,16 @@ const SERVICES = {
 };
 type ServiceName = keyof typeof SERVICES;
 
-const HELP = `doorway ${VERSION}: TCP and UDP sockets, the same on Deno, Bun and Node
+const HELP = `doorway ${VERSION}: TCP, TLS, Unix and UDP sockets, the same on Deno, Bun and Node
 
 Usage: doorway <command> [options]
 
 Commands:
-  tcp-server              serve lines over TCP: each line gets a reply line (uppercase or echo)
+  tcp-server              serve lines over TCP, TLS (--tls) or a Unix socket (--unix): each line gets a reply
+                          line (uppercase or echo)
   udp-server              answer datagrams over UDP (uppercase or echo)
-  tcp-client HOST PORT    send each line of stdin over one TCP connection; print each reply
+  tcp-client HOST PORT    send each line of stdin over one TCP or TLS (--tls) connection; print each reply
+  tcp-client --unix PATH  the same over a Unix socket
   udp-client HOST PORT    send each line of stdin as a datagram; print each reply
   ping HOST PORT          ping a UDP server (udp-server, or the textbook's pinger server)
 
@@ -85,8 +115,10 @@ Options:
   -h, --help              show this help; doorway <command> --help shows a command's
   -V, --version           print the version
 
-Exit status: 0 on success, 1 when the network fails (refused, timed out), 2 for bad arguments.
-Run with: deno run --allow-net cli.ts …, bun cli.ts … or node --import tsx cli.ts …`;
+Exit status: 0 on success, 1 when the network fails (refused, timed out, certificate not trusted) or a file
+cannot be read, 2 for bad arguments.
+Run with: deno run --allow-net cli.ts …, bun cli.ts … or node --import tsx cli.ts … (Deno also needs
+--allow-read for certificate files, and --allow-read --allow-write for --unix)`;
 
 const SERVER_HELP = `  --hostname ADDR         the address to listen on (default: 0.0.0.0; :: for IPv6)
   --port N                the port, 0 for any free one (default: 12000)
@@ -96,18 +128,27 @@ const COMMAND_HELP = {
   "tcp-server": `Usage: doorway tcp-server [options]
 
 Serves a line protocol over TCP: every line a client sends gets one reply line, many clients at once.
-Prints "Listening on tcp ADDR:PORT (service: NAME)", with the real port when --port is 0.
+Prints "Listening on tcp ADDR:PORT (service: NAME)", with the real port when --port is 0; over TLS
+"Listening on tls ADDR:PORT (…)"; on a Unix socket "Listening on unix PATH (…)", or "tls+unix PATH" over TLS.
 Ctrl-C or SIGTERM stops it gracefully (lines received get their replies); a second one closes every connection now.
 
 Options:
 ${SERVER_HELP}
+  --unix PATH             listen on a Unix socket at PATH instead of --hostname and --port; a socket file left
+                          there by a server that is gone is replaced, and the file is removed on exit
+  --tls                   serve TLS, with --cert and --key; clients that fail the handshake are logged on stderr
+  --cert FILE             the certificate chain (PEM), the server's own certificate first
+  --key FILE              its private key (PEM)
   --max-connections N     connections served at once; more get an end of stream at once, and counted on
                           stderr at most once a second (default: 16384)
   --max-line-bytes N      the longest line accepted; a longer one is refused and its connection closed
                           (default: 65536)
   --idle-timeout MS       close a connection after this long with no traffic; 0 never (default: 0)
   --graceful-timeout MS   on shutdown, how long connections get to finish before being closed (default: 10000)
-  -h, --help              show this help`,
+  -h, --help              show this help
+
+A file that cannot be read is one line on stderr and exit 1. Deno needs --allow-read to read --cert and --key,
+and --allow-read --allow-write for --unix; it cannot serve TLS over a Unix socket, and says so (exit 1).`,
   "udp-server": `Usage: doorway udp-server [options]
 
 Answers every datagram with one datagram. Prints "Listening on udp ADDR:PORT (service: NAME)", with the real
@@ -117,13 +158,26 @@ Options:
 ${SERVER_HELP}
   -h, --help              show this help`,
   "tcp-client": `Usage: doorway tcp-client HOST PORT [options]
+       doorway tcp-client --unix PATH [options]
 
 Sends each line of stdin over one TCP connection and prints each reply line, in order. Lines are pipelined:
 many are in flight at once. On a terminal it prompts for each line, like the textbook's client.
 
 Options:
+  --unix PATH             connect to the Unix socket at PATH instead of HOST and PORT
+  --tls                   connect over TLS, like openssl s_client: the server's certificate must be signed by
+                          one of the runtime's default CAs (or --ca's) and valid for HOST (or --servername)
+  --ca FILE               trust the CA certificates in this PEM file instead of the default ones (with --tls)
+  --servername NAME       the name sent to the server (SNI) and verified, instead of HOST; required for --tls
+                          with --unix
+  --insecure              accept any certificate for any name, for tests only (with --tls); Deno cannot
   --timeout MS            give up connecting, or waiting for a reply, after this long (default: 5000)
-  -h, --help              show this help`,
+  -h, --help              show this help
+
+A certificate that fails verification is one line and exit 1: "Cannot connect to HOST:PORT: certificate not
+trusted" (or "certificate not valid for this name", "certificate expired or not yet valid"). A --ca file that cannot be read is
+one line, exit 1. Deno needs --allow-read for --ca, and --allow-read --allow-write for --unix; it cannot do
+--insecure, nor TLS over a Unix socket, and says so (exit 1).`,
   "udp-client": `Usage: doorway udp-client HOST PORT [options]
 
 Sends each line of stdin as one datagram and prints each reply, one line at a time. HOST is an IP address or a name.
@@ -160,15 +214,30 @@ const SERVER_OPTIONS = {
   ...HELP_OPTION,
 } as const;
 
+// --hostname and --port without defaults here: given with --unix, they are a mistake to report.
 const TCP_SERVER_OPTIONS = {
   ...SERVER_OPTIONS,
+  hostname: { type: "string" },
+  port: { type: "string" },
   "max-connections": { type: "string", default: "16384" },
   "max-line-bytes": { type: "string", default: "65536" },
   "idle-timeout": { type: "string", default: "0" },
   "graceful-timeout": { type: "string", default: "10000" },
+  unix: { type: "string" },
+  tls: { type: "boolean", default: false },
+  cert: { type: "string" },
+  key: { type: "string" },
 } as const;
 
-const TCP_CLIENT_OPTIONS = { timeout: { type: "string", default: "5000" }, ...HELP_OPTION } as const;
+const TCP_CLIENT_OPTIONS = {
+  timeout: { type: "string", default: "5000" },
+  unix: { type: "string" },
+  tls: { type: "boolean", default: false },
+  ca: { type: "string" },
+  servername: { type: "string" },
+  insecure: { type: "boolean", default: false },
+  ...HELP_OPTION,
+} as const;
 
 const UDP_CLIENT_OPTIONS = {
   timeout: { type: "string", default: "1000" },
@@ -245,6 +314,52 @@ function serviceOf(text: string): ServiceName {
   throw new UsageError(`Invalid --service "${text}": must be upper or echo`);
 }
 
+/** `--first` given with `--second`, which it excludes, is a mistake. */
+function exclude(command: CommandName, first: [string, unknown], second: [string, unknown]): void {
+  if (first[1] === undefined || first[1] === false || second[1] === undefined || second[1] === false) return;
+  throw new UsageError(
+    `Options "--${first[0]}" and "--${second[0]}" exclude each other; see doorway ${command} --help`,
+  );
+}
+
+/** `--name`, given, needs `--tls`. */
+function needTls(command: CommandName, tls: boolean, given: Record<string, unknown>): void {
+  if (tls) return;
+  for (const [name, value] of Object.entries(given)) {
+    if (value !== undefined && value !== false) {
+      throw new UsageError(`Option "--${name}" needs --tls; see doorway ${command} --help`);
+    }
+  }
+}
+
+// Why a file could not be read, in the words of socket_error.ts's reasons.
+const READ_REASONS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "is a directory",
+};
+
+/**
+ * The PEM text of the file `--option` names, read before any socket is opened. A file that cannot be read, or
+ * holds no PEM, is one line naming it (exit 1, like an address that cannot be bound).
+ */
+function readPem(option: string, path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const { name, code } = err as { name?: unknown; code?: unknown };
+    // Deno's own permission check throws NotCapable, with no errno code.
+    const reason = name === "NotCapable"
+      ? "permission denied (run Deno with --allow-read)"
+      : READ_REASONS[String(code)] ?? (typeof code === "string" ? code : messageOf(err).split("\n")[0]);
+    throw new Error(`Cannot read --${option} ${path}: ${reason}`);
+  }
+  if (!text.includes("-----BEGIN ")) throw new Error(`Cannot read --${option} ${path}: not PEM text`);
+  return text;
+}
+
 /** Calls `stop(force)` on SIGINT and SIGTERM, `force` from the second signal on; returns the unsubscribe. */
 function onStopSignals(stop: (force: boolean) => void): () => void {
   let signals = 0;
@@ -274,17 +389,35 @@ async function tcpServer(args: string[]): Promise<number> {
   const { values, positionals } = parse("doorway tcp-server", TCP_SERVER_OPTIONS, args);
   if (values.help) return help(COMMAND_HELP["tcp-server"]);
   expectPositionals("tcp-server", [], positionals);
+  exclude("tcp-server", ["unix", values.unix], ["hostname", values.hostname]);
+  exclude("tcp-server", ["unix", values.unix], ["port", values.port]);
+  needTls("tcp-server", values.tls, { cert: values.cert, key: values.key });
+  if (values.tls && (values.cert === undefined || values.key === undefined)) {
+    const missing = [values.cert === undefined && "--cert FILE", values.key === undefined && "--key FILE"];
+    const needs = missing.filter((option) => option !== false).join(" and ");
+    throw new UsageError(`Option "--tls" needs ${needs}; see doorway tcp-server --help`);
+  }
   const service = serviceOf(values.service);
+  const where = values.unix !== undefined
+    ? { path: values.unix }
+    : { hostname: values.hostname ?? "0.0.0.0", port: portOf(values.port ?? "12000", 0) };
   const maxConnections = integer("--max-connections", values["max-connections"], 1, MAX_INT);
-  const errors = new ErrorLog((line) => console.error(line));
-  const server = await serveLines({
-    hostname: values.hostname,
-    port: portOf(values.port, 0),
+  const limits = {
     maxConnections,
     maxLineBytes: integer("--max-line-bytes", values["max-line-bytes"], 1, MAX_INT),
     idleTimeout: integer("--idle-timeout", values["idle-timeout"], 0, MAX_INT),
     gracefulTimeout: integer("--graceful-timeout", values["graceful-timeout"], 0, MAX_INT),
-    onError: (err) => {
+  };
+  // Read once every argument is known good: a usage error never waits on a file.
+  const tls: TlsListenOptions | undefined = values.tls
+    ? { cert: readPem("cert", values.cert!), key: readPem("key", values.key!) }
+    : undefined;
+  const errors = new ErrorLog((line) => console.error(line));
+  const server = await serveLines({
+    ...where,
+    ...limits,
+    tls,
+    onError: (err: unknown) => {
       // Peers that reset or go away mid-reply are part of serving: a line each would flood the log.
       if (err instanceof SocketError && (err.code === "ECONNRESET" || err.code === "EPIPE")) return;
       errors.report(err);
@@ -300,7 +433,8 @@ async function tcpServer(args: string[]): Promise<number> {
     server.close({ force }).catch(() => {});
   });
   // Only once a signal would stop it cleanly: whoever reads this line may send one at once.
-  print(`Listening on tcp ${formatAddress(server.addr)} (service: ${service})`);
+  const transport = "path" in server.addr ? (tls ? "tls+unix" : "unix") : (tls ? "tls" : "tcp");
+  print(`Listening on ${transport} ${formatAddress(server.addr)} (service: ${service})`);
   try {
     await server.finished;
   } finally {
@@ -341,11 +475,27 @@ function stdinLines() {
 async function tcpClient(args: string[]): Promise<number> {
   const { values, positionals } = parse("doorway tcp-client", TCP_CLIENT_OPTIONS, args);
   if (values.help) return help(COMMAND_HELP["tcp-client"]);
-  const [hostname, portText] = expectPositionals("tcp-client", ["HOST", "PORT"], positionals);
-  const port = portOf(portText, 1);
+  const path = values.unix;
+  const [hostname, portText] = expectPositionals("tcp-client", path === undefined ? ["HOST", "PORT"] : [], positionals);
+  const port = path === undefined ? portOf(portText, 1) : 0;
+  needTls("tcp-client", values.tls, { ca: values.ca, servername: values.servername, insecure: values.insecure });
+  exclude("tcp-client", ["ca", values.ca], ["insecure", values.insecure]);
+  if (values.servername === "") throw new UsageError('Invalid --servername "": must not be empty');
+  if (values.tls && path !== undefined && values.servername === undefined) {
+    throw new UsageError('Option "--tls" with --unix needs --servername NAME; see doorway tcp-client --help');
+  }
   const timeout = integer("--timeout", values.timeout, 1, MAX_INT);
-  // Connect first: a refused connection is reported before any input is waited for.
-  const client = await LineClient.connect({ hostname, port, timeout });
+  let tls: TlsConnectOptions | undefined;
+  if (values.tls) {
+    tls = { serverName: values.servername };
+    if (values.ca !== undefined) tls.caCerts = [readPem("ca", values.ca)];
+    if (values.insecure) tls.verify = false;
+  }
+  const options: ConnectOptions | UnixConnectOptions = path === undefined
+    ? { hostname, port, timeout, tls }
+    : { path, timeout, tls };
+  // Connect first: a refused connection, or a certificate not trusted, is reported before any input is read.
+  const client = await LineClient.connect(options);
   const input = stdinLines();
   try {
     if (process.stdin.isTTY) {
