@@ -1,6 +1,6 @@
 /**
- * The Node adapter: `node:net`, `node:dgram` and `node:dns` behind the
- * runtime contract.
+ * The Node adapter: `node:net`, `node:tls`, `node:dgram` and `node:dns`
+ * behind the runtime contract.
  *
  * @module
  */
@@ -8,7 +8,9 @@
 import type { Runtime } from "../contract.ts";
 import { lookup } from "./dns.ts";
 import { connect, listen } from "./tcp.ts";
+import { connectTls, listenTls, startTls } from "./tls.ts";
 import { bindDatagram } from "./udp.ts";
+import { removeSocketFile } from "./unix.ts";
 
 /**
  * Sockets on Node.
@@ -18,7 +20,15 @@ import { bindDatagram } from "./udp.ts";
  * import { runtime } from "./mod.ts";
  *
  * const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
- * listener.close();
+ * await listener.close();
  * ```
  */
-export const runtime: Runtime = { name: "node", listen, connect, bindDatagram, lookup };
+export const runtime: Runtime = {
+  name: "node",
+  listen: (spec) => spec.tls === undefined ? listen(spec) : listenTls({ ...spec, tls: spec.tls }),
+  connect: (spec) => spec.tls === undefined ? connect(spec) : connectTls({ ...spec, tls: spec.tls }),
+  startTls,
+  removeSocketFile,
+  bindDatagram,
+  lookup,
+};
