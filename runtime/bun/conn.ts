@@ -23,8 +23,10 @@ function brokenPipe(remote: Addr): SocketError {
 }
 
 /**
- * Judges how a TLS handshake ended, from Bun's `handshake` handler: the
- * failure to reject with, or `undefined` for a connection to go on with.
+ * Judges how a TLS handshake ended, from Bun's `handshake` handler (or a
+ * failure before it: `success` false, with the socket's error, or `null`
+ * when the peer closed): the failure to reject with, or `undefined` for a
+ * connection to go on with.
  */
 export type HandshakeJudge = (success: boolean, authorizationError: Error | null) => unknown;
 
@@ -110,8 +112,10 @@ export class BunConn implements RawConn {
   }
 
   #fail(cause: unknown): void {
-    if (this.#handshake !== undefined) {
-      this.abortHandshake(cause);
+    const handshake = this.#handshake;
+    if (handshake !== undefined) {
+      // The judge names a failure during the handshake as one of it.
+      this.abortHandshake(handshake.judge(false, cause as Error) ?? cause);
       return;
     }
     if (this.#done) return;
@@ -199,10 +203,10 @@ export class BunConn implements RawConn {
   }
 
   #onEnd(): void {
-    // The peer can no longer finish a handshake it has not.
-    if (this.#handshake !== undefined) {
-      this.abortHandshake(new SocketError("ETLSHANDSHAKE", "Connection closed by peer during the TLS handshake"));
-    }
+    // The peer can no longer finish a handshake it has not: a failure
+    // without an error, for the judge to name.
+    const handshake = this.#handshake;
+    if (handshake !== undefined) this.abortHandshake(handshake.judge(false, null));
     if (this.#done || this.#ended) return;
     this.#ended = true;
     this.#report((events) => events.end());

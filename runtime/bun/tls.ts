@@ -41,12 +41,12 @@ function alpnWire(protocols: string[] | undefined): Uint8Array | undefined {
 }
 
 // A reset or a close before the handshake ends is a failed handshake, not a
-// failed connection: Bun says ECONNRESET either way.
-function failedHandshake(action: string, err: unknown): unknown {
+// failed connection: Bun says ECONNRESET either way (null: closed, no error).
+function failedHandshake(action: string, err: Error | null): unknown {
   const code = codeOf(err);
-  if (code !== "ECONNRESET" && code !== "EPIPE") return err;
+  if (err !== null && code !== "ECONNRESET" && code !== "EPIPE") return err;
   return new SocketError("ETLSHANDSHAKE", `Cannot ${action}: TLS handshake failed (connection closed by peer)`, {
-    cause: err,
+    cause: err ?? undefined,
   });
 }
 
@@ -71,8 +71,9 @@ export function clientOptions(tls: TlsClientOptions, hostname: string | undefine
 export function clientJudge(verify: boolean, action: string): HandshakeJudge {
   return (success, error) => {
     if (success && error === null) return undefined;
-    if (!verify && !HANDSHAKE_FAILURES.has(codeOf(error) as string)) return undefined;
-    return failedHandshake(action, error ?? new SocketError("ETLSHANDSHAKE", `Cannot ${action}: TLS handshake failed`));
+    // Verification off: a certificate's complaint is no failure, the handshake's is.
+    if (!verify && error !== null && !HANDSHAKE_FAILURES.has(codeOf(error) as string)) return undefined;
+    return failedHandshake(action, error);
   };
 }
 
@@ -98,7 +99,7 @@ export function serverOptions(tls: TlsServerOptions): BunTlsOptions {
 export function serverJudge(clientAuth: boolean, action: string): HandshakeJudge {
   return (success, error) => {
     if (success && (error === null || !clientAuth)) return undefined;
-    return failedHandshake(action, error ?? new SocketError("ETLSHANDSHAKE", `Cannot ${action}: TLS handshake failed`));
+    return failedHandshake(action, error);
   };
 }
 
