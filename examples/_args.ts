@@ -1,5 +1,6 @@
 // The examples' command lines, shared: strict flags, --help, and a mistake reported as one line on stderr with
 // exit code 2, all before an example prompts or opens a socket (as the `doorway` command does, in cli.ts).
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { explainArgsError } from "../_args_error.ts";
@@ -48,6 +49,34 @@ export async function numberFlag(name: string, text: string, min: number, max: n
 /** `--port`'s value: 0 (any free port) is for servers only. */
 export function portFlag(text: string, min: 0 | 1): Promise<number> {
   return integerFlag("port", text, min, 65535);
+}
+
+// Why a file could not be read, in the words of socket_error.ts's reasons.
+const READ_REASONS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "is a directory",
+};
+
+/**
+ * The PEM text in the file `--name` names. A file that cannot be read, or holds no PEM, is one line on stderr
+ * naming it and exit 1: the flag was well formed, the system said no (as for a port that is taken).
+ */
+export async function pemFileFlag(name: string, path: string): Promise<string> {
+  let reason: string;
+  try {
+    const text = readFileSync(path, "utf8");
+    if (text.includes("-----BEGIN ")) return text;
+    reason = "not PEM text";
+  } catch (err) {
+    const { name: errorName, code } = err as { name?: unknown; code?: unknown };
+    // Deno's own permission check throws NotCapable, with no errno code.
+    reason = errorName === "NotCapable"
+      ? "permission denied (run Deno with --allow-read)"
+      : READ_REASONS[String(code)] ?? String(code ?? err);
+  }
+  return await exit(process.stderr, `Cannot read --${name} ${path}: ${reason}`, 1);
 }
 
 /** Prints `message` as one line on stderr and exits 2, once it is written. */
