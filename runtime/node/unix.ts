@@ -24,7 +24,8 @@ function isMissing(err: unknown): boolean {
 /**
  * Removes what is left of a listener's socket file, if it is still the
  * file the listener made (not one bound since at the same path). libuv
- * unlinks it when the listener closes, which Node does not document.
+ * unlinks the path itself when the listener closes, whatever file is there
+ * by then (nodejs/node#19729, libuv/libuv#1332), which no option prevents.
  *
  * @example Removing a closed listener's file
  * ```ts ignore
