@@ -15,7 +15,7 @@ import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { utf8Length } from "../utf8_length.ts";
 import type { Conn, ConnOptions, ReadOptions } from "./conn.ts";
 import { PUSH, type PushAnswerer, type PushConn, type PushEnd } from "./_push.ts";
-import { UPGRADE, type Upgradable } from "./_upgrade.ts";
+import { type Upgradable, UPGRADE } from "./_upgrade.ts";
 
 /** Options of a {@linkcode TcpConn}: a `Conn`'s, and the name it was connected to. */
 export interface TcpConnOptions extends ConnOptions {
@@ -185,10 +185,8 @@ export class TcpConn implements Conn<Addr>, ConnEvents, PushConn, Upgradable {
   // and in push mode while a reply waits (as the peer's next request would
   // have to); resumes it otherwise.
   #flow(): void {
-    const hold = this.#answerer !== undefined
-      ? this.#pushBusy
-      : this.#waiter === undefined &&
-        (this.#readsWhenAsked || this.#buffer.buffered + (this.#frames?.buffered ?? 0) >= READ_AHEAD);
+    const hold = this.#answerer !== undefined ? this.#pushBusy : this.#waiter === undefined &&
+      (this.#readsWhenAsked || this.#buffer.buffered + (this.#frames?.buffered ?? 0) >= READ_AHEAD);
     if (hold === this.#paused || this.#closed) return;
     this.#paused = hold;
     if (hold) this.#raw.pause();
@@ -469,7 +467,10 @@ export class TcpConn implements Conn<Addr>, ConnEvents, PushConn, Upgradable {
     if (this.#writeClosed || unread > 0) {
       this.#nextWrite();
       if (this.#writeClosed) throw this.#writeClosedError();
-      throw new SocketError("EPROTO", `Cannot ${action} ${this.#remote}: ${unread} bytes received in plaintext are unread`);
+      throw new SocketError(
+        "EPROTO",
+        `Cannot ${action} ${this.#remote}: ${unread} bytes received in plaintext are unread`,
+      );
     }
     this.#paused = true;
     this.#raw.pause();

@@ -10,6 +10,7 @@ import type { Addr, ListenerEvents, RawConn, RawListener } from "../runtime/cont
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { PUSH, type PushListener } from "./_push.ts";
 import { TcpConn } from "./_tcp_conn.ts";
+import { handshakeError } from "./_tls_spec.ts";
 import type { Conn, ConnOptions } from "./conn.ts";
 import type { ListenOptions } from "./listen.ts";
 
@@ -97,7 +98,7 @@ export class TcpListener implements PushListener, ListenerEvents {
   handshakeError(cause: unknown, remoteAddr: Addr | undefined): void {
     if (this.#closed) return;
     const address = remoteAddr === undefined ? "a client" : formatAddress(unmapIpv4(remoteAddr));
-    const error = socketError(cause, { action: "complete a TLS handshake with", address });
+    const error = handshakeError(cause, { action: "complete a TLS handshake with", address });
     report(this.#onConnError ?? this.#onError, error);
   }
 

@@ -5,7 +5,7 @@
  */
 
 import type { TlsClientOptions, TlsServerOptions } from "../runtime/contract.ts";
-import { SocketError } from "../socket_error.ts";
+import { SocketError, socketError } from "../socket_error.ts";
 import type { TlsConnectOptions, TlsListenOptions } from "./tls_options.ts";
 
 // Where an option was wrong, for the message: the action and the address.
@@ -83,4 +83,19 @@ export function serverTlsSpec(tls: TlsListenOptions, place: Place): TlsServerOpt
     clientCaCerts: tls.clientCaCerts,
     handshakeTimeout,
   };
+}
+
+/**
+ * A failed TLS handshake as a `SocketError`: a peer that closes or resets
+ * the connection during the handshake aborted it (`ETLSHANDSHAKE`), where a
+ * plain connection would say `ECONNRESET`.
+ */
+export function handshakeError(err: unknown, place: Place): SocketError {
+  const error = socketError(err, place);
+  if (error.code !== "ECONNRESET" && error.code !== "EPIPE") return error;
+  return new SocketError(
+    "ETLSHANDSHAKE",
+    `Cannot ${place.action} ${place.address}: TLS handshake failed (connection closed by peer)`,
+    { cause: err },
+  );
 }

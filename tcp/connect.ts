@@ -10,7 +10,7 @@ import { currentRuntime } from "../runtime/select.ts";
 import type { ConnectSpec } from "../runtime/contract.ts";
 import { formatAddress, SocketError, socketError } from "../socket_error.ts";
 import { TcpConn } from "./_tcp_conn.ts";
-import { clientTlsSpec } from "./_tls_spec.ts";
+import { clientTlsSpec, handshakeError } from "./_tls_spec.ts";
 import type { AddrOf, Conn, ConnOptions } from "./conn.ts";
 import type { TlsConnectOptions } from "./tls_options.ts";
 
@@ -91,7 +91,9 @@ export async function connect<O extends ConnectOptions | UnixConnectOptions>(opt
   const runtime = await currentRuntime();
   // The signal may have fired while the adapter loaded.
   checkSignal(signal, "connect to", address);
-  const failed = (err: unknown) => Promise.reject(socketError(err, { action: "connect to", address }));
+  const place = { action: "connect to", address };
+  const failed = (err: unknown) =>
+    Promise.reject(spec.tls === undefined ? socketError(err, place) : handshakeError(err, place));
   const connOptions = { ...options, serverName: spec.tls?.serverName ?? hostname };
   if (signal === undefined && timeout === undefined) {
     return new TcpConn(await runtime.connect(spec).catch(failed), connOptions) as unknown as Conn<AddrOf<O>>;

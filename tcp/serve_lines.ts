@@ -31,7 +31,11 @@ export function serveLines<O extends ServeOptions>(options: O, respond: LineResp
   const answerer = new LineAnswerer(respond);
   // Not the shutdown signal: a shutdown answers every line the peer sends
   // until it ends its stream, or the grace period does.
-  return startServer(options, undefined, (conn, _context, end) => answerEnding(conn, answerer, undefined, end)) as Promise<
+  return startServer(
+    options,
+    undefined,
+    (conn, _context, end) => answerEnding(conn, answerer, undefined, end),
+  ) as Promise<
     Server<AddrOf<O>>
   >;
 }

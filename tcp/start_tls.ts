@@ -8,7 +8,7 @@ import { currentRuntime } from "../runtime/select.ts";
 import type { Addr, StartTlsSpec } from "../runtime/contract.ts";
 import { formatAddress, SocketError } from "../socket_error.ts";
 import { upgradableOf } from "./_upgrade.ts";
-import { clientTlsSpec, serverTlsSpec } from "./_tls_spec.ts";
+import { clientTlsSpec, handshakeError, serverTlsSpec } from "./_tls_spec.ts";
 import type { Conn } from "./conn.ts";
 import type { TlsConnectOptions, TlsListenOptions } from "./tls_options.ts";
 
@@ -80,7 +80,9 @@ export async function startTls<A extends Addr>(conn: Conn<A>, options: StartTlsO
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     return await upgradable.upgrade((raw) =>
-      runtime.startTls(raw, { ...spec, signal: handshake.signal }).catch((err) => Promise.reject(giveUp ?? err))
+      runtime.startTls(raw, { ...spec, signal: handshake.signal }).catch((err) =>
+        Promise.reject(giveUp ?? handshakeError(err, place))
+      )
     ) as Conn<A>;
   } finally {
     clearTimeout(timer);

@@ -165,13 +165,19 @@ describe(`udp addresses on ${runtimeName()}: wildcards, loopbacks and names`, ()
     );
   });
 
-  test("an IPv6 socket, :: included, does not send to an IPv4 address (no dual-stack sending yet)", async () => {
-    await using socket = await bind({ hostname: "::" });
+  test("a socket on ::1 does not send to an IPv4 address; one on :: does, and hears IPv4 as IPv4", async () => {
+    await using loopback6 = await bind({ hostname: "::1" });
     await rejectsWithCode(
-      socket.send("x", { hostname: "127.0.0.1", port: 9 }),
+      loopback6.send("x", { hostname: "127.0.0.1", port: 9 }),
       "EINVAL",
       /^Cannot send to 127\.0\.0\.1:9: an IPv6 socket cannot send to an IPv4 address$/,
     );
+    await using server = await serveDatagrams({ hostname: "127.0.0.1", port: 0 }, (data) => data);
+    await using wildcard = await bind({ hostname: "::" });
+    assert.equal(await wildcard.send("over v4", { hostname: "127.0.0.1", port: server.addr.port }), 7);
+    const reply = await wildcard.receive({ timeout: 5000 });
+    assert.equal(new TextDecoder().decode(reply.data), "over v4");
+    assert.deepEqual(reply.remote, { transport: "udp", hostname: "127.0.0.1", port: server.addr.port });
   });
 
   test("doorway udp-server --hostname localhost, udp-client localhost and ping localhost", SLOW, async () => {
