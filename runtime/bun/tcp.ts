@@ -41,7 +41,7 @@ class BunStreamListener implements RawListener {
     if (tls !== undefined) {
       const clientAuth = tls.clientCaCerts !== undefined;
       this.#tls = {
-        judge: (remote) => serverJudge(clientAuth, `accept a TLS connection from ${describe(remote)}`),
+        judge: (remote) => serverJudge(clientAuth, `complete a TLS handshake with ${describe(remote)}`),
         timeout: tls.handshakeTimeout,
       };
     }
@@ -98,7 +98,7 @@ class BunStreamListener implements RawListener {
     }
     const judge = tls.judge(remote ?? { transport: "tcp", hostname: socket.remoteAddress, port: socket.remotePort });
     conn = new BunConn(socket, { local: this.#local, remote, judge });
-    const action = `accept a TLS connection from ${describe(conn.remoteAddr)}`;
+    const action = `complete a TLS handshake with ${describe(conn.remoteAddr)}`;
     // One timer per handshake: a stalled client holds up no other.
     const timer = setTimeout(() => conn.abortHandshake(handshakeTimeout(action, tls.timeout)), tls.timeout);
     this.#handshakes.add(conn);
@@ -130,7 +130,7 @@ class BunStreamListener implements RawListener {
     if (this.#closing === undefined) {
       // false: connections already accepted stay open.
       this.#server.stop(false);
-      const closed = new SocketError("ECLOSED", "Listener closed during the TLS handshake");
+      const closed = new SocketError("ECLOSED", "Cannot complete a TLS handshake: socket is closed");
       for (const conn of this.#handshakes) conn.abortHandshake(closed);
       const early = this.#early.splice(0);
       // Connections not yet reported are closed by reporting them to a stand-in.

@@ -7,7 +7,7 @@
 
 import type { Addr, ConnectSpec, RawConn, StartTlsSpec, TlsClientOptions, TlsServerOptions } from "../contract.ts";
 import { formatAddress, SocketError } from "../../socket_error.ts";
-import { ipFamily } from "../../addr.ts";
+import { ipFamily, unmapIpv4 } from "../../addr.ts";
 import { BunConn, type HandshakeJudge } from "./conn.ts";
 import { bun, type BunTlsOptions } from "./types.ts";
 
@@ -21,9 +21,9 @@ function codeOf(err: unknown): unknown {
   return (err as { code?: unknown } | null)?.code;
 }
 
-/** How an address reads in a message. */
+/** How an address reads in a message, an IPv4-mapped one as IPv4 (as the layer above says it). */
 export function describe(addr: Addr): string {
-  return addr.transport === "unix" ? addr.path : formatAddress(addr);
+  return addr.transport === "unix" ? addr.path : formatAddress(unmapIpv4(addr));
 }
 
 // ALPN names in the wire format Bun takes: each prefixed with its length.
@@ -45,9 +45,7 @@ function alpnWire(protocols: string[] | undefined): Uint8Array | undefined {
 function failedHandshake(action: string, err: Error | null): unknown {
   const code = codeOf(err);
   if (err !== null && code !== "ECONNRESET" && code !== "EPIPE") return err;
-  return new SocketError("ETLSHANDSHAKE", `Cannot ${action}: TLS handshake failed (connection closed by peer)`, {
-    cause: err ?? undefined,
-  });
+  return new SocketError("ETLSHANDSHAKE", `Cannot ${action}: TLS handshake failed`, { cause: err ?? undefined });
 }
 
 /**
@@ -105,7 +103,7 @@ export function serverJudge(clientAuth: boolean, action: string): HandshakeJudge
 
 /** A handshake that took longer than `ms` milliseconds. */
 export function handshakeTimeout(action: string, ms: number): SocketError {
-  return new SocketError("ETIMEDOUT", `Cannot ${action}: TLS handshake timed out after ${ms} ms`);
+  return new SocketError("ETIMEDOUT", `Cannot ${action}: timed out after ${ms} ms`);
 }
 
 // Waits for a handshake; `signal` gives it up, closing the socket.
