@@ -17,6 +17,13 @@
 //
 // Common: --host H (127.0.0.1) --port P --warmup S --duration S.
 //
+// rr and bulk also take --tls (TLS over each connection, OpenSSL; the
+// server's certificate is not verified: the bench makes it itself) and
+// --unix PATH (a Unix socket instead of TCP; in a list of ports,
+// unix:PATH). Every TLS handshake completes before the first request, so
+// none falls in the warm-up or the measured part. Built with
+// -DLOADGEN_NO_TLS (no OpenSSL headers), --tls fails with a message.
+//
 // Interleaved (rr, cps, udp): --port P1,P2,... (up to 8) --slice S (0.05)
 // loads one server at a time, in slices of S seconds, in the order
 // P1 P2 ... Pn P1 P2 ...; a slice stops sending once its time is up and
@@ -45,7 +52,15 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#ifndef LOADGEN_NO_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#else
+typedef struct ssl_st SSL;
+#endif
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -173,15 +188,26 @@ static double percentile_us(int p, double q) {
 
 static int source_ip = 0;
 static int nports = 0;
-static int ports[MAX_PORTS];
+static int ports[MAX_PORTS];            // 0 for a Unix socket
+static const char *paths[MAX_PORTS];    // a Unix socket's path, or NULL
 static struct sockaddr_in servers[MAX_PORTS];
+static struct sockaddr_un unix_servers[MAX_PORTS];
+static int use_tls = 0;
 
 // A non-blocking TCP socket with a connect in progress. Source addresses
 // rotate over 127.0.0.1-127.0.0.100 so that connection churn cannot run out of
 // ephemeral ports. Those connections (cps, idle) make one write each, which
 // Nagle's algorithm never holds back (nothing is unacknowledged), so they skip
-// TCP_NODELAY; a mode that writes twice on one would need it.
+// TCP_NODELAY; a mode that writes twice on one would need it. A Unix socket's
+// connect completes at once or fails (EAGAIN: the server's backlog is full).
 static int start_connect(int p, int rotate) {
+  if (paths[p] != NULL) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) fail("socket: %s", strerror(errno));
+    if (connect(fd, (struct sockaddr *)&unix_servers[p], sizeof unix_servers[p]) < 0)
+      fail("connect %s: %s", paths[p], strerror(errno));
+    return fd;
+  }
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) fail("socket: %s", strerror(errno));
   int one = 1;
@@ -209,12 +235,101 @@ static void check_connected(int fd) {
   if (err) fail("connect: %s", strerror(err));
 }
 
+// ---- TLS: the same calls as recv() and send() --------------------------------
+
+#ifndef LOADGEN_NO_TLS
+static SSL_CTX *tls_ctx;
+
+static void tls_fail(const char *what) {
+  char msg[256];
+  unsigned long e = ERR_get_error();
+  if (e) ERR_error_string_n(e, msg, sizeof msg);
+  else snprintf(msg, sizeof msg, "%s", errno ? strerror(errno) : "connection closed");
+  fail("%s: %s", what, msg);
+}
+
+static void tls_init(void) {
+  tls_ctx = SSL_CTX_new(TLS_client_method());
+  if (tls_ctx == NULL) tls_fail("TLS setup");
+  SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+  // Read ahead: a read takes every record the kernel has, not a header and
+  // then a body. Partial writes: bulk sends up to a record at a time, and
+  // retries from where the window now starts, which is the same bytes.
+  SSL_CTX_set_read_ahead(tls_ctx, 1);
+  SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+  // A server that closes without close_notify reads as an end of stream, as on TCP.
+  SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+}
+
+static SSL *tls_new(int fd) {
+  SSL *ssl = SSL_new(tls_ctx);
+  if (ssl == NULL || !SSL_set_fd(ssl, fd)) tls_fail("TLS setup");
+  SSL_set_tlsext_host_name(ssl, "localhost");
+  SSL_set_connect_state(ssl);
+  return ssl;
+}
+
+// Advances a handshake: 0 once it is complete, else the epoll events it waits for.
+static uint32_t tls_handshake(SSL *ssl) {
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl);
+  if (r == 1) return 0;
+  int err = SSL_get_error(ssl, r);
+  if (err == SSL_ERROR_WANT_READ) return EPOLLIN;
+  if (err == SSL_ERROR_WANT_WRITE) return EPOLLOUT;
+  tls_fail("TLS handshake");
+  return 0;
+}
+
+// recv()'s and send()'s results: bytes, 0 at the end of the stream, or -1
+// with errno EAGAIN while the record layer waits for the socket.
+static ssize_t tls_result(SSL *ssl, int r, const char *what) {
+  if (r > 0) return r;
+  int err = SSL_get_error(ssl, r);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    errno = EAGAIN;
+    return -1;
+  }
+  if (err == SSL_ERROR_ZERO_RETURN) return 0;
+  tls_fail(what);
+  return -1;
+}
+
+// No ERR_clear_error() before reads and writes (2.5% of the load
+// generator's time at rr-32x1): an error stops the run, so the error queue
+// is always empty here.
+static ssize_t stream_recv(int fd, SSL *ssl, char *buf, size_t n) {
+  if (ssl == NULL) return recv(fd, buf, n, 0);
+  return tls_result(ssl, SSL_read(ssl, buf, n > 1 << 30 ? 1 << 30 : (int)n), "TLS read");
+}
+
+static ssize_t stream_send(int fd, SSL *ssl, const char *buf, size_t n) {
+  if (ssl == NULL) return send(fd, buf, n, MSG_NOSIGNAL);
+  return tls_result(ssl, SSL_write(ssl, buf, n > 1 << 30 ? 1 << 30 : (int)n), "TLS write");
+}
+
+// Decrypted bytes, or records read ahead, that no read has returned yet:
+// epoll cannot see them.
+static int stream_pending(SSL *ssl) { return ssl != NULL && SSL_has_pending(ssl); }
+#else
+static void tls_init(void) {
+  fail("--tls: this load generator was built without OpenSSL (install its headers, e.g. libssl-dev, and run again)");
+}
+static SSL *tls_new(int fd) { return NULL; }
+static uint32_t tls_handshake(SSL *ssl) { return 0; }
+static ssize_t stream_recv(int fd, SSL *ssl, char *buf, size_t n) { return recv(fd, buf, n, 0); }
+static ssize_t stream_send(int fd, SSL *ssl, const char *buf, size_t n) { return send(fd, buf, n, MSG_NOSIGNAL); }
+static int stream_pending(SSL *ssl) { return 0; }
+#endif
+
 // Writes all of buf or fails: requests are small and the socket's buffer
 // empty, so a short write means something is badly wrong.
-static void write_all(int fd, const char *buf, size_t n) {
+static void write_all(int fd, SSL *ssl, const char *buf, size_t n) {
   size_t off = 0;
   while (off < n) {
-    ssize_t w = send(fd, buf + off, n - off, MSG_NOSIGNAL);
+    ssize_t w = stream_send(fd, ssl, buf + off, n - off);
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
@@ -381,7 +496,8 @@ static void rotation_finish(rotation *r, const char *head, const char *unit, con
 
 typedef struct {
   int fd;
-  int connected;
+  SSL *ssl;             // with --tls
+  int state;            // 0 connecting, 1 in its TLS handshake, 2 ready
   uint64_t seq;         // lines sent so far
   uint64_t sent_at;     // when the current batch went out
   char *expect;         // the current batch's replies
@@ -397,7 +513,7 @@ static void rr_send(rr_conn *c, int id, char *out) {
   c->seq += depth;
   c->got = 0;
   c->sent_at = now_ns();
-  write_all(c->fd, out, c->expect_len);
+  write_all(c->fd, c->ssl, out, c->expect_len);
 }
 
 static int run_rr(void) {
@@ -426,35 +542,49 @@ static int run_rr(void) {
     for (int e = 0; e < n; e++) {
       int id = (int)evs[e].data.u64;
       rr_conn *c = &cs[id];
-      if (!c->connected) {
-        check_connected(c->fd);
-        c->connected = 1;
+      if (c->state < 2) {
+        if (c->state == 0) {
+          check_connected(c->fd);
+          c->state = 1;
+          if (use_tls) c->ssl = tls_new(c->fd);
+        }
+        // Every handshake completes here, before the first request.
+        uint32_t wait = c->ssl != NULL ? tls_handshake(c->ssl) : 0;
+        if (wait) {
+          ep(EPOLL_CTL_MOD, c->fd, wait, (uint64_t)id);
+          continue;
+        }
+        c->state = 2;
         ep(EPOLL_CTL_MOD, c->fd, EPOLLIN, (uint64_t)id);
         pending--;
         continue;
       }
-      ssize_t got = recv(c->fd, readbuf, sizeof readbuf, 0);
-      if (got < 0) {
-        if (errno == EAGAIN || errno == EINTR) continue;
-        fail("connection %d: read: %s", id, strerror(errno));
-      }
-      if (got == 0) fail("connection %d: server closed the connection", id);
-      if (c->got + (size_t)got > c->expect_len) fail("connection %d: unexpected bytes after the replies", id);
-      if (memcmp(c->expect + c->got, readbuf, (size_t)got) != 0)
-        describe_mismatch("rr", c->expect + c->got, readbuf, (size_t)got);
-      // Each request whose reply line is now complete gets its latency.
-      size_t before = c->got / line_len;
-      c->got += (size_t)got;
-      size_t after = c->got / line_len;
-      if (r.measuring) {
-        uint64_t t = now_ns();
-        for (size_t k = before; k < after; k++) add_sample(r.port, t - c->sent_at);
-        r.completed[r.port] += after - before;
-      }
-      if (c->got == c->expect_len) {
-        if (now_ns() < r.stop) rr_send(c, id, out);
-        else inflight--;
-      }
+      // One read per event on a plain socket (epoll reports what is left);
+      // over TLS, on while the record layer holds bytes epoll cannot see.
+      do {
+        ssize_t got = stream_recv(c->fd, c->ssl, readbuf, sizeof readbuf);
+        if (got < 0) {
+          if (errno == EAGAIN || errno == EINTR) break;
+          fail("connection %d: read: %s", id, strerror(errno));
+        }
+        if (got == 0) fail("connection %d: server closed the connection", id);
+        if (c->got + (size_t)got > c->expect_len) fail("connection %d: unexpected bytes after the replies", id);
+        if (memcmp(c->expect + c->got, readbuf, (size_t)got) != 0)
+          describe_mismatch("rr", c->expect + c->got, readbuf, (size_t)got);
+        // Each request whose reply line is now complete gets its latency.
+        size_t before = c->got / line_len;
+        c->got += (size_t)got;
+        size_t after = c->got / line_len;
+        if (r.measuring) {
+          uint64_t t = now_ns();
+          for (size_t k = before; k < after; k++) add_sample(r.port, t - c->sent_at);
+          r.completed[r.port] += after - before;
+        }
+        if (c->got == c->expect_len) {
+          if (now_ns() < r.stop) rr_send(c, id, out);
+          else inflight--;
+        }
+      } while (stream_pending(c->ssl));
     }
     now = now_ns();
     if (pending > 0) {
@@ -492,6 +622,14 @@ static int run_bulk(void) {
     if (n == 0) fail("connect timed out");
   }
   check_connected(fd);
+  SSL *ssl = use_tls ? tls_new(fd) : NULL;
+  // The handshake, before the warm-up's clock starts.
+  for (uint32_t wait; ssl != NULL && (wait = tls_handshake(ssl));) {
+    ep(EPOLL_CTL_MOD, fd, wait, 0);
+    while ((n = epoll_wait(epfd, evs, 4, (int)(timeout_s * 1000))) == 0 || (n < 0 && errno == EINTR)) {
+      if (n == 0) fail("TLS handshake timed out");
+    }
+  }
   ep(EPOLL_CTL_MOD, fd, EPOLLIN | EPOLLOUT, 0);
   // Line k of the stream is line k % BULK_LINES of the pattern; its reply is
   // the same uppercased. The pattern is stored twice over, so that any
@@ -511,7 +649,7 @@ static int run_bulk(void) {
     // Send while the window allows.
     while (sent - received < window) {
       size_t want = window - (size_t)(sent - received);
-      ssize_t w = send(fd, pattern + sent % period, want, MSG_NOSIGNAL);
+      ssize_t w = stream_send(fd, ssl, pattern + sent % period, want);
       if (w < 0) {
         if (errno == EAGAIN) break;
         if (errno == EINTR) continue;
@@ -528,7 +666,7 @@ static int run_bulk(void) {
     uint64_t now = now_ns();
     size_t most = sizeof readbuf < period ? sizeof readbuf : period;
     for (;;) {
-      ssize_t r = recv(fd, readbuf, most, 0);
+      ssize_t r = stream_recv(fd, ssl, readbuf, most);
       if (r < 0) {
         if (errno == EAGAIN) break;
         if (errno == EINTR) continue;
@@ -604,7 +742,7 @@ static int run_cps(void) {
         make_line(line, line_len, id, s->seq);
         memcpy(s->expect, line, (size_t)line_len);
         upper(s->expect, (size_t)line_len);
-        write_all(s->fd, line, (size_t)line_len);
+        write_all(s->fd, NULL, line, (size_t)line_len);
         s->state = 1;
         continue;
       }
@@ -674,7 +812,7 @@ static int run_idle(void) {
       make_line(line, line_len, id, 0);
       if (state[id] == 0) {
         check_connected(fds[id]);
-        write_all(fds[id], line, (size_t)line_len);
+        write_all(fds[id], NULL, line, (size_t)line_len);
         state[id] = 1;
         ep(EPOLL_CTL_MOD, fds[id], EPOLLIN, (uint64_t)id);
         continue;
@@ -788,31 +926,66 @@ static int run_udp(void) {
   return 0;
 }
 
+// One more server to load: a TCP port, or unix:PATH.
+static int add_target(const char *p, size_t len) {
+  if (nports == MAX_PORTS) {
+    fprintf(stderr, "at most %d ports\n", MAX_PORTS);
+    return 0;
+  }
+  if (len > 5 && !strncmp(p, "unix:", 5)) {
+    if (len - 5 >= sizeof unix_servers[0].sun_path) {
+      fprintf(stderr, "Unix socket path too long: %.*s\n", (int)len, p);
+      return 0;
+    }
+    unix_servers[nports].sun_family = AF_UNIX;
+    memcpy(unix_servers[nports].sun_path, p + 5, len - 5);
+    paths[nports] = strndup(p + 5, len - 5);
+    ports[nports++] = 0;
+    return 1;
+  }
+  char *end;
+  long port = strtol(p, &end, 10);
+  if (end != p + len || port <= 0 || port > 65535) {
+    fprintf(stderr, "bad port %.*s\n", (int)len, p);
+    return 0;
+  }
+  ports[nports++] = (int)port;
+  return 1;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: loadgen rr|bulk|cps|idle|udp --port P [options]\n");
     return 1;
   }
   const char *mode = argv[1];
-  for (int i = 2; i + 1 < argc; i += 2) {
-    const char *k = argv[i], *v = argv[i + 1];
+  for (int i = 2; i < argc; i++) {
+    const char *k = argv[i];
+    if (!strcmp(k, "--tls")) {
+      use_tls = 1;
+      continue;
+    }
+    if (i + 1 == argc) {
+      fprintf(stderr, "%s needs a value\n", k);
+      return 1;
+    }
+    const char *v = argv[++i];
     if (!strcmp(k, "--host")) host = v;
     else if (!strcmp(k, "--port")) {
-      // One port, or several to interleave: P1,P2,...
-      char *end;
+      // One port, or several to interleave: P1,P2,... (each may be unix:PATH).
       nports = 0;
-      for (const char *p = v;; p = end + 1) {
-        if (nports == MAX_PORTS) {
-          fprintf(stderr, "at most %d ports\n", MAX_PORTS);
-          return 1;
-        }
-        ports[nports++] = (int)strtol(p, &end, 10);
-        if (end == p || (*end != ',' && *end != 0)) {
-          fprintf(stderr, "bad --port %s\n", v);
-          return 1;
-        }
-        if (*end == 0) break;
+      for (const char *p = v;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (!add_target(p, len)) return 1;
+        if (!comma) break;
+        p = comma + 1;
       }
+    } else if (!strcmp(k, "--unix")) {
+      nports = 0;
+      char target[256];
+      snprintf(target, sizeof target, "unix:%s", v);
+      if (!add_target(target, strlen(target))) return 1;
     } else if (!strcmp(k, "--slice")) slice_s = atof(v);
     else if (!strcmp(k, "--conns")) nconns = atoi(v);
     else if (!strcmp(k, "--depth")) depth = atoi(v);
@@ -826,9 +999,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  int bad_port = nports == 0;
-  for (int p = 0; p < nports; p++) bad_port |= ports[p] <= 0 || ports[p] > 65535;
-  if (bad_port || slice_s <= 0 || nconns < 1 || depth < 1 || line_len < 2 || line_len > 200000) {
+  if (nports == 0 || slice_s <= 0 || nconns < 1 || depth < 1 || line_len < 2 || line_len > 200000) {
     fprintf(stderr, "bad options\n");
     return 1;
   }
@@ -840,8 +1011,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s takes one port\n", mode);
     return 1;
   }
+  int unix_sockets = 0;
+  for (int p = 0; p < nports; p++) unix_sockets |= paths[p] != NULL;
+  if ((use_tls || unix_sockets) && strcmp(mode, "rr") != 0 && strcmp(mode, "bulk") != 0) {
+    fprintf(stderr, "--tls and Unix sockets are for rr and bulk only\n");
+    return 1;
+  }
   signal(SIGPIPE, SIG_IGN);
   for (int p = 0; p < nports; p++) {
+    if (paths[p] != NULL) continue;
     servers[p].sin_family = AF_INET;
     servers[p].sin_port = htons((uint16_t)ports[p]);
     if (inet_pton(AF_INET, host, &servers[p].sin_addr) != 1) {
@@ -849,6 +1027,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  if (use_tls) tls_init();
   epfd = epoll_create1(EPOLL_CLOEXEC);
   if (!strcmp(mode, "rr")) return run_rr();
   if (!strcmp(mode, "bulk")) return run_bulk();

@@ -9,13 +9,20 @@ export type ServerKind = "doorway" | "base" | "native" | "nodenet" | "raw" | "py
 
 export type ScenarioKind = "rr" | "bulk" | "cps" | "idle" | "udp";
 
+/**
+ * How a server is reached: TCP, UDP, TLS over TCP, or a Unix socket. A TLS
+ * server gets its certificate's and key's PEM files after the port; a Unix
+ * one a socket path instead of a port, which it prints once it listens.
+ */
+export type Proto = "tcp" | "udp" | "tls" | "unix";
+
 /** One server program, started as `runtime file 0`. */
 export interface ServerDef {
   id: string;
   label: string;
   runtime: RuntimeId;
   kind: ServerKind;
-  proto: "tcp" | "udp";
+  proto: Proto;
   /** Relative to bench/servers/. */
   file: string;
   denoFlags?: string[];
@@ -38,7 +45,7 @@ export interface Scenario {
   id: string;
   title: string;
   kind: ScenarioKind;
-  proto: "tcp" | "udp";
+  proto: Proto;
   conns: number;
   depth: number;
   line: number;
@@ -119,6 +126,23 @@ function udp(
   return { id: `${runtime}-${kind}-udp`, label, runtime, kind, proto: "udp", file, ...extra };
 }
 
+function tls(runtime: RuntimeId, kind: ServerKind, file: string, label: string): ServerDef {
+  // Deno reads the certificate and key.
+  return { id: `${runtime}-${kind}-tls`, label, runtime, kind, proto: "tls", file, denoFlags: ["--allow-read"] };
+}
+
+function unix(runtime: RuntimeId): ServerDef {
+  return {
+    id: `${runtime}-doorway-unix`,
+    label: "doorway serveLines on a Unix socket",
+    runtime,
+    kind: "doorway",
+    proto: "unix",
+    file: "doorway_unix.ts",
+    denoFlags: ["--allow-read", "--allow-write"],
+  };
+}
+
 const UNSTABLE_NET = ["--unstable-net"];
 
 /**
@@ -161,6 +185,15 @@ export const SERVERS: ServerDef[] = [
   tcp("python", "python", "py_threaded.py", "socketserver, threads", { id: "python-threaded" }),
   tcp("python", "python", "py_asyncio.py", "asyncio streams", { id: "python-asyncio" }),
   tcp("c", "ceiling", "c_raw", "C epoll, raw bytes (load generator ceiling)"),
+  tls("deno", "doorway", "doorway_tls.ts", "doorway serveLines over TLS"),
+  tls("deno", "native", "deno_tls.ts", "Deno.listenTls, by hand"),
+  tls("bun", "doorway", "doorway_tls.ts", "doorway serveLines over TLS"),
+  tls("bun", "native", "bun_tls.ts", "Bun.listen with tls, by hand"),
+  tls("node", "doorway", "doorway_tls.ts", "doorway serveLines over TLS"),
+  tls("node", "native", "node_tls.ts", "node:tls, by hand"),
+  unix("deno"),
+  unix("bun"),
+  unix("node"),
   udp("deno", "doorway", "doorway_udp.ts", "doorway serveDatagrams (--unstable-net)", { denoFlags: UNSTABLE_NET }),
   base("deno", "udp", { denoFlags: UNSTABLE_NET }),
   udp("deno", "doorway", "doorway_udp.ts", "doorway serveDatagrams (no flag: node:dgram)", {
@@ -183,12 +216,14 @@ export const SERVERS: ServerDef[] = [
 const RR_TIMING: Timing = { warmup: 0.25, duration: 1, settle: 1 };
 const QUICK_TIMING: Timing = { warmup: 0.25, duration: 0.75, settle: 0.25 };
 
-function rr(conns: number, depth: number, quick: boolean): Scenario {
+const OVER: Record<Proto, string> = { tcp: "", udp: "", tls: "over TLS, ", unix: "over a Unix socket, " };
+
+function rr(conns: number, depth: number, quick: boolean, proto: Proto = "tcp"): Scenario {
   return {
-    id: `rr-${conns}x${depth}`,
-    title: `${conns} connection${conns > 1 ? "s" : ""}, ${depth} in flight each`,
+    id: `${proto === "tcp" ? "" : `${proto}-`}rr-${conns}x${depth}`,
+    title: `${OVER[proto]}${conns} connection${conns > 1 ? "s" : ""}, ${depth} in flight each`,
     kind: "rr",
-    proto: "tcp",
+    proto,
     conns,
     depth,
     line: 12,
@@ -240,19 +275,22 @@ function udpScenario(clients: number, quick: boolean): Scenario {
   };
 }
 
-/** Every scenario, in the order they run. */
-export const SCENARIOS: Scenario[] = [
-  rr(1, 1, false),
-  rr(1, 16, false),
-  rr(32, 1, true),
-  rr(32, 16, true),
-  rr(256, 1, false),
-  rr(256, 16, false),
-  {
-    id: "bulk",
-    title: "one connection streaming 1 KiB lines",
+/**
+ * Whether a scenario loads a server. A Unix socket scenario loads doorway on
+ * a Unix socket and doorway over TCP loopback, for their ratio.
+ */
+export function serves(s: Scenario, d: ServerDef): boolean {
+  if (d.skip?.includes(s.kind)) return false;
+  if (s.proto === "unix") return d.proto === "unix" || (d.proto === "tcp" && d.kind === "doorway");
+  return d.proto === s.proto;
+}
+
+function bulk(proto: "tcp" | "tls"): Scenario {
+  return {
+    id: proto === "tcp" ? "bulk" : "tls-bulk",
+    title: `${OVER[proto]}one connection streaming 1 KiB lines`,
     kind: "bulk",
-    proto: "tcp",
+    proto,
     conns: 1,
     depth: 0,
     line: 1024,
@@ -263,7 +301,18 @@ export const SCENARIOS: Scenario[] = [
     full: true,
     timing: { ...RR_TIMING },
     quickTiming: { ...QUICK_TIMING },
-  },
+  };
+}
+
+/** Every scenario, in the order they run. */
+export const SCENARIOS: Scenario[] = [
+  rr(1, 1, false),
+  rr(1, 16, false),
+  rr(32, 1, true),
+  rr(32, 16, true),
+  rr(256, 1, false),
+  rr(256, 16, false),
+  bulk("tcp"),
   {
     id: "cps",
     title: "connections per second (connect, one line, close), 32 at a time",
@@ -284,4 +333,10 @@ export const SCENARIOS: Scenario[] = [
   idle(2_000, true),
   udpScenario(1, true),
   udpScenario(32, false),
+  // TLS: doorway against the runtime's own TLS server by hand. Handshakes
+  // happen before the load starts: these measure the record layer.
+  rr(32, 1, false, "tls"),
+  rr(32, 16, false, "tls"),
+  bulk("tls"),
+  rr(32, 16, false, "unix"),
 ];

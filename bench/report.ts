@@ -1,6 +1,14 @@
 // Renders one run's measurements as bench/RESULTS.md and bench/ratios.svg.
 // Every figure comes from the catalog passed in: nothing here is typed by hand.
-import { BASE_COMMIT, type Catalog, type Measurement, type Scenario, type ServerDef } from "./plan.ts";
+import {
+  BASE_COMMIT,
+  type Catalog,
+  type Measurement,
+  type Proto,
+  type Scenario,
+  type ServerDef,
+  serves,
+} from "./plan.ts";
 
 const RUNTIMES = ["deno", "bun", "node"] as const;
 type Runtime = typeof RUNTIMES[number];
@@ -103,9 +111,12 @@ function fmtUs(v: number | undefined): string {
 }
 
 /** doorway's server on a runtime, for a protocol. */
-function doorwayId(runtime: Runtime, proto: "tcp" | "udp"): string {
-  return proto === "tcp" ? `${runtime}-doorway` : `${runtime}-doorway-udp`;
+function doorwayId(runtime: Runtime, proto: Proto): string {
+  return proto === "tcp" ? `${runtime}-doorway` : `${runtime}-doorway-${proto}`;
 }
+
+const PROTO_NAME: Record<Proto, string> = { tcp: "TCP", udp: "UDP", tls: "TLS", unix: "Unix socket" };
+const PROTOS: Proto[] = ["tcp", "udp", "tls", "unix"];
 
 interface Alternative {
   label: string;
@@ -126,6 +137,13 @@ const UDP_ALTERNATIVES: Alternative[] = [
   { label: `old core (${BASE_COMMIT})`, server: (r) => `${r}-doorway-base-udp` },
   { label: "Python UDPServer", server: () => "python-udp" },
 ];
+
+const ALTERNATIVES: Record<Proto, Alternative[]> = {
+  tcp: TCP_ALTERNATIVES,
+  udp: UDP_ALTERNATIVES,
+  tls: [{ label: "native TLS by hand", server: (r) => `${r}-native-tls` }],
+  unix: [{ label: "doorway over TCP loopback", server: (r) => `${r}-doorway` }],
+};
 
 function ratio(table: Table, s: Scenario, a: string, b: string | undefined): number | undefined {
   return b === undefined ? undefined : table.ratio(s.id, a, b);
@@ -176,7 +194,7 @@ interface TargetDef {
 const TARGETS: TargetDef[] = [
   {
     name: "doorway ≥ 0.95× the native line server by hand, 1 in flight",
-    scenarios: (s) => s.kind === "rr" && s.depth === 1,
+    scenarios: (s) => s.proto === "tcp" && s.kind === "rr" && s.depth === 1,
     pair: (_s, r) => [doorwayId(r, "tcp"), `${r}-native`],
     pass: (x) => x >= 0.95,
     worse: (a, b) => a < b,
@@ -184,7 +202,7 @@ const TARGETS: TargetDef[] = [
   },
   {
     name: "doorway ≥ 0.9× the native line server by hand, 16 in flight",
-    scenarios: (s) => s.kind === "rr" && s.depth === 16,
+    scenarios: (s) => s.proto === "tcp" && s.kind === "rr" && s.depth === 16,
     pair: (_s, r) => [doorwayId(r, "tcp"), `${r}-native`],
     pass: (x) => x >= 0.9,
     worse: (a, b) => a < b,
@@ -192,7 +210,7 @@ const TARGETS: TargetDef[] = [
   },
   {
     name: "doorway ≥ 0.95× node:net by hand on the same runtime (every TCP throughput scenario)",
-    scenarios: (s) => s.kind === "rr" || s.kind === "bulk" || s.kind === "cps",
+    scenarios: (s) => s.proto === "tcp" && (s.kind === "rr" || s.kind === "bulk" || s.kind === "cps"),
     pair: (_s, r) => [doorwayId(r, "tcp"), r === "node" ? "node-native" : `${r}-nodenet`],
     pass: (x) => x >= 0.95,
     worse: (a, b) => a < b,
@@ -200,7 +218,7 @@ const TARGETS: TargetDef[] = [
   },
   {
     name: "doorway ≥ 0.7× the raw byte server, 16 in flight",
-    scenarios: (s) => s.kind === "rr" && s.depth === 16,
+    scenarios: (s) => s.proto === "tcp" && s.kind === "rr" && s.depth === 16,
     pair: (_s, r) => [doorwayId(r, "tcp"), `${r}-raw`],
     pass: (x) => x >= 0.7,
     worse: (a, b) => a < b,
@@ -210,7 +228,7 @@ const TARGETS: TargetDef[] = [
   // the core must not cost throughput.
   {
     name: `new core ≥ 0.95× the old core (${BASE_COMMIT}), every request/reply scenario`,
-    scenarios: (s) => s.kind === "rr",
+    scenarios: (s) => s.proto === "tcp" && s.kind === "rr",
     pair: (_s, r) => [doorwayId(r, "tcp"), `${r}-doorway-base`],
     pass: (x) => x >= 0.95,
     worse: (a, b) => a < b,
@@ -222,6 +240,29 @@ const TARGETS: TargetDef[] = [
     scenarios: (s) => s.kind === "udp",
     pair: (_s, r) => [doorwayId(r, "udp"), `${r}-doorway-base-udp`],
     pass: (x) => x >= 0.95,
+    worse: (a, b) => a < b,
+    show: fmtTargetRatio,
+    each: true,
+    informational: true,
+  },
+  // TLS: the same line server over the runtime's own TLS, by hand, with
+  // its handshakes done before the load starts, so that the ratio is
+  // doorway's cost over the record layer.
+  {
+    name: "doorway TLS ≥ 0.9× the native TLS line server by hand, every TLS scenario",
+    scenarios: (s) => s.proto === "tls",
+    pair: (_s, r) => [doorwayId(r, "tls"), `${r}-native-tls`],
+    pass: (x) => x >= 0.9,
+    worse: (a, b) => a < b,
+    show: fmtTargetRatio,
+    each: true,
+  },
+  // What a Unix socket saves over TCP loopback, doorway on both.
+  {
+    name: "doorway on a Unix socket ≥ 1.0× doorway over TCP loopback, informational",
+    scenarios: (s) => s.proto === "unix",
+    pair: (_s, r) => [doorwayId(r, "unix"), doorwayId(r, "tcp")],
+    pass: (x) => x >= 1,
     worse: (a, b) => a < b,
     show: fmtTargetRatio,
     each: true,
@@ -392,21 +433,24 @@ export function renderResults(catalog: Catalog): string {
     "![doorway / each alternative, per scenario and runtime](ratios.svg)",
   );
   out.push("");
-  for (const proto of ["tcp", "udp"] as const) {
+  const ABOUT: Record<Proto, string> = {
+    tcp: "Throughput ratios: above 1× doorway is faster. Memory (idle-*): below 1× doorway uses less.",
+    udp: "Above 1× doorway answers more datagrams per second.",
+    tls: "Above 1× doorway is faster. Every TLS handshake is done before the load starts.",
+    unix: "doorway on a Unix socket / doorway over TCP loopback, in the same rounds: above 1× the Unix socket is " +
+      "faster.",
+  };
+  for (const proto of PROTOS) {
     const ss = scenarios.filter((s) => s.proto === proto);
     if (ss.length === 0) continue;
-    out.push(`### doorway / each alternative, ${proto.toUpperCase()}`);
+    out.push(`### doorway / each alternative, ${PROTO_NAME[proto]}`);
     out.push("");
-    out.push(
-      proto === "tcp"
-        ? "Throughput ratios: above 1× doorway is faster. Memory (idle-*): below 1× doorway uses less."
-        : "Above 1× doorway answers more datagrams per second.",
-    );
+    out.push(ABOUT[proto]);
     out.push("");
     out.push(`| doorway on … / … | ${ss.map((s) => s.id).join(" | ")} |`);
     out.push(`|---|${ss.map(() => "---:").join("|")}|`);
     for (const r of RUNTIMES) {
-      for (const alt of proto === "tcp" ? TCP_ALTERNATIVES : UDP_ALTERNATIVES) {
+      for (const alt of ALTERNATIVES[proto]) {
         const other = alt.server(r);
         if (other === undefined) continue;
         const cells = ss.map((s) => fmtRatio(ratio(table, s, doorwayId(r, proto), other)));
@@ -436,12 +480,13 @@ export function renderResults(catalog: Catalog): string {
     );
     out.push("");
   }
-  for (const proto of ["tcp", "udp"] as const) {
+  for (const proto of PROTOS) {
     const ss = scenarios.filter((s) => s.proto === proto);
     if (ss.length === 0) continue;
-    out.push(`| ${proto.toUpperCase()} server | ${ss.map((s) => `${s.id} (${s.unit})`).join(" | ")} |`);
+    out.push(`| ${PROTO_NAME[proto]} server | ${ss.map((s) => `${s.id} (${s.unit})`).join(" | ")} |`);
     out.push(`|---|${ss.map(() => "---:").join("|")}|`);
-    for (const d of servers.filter((d) => d.proto === proto && measured(d))) {
+    const shown = (d: ServerDef) => ss.some((s) => serves(s, d) && table.value(s.id, d.id) !== undefined);
+    for (const d of servers.filter(shown)) {
       const name = d.kind === "doorway" ? `**${serverLabel(d)}**` : serverLabel(d);
       out.push(`| ${name} | ${ss.map((s) => fmtValue(s, table.value(s.id, d.id))).join(" | ")} |`);
     }
@@ -502,11 +547,12 @@ export function renderResults(catalog: Catalog): string {
   );
   out.push("|---|---:|---:|---:|---|---:|---:|");
   for (const s of scenarios.filter((s) => s.kind !== "idle")) {
-    const ceilingId = s.proto === "tcp" ? "c-ceiling" : "c-ceiling-udp";
+    // No C server speaks TLS or listens on a Unix socket.
+    const ceilingId = s.proto === "tcp" ? "c-ceiling" : s.proto === "udp" ? "c-ceiling-udp" : "";
     const ceiling = table.value(s.id, ceilingId);
     let best: ServerDef | undefined;
     let bestValue = -1;
-    for (const d of servers.filter((d) => d.proto === s.proto && d.kind !== "ceiling")) {
+    for (const d of servers.filter((d) => serves(s, d) && d.kind !== "ceiling")) {
       const v = table.value(s.id, d.id);
       if (v !== undefined && v > bestValue) {
         bestValue = v;
@@ -580,6 +626,21 @@ export function renderResults(catalog: Catalog): string {
       "and write each chunk back, with TCP_NODELAY: the runtime's upper bound. doorway's servers use the public " +
       "API as the README shows it: `serveLines(options, uppercase)` and `serveDatagrams(options, handler)`.",
   );
+  if (scenarios.some((s) => s.proto === "tls")) {
+    out.push(
+      "- TLS (`tls-*`): the same line servers over each runtime's own TLS (`node:tls` with TCP_NODELAY, " +
+        "`Deno.listenTls`, which cannot turn TCP_NODELAY on, `Bun.listen` with `tls`) against doorway's " +
+        "`serveLines({ tls })`, with a self-signed P-256 certificate made by the openssl command for the run. The " +
+        "load generator is an OpenSSL client (TLS 1.3, not verifying the certificate) that completes every " +
+        "handshake before the load starts, so that the figures measure the record layer, not handshakes.",
+    );
+  }
+  if (scenarios.some((s) => s.proto === "unix")) {
+    out.push(
+      "- Unix socket (`unix-*`): doorway's `serveLines({ path })` and doorway over TCP loopback, in the same " +
+        "groups and rounds; their ratio is reported, not counted with the targets.",
+    );
+  }
   const spreads = scenarios.filter((s) => s.kind !== "idle").map((s) => {
     const xs = servers.map((d) => table.spread(s.id, d.id)).filter((x) => x !== undefined) as number[];
     return xs.length === 0
@@ -633,11 +694,14 @@ export function renderSvg(catalog: Catalog): string {
     },
     { label: "vs raw bytes (upper bound)", color: "#7a7a7a", server: (r: Runtime) => `${r}-raw` },
   ];
+  // UDP against the raw server, TLS against the native one by hand; the
+  // Unix socket scenario compares doorway with itself and has no row.
+  const barsOf: Record<Proto, typeof alts> = { tcp: alts, udp: [alts[2]], tls: [alts[0]], unix: [] };
   const rowsOf = (r: Runtime) =>
-    catalog.scenarios.map((s) => {
-      const bars = (s.proto === "tcp" ? alts : [alts[2]]).map((a) => {
+    catalog.scenarios.filter((s) => barsOf[s.proto].length > 0).map((s) => {
+      const bars = barsOf[s.proto].map((a) => {
         const other = a.server(r);
-        const otherId = other === undefined ? undefined : s.proto === "udp" ? `${other}-udp` : other;
+        const otherId = other === undefined ? undefined : s.proto === "tcp" ? other : `${other}-${s.proto}`;
         let value = ratio(table, s, doorwayId(r, s.proto), otherId);
         if (value !== undefined && !s.higherIsBetter) value = 1 / value;
         return { ...a, value };

@@ -21,9 +21,15 @@
 // extracted from git into bench/out/base-COMMIT/, runs its own doorway
 // servers in the same rounds, as `*-doorway-base`; without git history it is
 // left out, with a message.
+//
+// The TLS scenarios need OpenSSL: its headers and libraries for the load
+// generator (libssl-dev), and the openssl command, which makes a fresh
+// self-signed certificate in bench/out/tls/ for each run. Without them they
+// are left out, with a message. Unix sockets are made in a temporary
+// directory, removed at exit.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -38,6 +44,7 @@ import {
   SCENARIOS,
   type ServerDef,
   SERVERS,
+  serves,
   type Timing,
 } from "./plan.ts";
 
@@ -46,6 +53,9 @@ const BENCH = `${ROOT}bench/`;
 const OUT = `${BENCH}out/`;
 const LOADGEN = `${OUT}loadgen`;
 const C_RAW = `${OUT}c_raw`;
+const TLS_DIR = `${OUT}tls/`;
+const CERT = `${TLS_DIR}cert.pem`;
+const KEY = `${TLS_DIR}key.pem`;
 
 const { values: args } = parseArgs({
   options: {
@@ -76,7 +86,18 @@ function killAll(): void {
   children.clear();
 }
 
-process.on("exit", killAll);
+// Unix sockets live here rather than in bench/out/, whose path may be longer
+// than a socket's address allows (108 bytes).
+let socketDir: string | undefined;
+function socketPath(def: ServerDef): string {
+  socketDir ??= mkdtempSync(`${tmpdir()}/doorway-bench-`);
+  return `${socketDir}/${def.id}.sock`;
+}
+
+process.on("exit", () => {
+  killAll();
+  if (socketDir !== undefined) rmSync(socketDir, { recursive: true, force: true });
+});
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
     killAll();
@@ -101,7 +122,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 interface RunningServer {
   def: ServerDef;
   child: ChildProcess;
-  port: number;
+  /** For the load generator: a port, or unix:PATH. */
+  target: string;
   stderr: string[];
   exited: Promise<number | null>;
 }
@@ -110,15 +132,16 @@ function serverCommand(def: ServerDef): [string, string[]] {
   const deno = `${ROOT}node_modules/.bin/deno`;
   const bun = `${ROOT}node_modules/.bin/bun`;
   const file = def.file.startsWith("/") ? def.file : `${BENCH}servers/${def.file}`;
+  const address = def.proto === "unix" ? [socketPath(def)] : def.proto === "tls" ? ["0", CERT, KEY] : ["0"];
   switch (def.runtime) {
     case "deno":
-      return [deno, ["run", "--allow-net", ...(def.denoFlags ?? []), file, "0"]];
+      return [deno, ["run", "--allow-net", ...(def.denoFlags ?? []), file, ...address]];
     case "bun":
-      return [bun, [file, "0"]];
+      return [bun, [file, ...address]];
     case "node":
-      return ["node", ["--import", "tsx", file, "0"]];
+      return ["node", ["--import", "tsx", file, ...address]];
     case "python":
-      return ["python3", [file, "0"]];
+      return ["python3", [file, ...address]];
     case "c":
       return [C_RAW, def.proto === "udp" ? ["--udp", "0"] : ["0"]];
   }
@@ -134,20 +157,27 @@ async function startServer(def: ServerDef): Promise<RunningServer> {
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const lines = createInterface({ input: child.stdout! });
-  const port = await new Promise<number>((resolve, reject) => {
+  const target = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${def.id}: no port printed within 20 s`)), 20_000);
     lines.once("line", (line) => {
       clearTimeout(timer);
       const port = Number(line.trim());
-      if (Number.isInteger(port) && port > 0) resolve(port);
-      else reject(new Error(`${def.id}: expected a port, got ${JSON.stringify(line)}`));
+      if (def.proto === "unix") {
+        const path = socketPath(def);
+        if (line.trim() === path) resolve(`unix:${path}`);
+        else reject(new Error(`${def.id}: expected ${path}, got ${JSON.stringify(line)}`));
+      } else if (Number.isInteger(port) && port > 0) {
+        resolve(String(port));
+      } else {
+        reject(new Error(`${def.id}: expected a port, got ${JSON.stringify(line)}`));
+      }
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
       reject(new Error(`${def.id}: exited with ${code} before listening: ${stderr.join("")}`));
     });
   });
-  return { def, child, port, stderr, exited };
+  return { def, child, target, stderr, exited };
 }
 
 async function stopServer(server: RunningServer): Promise<void> {
@@ -179,13 +209,14 @@ interface LoadgenResult {
   error?: string;
 }
 
-// `ports`: one server, or several measured in interleaved slices (rr, cps
+// `targets`: one server, or several measured in interleaved slices (rr, cps
 // and udp; see loadgen.c), with `timing.duration` seconds for each.
-function loadgenArgs(s: Scenario, ports: number[], timing: Timing): string[] {
-  const n = ports.length;
+function loadgenArgs(s: Scenario, targets: string[], timing: Timing): string[] {
+  const n = targets.length;
   const common = [
+    ...(s.proto === "tls" ? ["--tls"] : []),
     "--port",
-    ports.join(","),
+    targets.join(","),
     "--warmup",
     String(timing.warmup * n),
     "--duration",
@@ -201,7 +232,7 @@ function loadgenArgs(s: Scenario, ports: number[], timing: Timing): string[] {
     case "udp":
       return ["udp", ...common, "--conns", String(s.conns)];
     case "idle":
-      return ["idle", "--port", String(ports[0]), "--conns", String(s.conns)];
+      return ["idle", "--port", targets[0], "--conns", String(s.conns)];
   }
 }
 
@@ -324,12 +355,12 @@ async function measureIdle(s: Scenario, def: ServerDef): Promise<Measurement> {
     // Warm up (one short burst of round trips), let it settle, then the
     // baseline; open the idle connections; let them settle; measure.
     await runLoadgen(
-      ["rr", "--port", String(server.port), "--conns", "32", "--warmup", "0", "--duration", "0.3"],
+      ["rr", "--port", server.target, "--conns", "32", "--warmup", "0", "--duration", "0.3"],
       what,
     );
     await sleep(700);
     const before = rssKiB(server.child.pid!);
-    const { child, lines } = spawnLoadgen(loadgenArgs(s, [server.port], s.timing));
+    const { child, lines } = spawnLoadgen(loadgenArgs(s, [server.target], s.timing));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const ready = await nextResult(lines, what);
     await sleep(1000);
@@ -363,7 +394,7 @@ async function measureRound(s: Scenario, servers: RunningServer[], timing: Timin
   const measured: Measurement[] = [];
   for (const batch of batches) {
     const what = `${s.id} ${batch.map((server) => server.def.id).join(", ")}`;
-    const argv = loadgenArgs(s, batch.map((server) => server.port), timing);
+    const argv = loadgenArgs(s, batch.map((server) => server.target), timing);
     const results = await runLoadgen(argv, what, batch.map((server) => server.child.pid!));
     batch.forEach((server, i) => {
       assertAlive(server);
@@ -453,7 +484,7 @@ async function measureGroup(
     for (const def of group) running.push(await startServer(def));
     for (const server of running) {
       const settle = { ...timing, warmup: 0, duration: timing.settle };
-      await runLoadgen(loadgenArgs(s, [server.port], settle), `${s.id} ${server.def.id} (warm-up)`);
+      await runLoadgen(loadgenArgs(s, [server.target], settle), `${s.id} ${server.def.id} (warm-up)`);
       assertAlive(server);
     }
     for (let round = 0; round < rounds; round++) {
@@ -505,6 +536,61 @@ function prepareBase(): string | undefined {
   }
 }
 
+// ---- TLS ---------------------------------------------------------------------
+
+// Why the TLS scenarios cannot run here, or undefined: the load generator
+// links OpenSSL (its headers and libraries: libssl-dev on Debian and Ubuntu,
+// openssl-devel on Fedora), and the certificate is made with the openssl
+// command. Tried on a program of three lines, so that a missing header gives
+// this message rather than the load generator's compile errors.
+function tlsMissing(): string | undefined {
+  const probe = "#include <openssl/ssl.h>\nint main(void) { return SSL_CTX_new(TLS_client_method()) == 0; }\n";
+  try {
+    execFileSync("cc", ["-x", "c", "-", "-o", `${OUT}tls_probe`, "-lssl", "-lcrypto"], {
+      input: probe,
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+  } catch (err) {
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim().split("\n")[0];
+    return "the load generator needs OpenSSL's headers and libraries (libssl-dev on Debian and Ubuntu, " +
+      `openssl-devel on Fedora): ${stderr || (err instanceof Error ? err.message : String(err))}`;
+  } finally {
+    rmSync(`${OUT}tls_probe`, { force: true });
+  }
+  try {
+    execFileSync("openssl", ["version"], { stdio: "ignore" });
+  } catch {
+    return "the openssl command, which makes the servers' certificate, is not installed";
+  }
+  return undefined;
+}
+
+// A self-signed EC certificate for localhost, made afresh for each run (the
+// load generator does not verify it; the handshake is not measured).
+function makeCertificate(): void {
+  rmSync(TLS_DIR, { recursive: true, force: true });
+  mkdirSync(TLS_DIR, { recursive: true });
+  execFileSync("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    KEY,
+    "-out",
+    CERT,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+  ], { stdio: ["ignore", "ignore", "pipe"] });
+}
+
 // ---- the run ---------------------------------------------------------------
 
 function version(command: string, argv: string[]): string {
@@ -554,13 +640,24 @@ function runInfo(mode: string, started: Date): RunInfo {
 async function main(): Promise<void> {
   const started = new Date();
   mkdirSync(OUT, { recursive: true });
-  execFileSync("cc", ["-O2", "-Wall", "-o", LOADGEN, `${BENCH}loadgen.c`], { stdio: "inherit" });
+  const noTls = tlsMissing();
+  const tlsFlags = noTls === undefined ? ["-lssl", "-lcrypto"] : ["-DLOADGEN_NO_TLS"];
+  execFileSync("cc", ["-O2", "-Wall", "-o", LOADGEN, `${BENCH}loadgen.c`, ...tlsFlags], { stdio: "inherit" });
   execFileSync("cc", ["-O2", "-Wall", "-o", C_RAW, `${BENCH}servers/c_raw.c`], { stdio: "inherit" });
 
   const mode = quick ? "quick" : "full";
   const only = args.only === undefined ? undefined : new RegExp(args.only);
   const onlyScenario = args.scenario === undefined ? undefined : new RegExp(args.scenario);
-  const scenarios = SCENARIOS.filter((s) => (quick ? s.quick : s.full) && (!onlyScenario || onlyScenario.test(s.id)));
+  let scenarios = SCENARIOS.filter((s) => (quick ? s.quick : s.full) && (!onlyScenario || onlyScenario.test(s.id)));
+  const tlsScenarios = scenarios.filter((s) => s.proto === "tls");
+  let tlsLeftOut: string | undefined;
+  if (tlsScenarios.length > 0 && noTls !== undefined) {
+    tlsLeftOut = `the TLS scenarios (${tlsScenarios.map((s) => s.id).join(", ")}) are left out: ${noTls}`;
+    if (tlsScenarios.length === scenarios.length) throw new Error(tlsLeftOut);
+    scenarios = scenarios.filter((s) => s.proto !== "tls");
+  } else if (tlsScenarios.length > 0) {
+    makeCertificate();
+  }
   // Six rounds, so that the median of the per-round ratios stands even when
   // two rounds of a pair are disturbed (on this shared 2-vCPU machine one
   // disturbed round in two or three is common), and six because a group of
@@ -574,6 +671,7 @@ async function main(): Promise<void> {
   }
   const info = runInfo(mode, started);
   log(`doorway bench, ${mode} mode, ${rounds} round(s); load ${info.load}`);
+  if (tlsLeftOut !== undefined) log(tlsLeftOut);
   let servers = SERVERS.filter((d) => !only || only.test(d.id));
   if (servers.some((d) => d.kind === "base")) {
     const missing = prepareBase();
@@ -598,7 +696,7 @@ async function main(): Promise<void> {
     );
   };
   for (const s of scenarios) {
-    const selected = servers.filter((d) => d.proto === s.proto && !d.skip?.includes(s.kind));
+    const selected = servers.filter((d) => serves(s, d));
     const timing = quick ? s.quickTiming : s.timing;
     if (args.duration !== undefined) timing.duration = Number(args.duration);
     if (s.kind === "idle") {
@@ -633,6 +731,7 @@ async function main(): Promise<void> {
   }
   // Last, so that a run ends on what it decided.
   for (const line of renderTargetSummary(catalog)) log(line);
+  if (tlsLeftOut !== undefined) log(tlsLeftOut);
   writeFileSync(`${OUT}run-${mode}-${stamp}.log`, logLines.join("\n") + "\n");
 }
 
