@@ -95,7 +95,7 @@ export function handshakeError(err: unknown, place: Place): SocketError {
   if (error.code !== "ECONNRESET" && error.code !== "EPIPE") return error;
   return new SocketError(
     "ETLSHANDSHAKE",
-    `Cannot ${place.action} ${place.address}: TLS handshake failed (connection closed by peer)`,
+    `Cannot ${place.action} ${place.address}: TLS handshake failed`,
     { cause: err },
   );
 }
