@@ -113,12 +113,19 @@ export class DenoConn implements RawConn {
   /**
    * Hands the socket over for `Deno.startTls`: this connection then reports
    * nothing more and closing it does nothing. Deno takes a socket only when
-   * no read or write of its is in flight, and would otherwise drop it.
+   * no read or write of its is in flight, and would otherwise drop it; so
+   * then, as once closed, this throws and the connection stays as it was.
+   * `address` names the peer in the error.
    */
-  detach(): Deno.TcpConn {
-    if (this.#closed || this.#done) throw new SocketError("ECLOSED", "Cannot start TLS: socket is closed");
+  detach(address: string): Deno.TcpConn {
+    if (this.#closed || this.#done) {
+      throw new SocketError("ECLOSED", `Cannot start TLS on ${address}: socket is closed`);
+    }
     if (this.#reading || this.#unwritten !== undefined) {
-      throw new SocketError("EPROTO", "Cannot start TLS: a plaintext read or write is still in flight");
+      throw new SocketError(
+        "EPROTO",
+        `Cannot start TLS on ${address}: a plaintext read or write is still in flight`,
+      );
     }
     this.#closed = true;
     this.#done = true;

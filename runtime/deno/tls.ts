@@ -181,7 +181,7 @@ export async function startTls(
     throw unsupported("start TLS on", address, "Deno.startTls takes no client certificate");
   }
   options.signal?.throwIfAborted();
-  const secure = await upgrade(conn.detach(), tls);
+  const secure = await upgrade(conn.detach(address), tls);
   return new DenoConn(secure, { tls: await handshake(secure, options.signal, "start TLS on", address) });
 }
 
