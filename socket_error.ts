@@ -187,6 +187,7 @@ const ERRNO_CODES: Record<string, SocketErrorCode> = {
   ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: "ETLSHANDSHAKE",
   ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: "ETLSHANDSHAKE",
   ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: "ETLSHANDSHAKE",
+  ERR_SSL_TLSV1_ALERT_CERTIFICATE_REQUIRED: "ETLSHANDSHAKE",
   ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: "ETLSHANDSHAKE",
   ERR_SSL_NO_APPLICATION_PROTOCOL: "ETLSHANDSHAKE",
   ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL: "ETLSHANDSHAKE",
@@ -204,6 +205,12 @@ function codeOf(err: unknown): SocketErrorCode {
   if (err instanceof SocketError) return err.code;
   if (typeof err !== "object" || err === null) return "EUNKNOWN";
   const { code, name, message } = err as { code?: unknown; name?: unknown; message?: unknown };
+  // Bun gives OpenSSL's failures the code EPROTO, naming the reason only
+  // in the message, as BoringSSL words it.
+  if (code === "EPROTO" && typeof message === "string") {
+    const reason = /OPENSSL_internal:([A-Z0-9_]+)/.exec(message)?.[1];
+    if (reason !== undefined) return ERRNO_CODES[`ERR_SSL_${reason}`] ?? "ETLSHANDSHAKE";
+  }
   if (typeof code === "string" && code in ERRNO_CODES) return ERRNO_CODES[code];
   if (typeof name === "string" && name in DENO_NAMES) return DENO_NAMES[name];
   if (name === "AbortError") return "EABORTED";
