@@ -128,8 +128,9 @@ const COMMAND_HELP = {
   "tcp-server": `Usage: doorway tcp-server [options]
 
 Serves a line protocol over TCP: every line a client sends gets one reply line, many clients at once.
-Prints "Listening on tcp ADDR:PORT (service: NAME)", with the real port when --port is 0; over TLS
-"Listening on tls ADDR:PORT (…)"; on a Unix socket "Listening on unix PATH (…)", or "tls+unix PATH" over TLS.
+Prints "Listening on tcp ADDR:PORT (service: NAME)", with the real port when --port is 0; with --tls
+"Listening on tls ADDR:PORT (…)"; with --unix "Listening on unix PATH (…)", and "Listening on tls+unix PATH (…)"
+with both.
 Ctrl-C or SIGTERM stops it gracefully (lines received get their replies); a second one closes every connection now.
 
 Options:
