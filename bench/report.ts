@@ -487,7 +487,9 @@ export function renderResults(catalog: Catalog): string {
     out.push(`|---|${ss.map(() => "---:").join("|")}|`);
     const shown = (d: ServerDef) => ss.some((s) => serves(s, d) && table.value(s.id, d.id) !== undefined);
     for (const d of servers.filter(shown)) {
-      const name = d.kind === "doorway" ? `**${serverLabel(d)}**` : serverLabel(d);
+      // doorway over TCP, in the Unix socket table.
+      const label = d.proto === proto ? serverLabel(d) : `${serverLabel(d)} (${PROTO_NAME[d.proto]})`;
+      const name = d.kind === "doorway" ? `**${label}**` : label;
       out.push(`| ${name} | ${ss.map((s) => fmtValue(s, table.value(s.id, d.id))).join(" | ")} |`);
     }
     out.push("");
