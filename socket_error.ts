@@ -225,9 +225,15 @@ function codeOf(err: unknown): SocketErrorCode {
     if (/broken pipe/i.test(message)) return "EPIPE";
     if (/message too long/i.test(message)) return "EMSGSIZE";
     // Deno's TLS (rustls) names verification failures only in the message.
-    if (/invalid peer certificate: (Expired|NotValidYet)/.test(message)) return "ECERTEXPIRED";
-    if (/invalid peer certificate: NotValidForName/.test(message)) return "ECERTNAME";
-    if (/invalid peer certificate: (UnknownIssuer|BadSignature)/.test(message)) return "ECERTUNTRUSTED";
+    // (rustls has named them both ways: `NotValidForName`, `certificate not valid for name`.)
+    const peer = /invalid peer certificate: (.*)/.exec(message)?.[1];
+    if (peer !== undefined) {
+      if (/expired|not ?valid ?yet/i.test(peer)) return "ECERTEXPIRED";
+      if (/not ?valid ?for ?name/i.test(peer)) return "ECERTNAME";
+      // Also a CA certificate served as the server's own (CaUsedAsEndEntity),
+      // which Node and Bun accept but rustls never does.
+      return "ECERTUNTRUSTED";
+    }
     if (/received corrupt message|InvalidContentType/.test(message)) return "ENOTTLS";
     if (/received fatal alert|peer sent no certificates|peer is incompatible/.test(message)) return "ETLSHANDSHAKE";
     if (/(failed to lookup|name or service not known|no address associated)/i.test(message)) {
@@ -287,7 +293,9 @@ export function socketError(err: unknown, context: SocketErrorContext): SocketEr
   // Deno's own permission check fails with NotCapable (the OS refusing is
   // PermissionDenied): the message says how to grant it.
   if (context.reason === undefined && (err as { name?: unknown } | null)?.name === "NotCapable") {
-    reason = `${REASONS.EACCES} (run Deno with --allow-net)`;
+    // Unix sockets and certificate files need more than --allow-net.
+    const flag = /--allow-(read|write)\b/.exec(err instanceof Error ? err.message : "")?.[0] ?? "--allow-net";
+    reason = `${REASONS.EACCES} (run Deno with ${flag})`;
   }
   return new SocketError(code, `Cannot ${context.action} ${context.address}: ${reason}`, { cause: err });
 }

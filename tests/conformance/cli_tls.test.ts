@@ -104,7 +104,8 @@ function failuresLogged(stderr: string): number {
   for (const line of stderr.split("\n").filter((line) => line !== "")) {
     const more = /^(\d+) more errors? in that second$/.exec(line);
     if (more) count += Number(more[1]);
-    else if (/^Cannot [^:]+ 127\.0\.0\.1:\d+: /.test(line)) count++;
+    // Node cannot name a client that closed before it read its address.
+    else if (/^Cannot complete a TLS handshake with (127\.0\.0\.1:\d+|a client): /.test(line)) count++;
     else assert.fail(`unexpected line on stderr: ${line}`);
   }
   return count;
