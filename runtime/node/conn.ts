@@ -179,6 +179,15 @@ export class NodeConn implements RawConn {
     // Destroyed by a failure whose error event is on its way (Node would
     // drop the bytes unsaid): that event is the answer.
     if (socket.destroyed) return false;
+    // Node encrypts on a later tick, so a TLS write is always pending here:
+    // its own callback says when it is out, with no empty write (which
+    // costs TLS a system call) behind it.
+    if (this.tls !== undefined) {
+      socket.write(data, (err) => {
+        if (err == null && !this.#done && !socket.destroyed) this.#events!.drain();
+      });
+      return false;
+    }
     socket.write(data);
     // Node counts a write as pending until libuv has handed all of it to
     // the kernel, which its try-write usually does at once.
