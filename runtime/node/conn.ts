@@ -129,7 +129,11 @@ export class NodeConn implements RawConn {
   // fails on a reset anyway: the end is taken as it comes then.
   #onEnd(): void {
     const socket = this.#socket;
-    if (socket.writableEnded || socket.destroyed || socket.writableLength > 0) {
+    // A Unix socket has no such reset to bring out, and the write would
+    // fail with EPIPE once the peer has closed.
+    if (
+      socket.writableEnded || socket.destroyed || socket.writableLength > 0 || this.localAddr.transport === "unix"
+    ) {
       this.#end();
       return;
     }
