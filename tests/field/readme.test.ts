@@ -4,7 +4,10 @@
 // pattern, taken from the README as it stands, is hit by clients that reset mid-line: the process must live
 // on and keep answering.
 import assert from "node:assert/strict";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { describe, it } from "node:test";
 import {
@@ -62,15 +65,31 @@ function expectedOutput(block: string): RegExp {
 }
 
 /** How the runtime running this file runs a TypeScript file of the repository root: all permissions for Deno. */
-function runFile(file: string): Proc {
+function runFile(file: string, cwd = ROOT): Proc {
+  const path = `${ROOT}${file}`;
   switch (CURRENT_RUNTIME) {
     case "deno":
-      return spawnProc(`${ROOT}node_modules/.bin/deno`, ["run", "-A", file]);
+      return spawnProc(`${ROOT}node_modules/.bin/deno`, ["run", "-A", path], { cwd });
     case "bun":
-      return spawnProc(`${ROOT}node_modules/.bin/bun`, [file]);
+      return spawnProc(`${ROOT}node_modules/.bin/bun`, [path], { cwd });
     case "node":
-      return spawnProc("node", ["--import", "tsx", file]);
+      // tsx by path: Node resolves --import from the working directory.
+      return spawnProc("node", ["--import", `${ROOT}node_modules/tsx/dist/loader.mjs`, path], { cwd });
   }
+}
+
+/**
+ * A directory to run a block in: with the `cert.pem` and `key.pem` that the README's own `openssl` command
+ * makes, for a block that reads them.
+ */
+function blockDir(block: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "doorway-readme-"));
+  if (block.includes("cert.pem")) {
+    const command = /^openssl req .*$/m.exec(README)?.[0];
+    assert.ok(command !== undefined, "the README has no openssl command that makes cert.pem");
+    execFileSync("sh", ["-c", command], { cwd: dir, stdio: "ignore" });
+  }
+  return dir;
 }
 
 /** Writes `source` to a file of the repository root for as long as `use` runs, and removes it after. */
@@ -96,9 +115,10 @@ describe(`the README's API tour under ${CURRENT_RUNTIME}`, () => {
     const imports = /^import \{ ([^}]*) \}/m.exec(block)?.[1] ?? "no imports";
     it(`block ${i + 1} (${imports}) runs and prints what its comments say`, TEST_TIMEOUT, async () => {
       const expected = expectedOutput(block);
+      const dir = blockDir(block);
       await withRootFile(`readme_block_${i + 1}`, block, async (file) => {
-        const proc = runFile(file);
-        const result = await runToEnd(proc, 20_000);
+        const proc = runFile(file, dir);
+        const result = await runToEnd(proc, 20_000).finally(() => rmSync(dir, { recursive: true, force: true }));
         assert.equal(result.status, 0, proc.describe());
         assert.equal(result.stderr, "", proc.describe());
         assert.match(result.stdout, expected, proc.describe());
