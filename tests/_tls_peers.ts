@@ -194,8 +194,11 @@ export function startOpensslClient(options: OpensslClientOptions): Child {
 export interface ErrorLog {
   /** The callback to pass as `onError`. */
   onError: (error: unknown) => void;
-  /** Resolves with the next error reported (at once if one is waiting). */
-  next(): Promise<unknown>;
+  /**
+   * Resolves with the next error reported (at once if one is waiting); rejects if none comes within `timeout`
+   * milliseconds (10000 by default), so that a missing report fails the test instead of hanging it.
+   */
+  next(timeout?: number): Promise<unknown>;
   /** Errors reported and not yet taken with `next()`. */
   pending: unknown[];
 }
@@ -210,9 +213,19 @@ export function errorLog(): ErrorLog {
       if (waiter) waiter(error);
       else pending.push(error);
     },
-    next() {
+    next(timeout = 10_000) {
       if (pending.length > 0) return Promise.resolve(pending.shift());
-      return new Promise((resolve) => waiting.push(resolve));
+      return new Promise((resolve, reject) => {
+        const waiter = (error: unknown) => {
+          clearTimeout(timer);
+          resolve(error);
+        };
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(waiter), 1);
+          reject(new Error(`no error reported to onError within ${timeout} ms`));
+        }, timeout);
+        waiting.push(waiter);
+      });
     },
     pending,
   };
@@ -221,4 +234,13 @@ export function errorLog(): ErrorLog {
 /** The code of a SocketError, or a description of what else it is, for assertions. */
 export function codeOf(error: unknown): string {
   return error instanceof SocketError ? error.code : `not a SocketError: ${error}`;
+}
+
+/** An error's code, message and cause (the runtime's own error), for assertion messages. */
+export function explain(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause as { name?: string; code?: string; message?: string } | undefined;
+  const parts = [`${(error as { code?: string }).code ?? error.name}: ${error.message}`];
+  if (cause !== undefined) parts.push(`cause: ${cause.name} ${cause.code ?? ""} ${cause.message}`);
+  return parts.join("; ");
 }
