@@ -107,7 +107,10 @@ export function pemToDer(pem: string): Uint8Array {
 
 function makeCerts(): TestCerts {
   const dir = mkdtempSync(join(tmpdir(), "doorway-certs-"));
-  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  process.on("exit", remove);
+  // `deno test` ends without Node's exit event, but with the web's unload.
+  if ("Deno" in globalThis) globalThis.addEventListener("unload", remove);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   writeFileSync(join(dir, "openssl.cnf"), CONFIG);
   writeFileSync(join(dir, "index.txt"), "");

@@ -15,7 +15,7 @@ const DENO = CURRENT_RUNTIME === "deno";
 
 describe(`dual stack on ${CURRENT_RUNTIME}`, () => {
   test("a :: listener serves 127.0.0.1 and ::1 clients", async () => {
-    const server = await serveLines({ hostname: "::", port: 0 }, uppercase);
+    await using server = await serveLines({ hostname: "::", port: 0 }, uppercase);
     const port = server.addr.port;
     assert.deepEqual(server.addr, { transport: "tcp", hostname: "::", port });
     for (const hostname of ["127.0.0.1", "::1"]) {
@@ -49,7 +49,7 @@ describe(`dual stack on ${CURRENT_RUNTIME}`, () => {
       // Deno cannot set IPV6_V6ONLY; it takes the OS's setting, which on Linux is dual stack (bindv6only 0).
       await rejectsWithCode(serveLines({ hostname: "::", port: 0, ipv6Only: true }, uppercase), "EUNSUPPORTED");
     } else {
-      const only6 = await serveLines({ hostname: "::", port: 0, ipv6Only: true }, uppercase);
+      await using only6 = await serveLines({ hostname: "::", port: 0, ipv6Only: true }, uppercase);
       const port = only6.addr.port;
       const err = await rejectsWithCode(connect({ hostname: "127.0.0.1", port }), "ECONNREFUSED");
       assert.equal(err.message, `Cannot connect to 127.0.0.1:${port}: connection refused`);
@@ -60,7 +60,7 @@ describe(`dual stack on ${CURRENT_RUNTIME}`, () => {
       await only6.close();
     }
 
-    const both = await serveLines({ hostname: "::", port: 0, ipv6Only: false }, uppercase);
+    await using both = await serveLines({ hostname: "::", port: 0, ipv6Only: false }, uppercase);
     await using conn4 = await connect({ hostname: "127.0.0.1", port: both.addr.port });
     await conn4.write("four\n");
     assert.equal(await conn4.readLine(), "FOUR");
@@ -92,7 +92,7 @@ describe(`dual stack on ${CURRENT_RUNTIME}`, () => {
   });
 
   test("connect to localhost reaches a server on 127.0.0.1 only", async () => {
-    const server = await serveLines({ hostname: "127.0.0.1", port: 0 }, uppercase);
+    await using server = await serveLines({ hostname: "127.0.0.1", port: 0 }, uppercase);
     await using conn = await connect({ hostname: "localhost", port: server.addr.port });
     assert.deepEqual(conn.remoteAddr, { transport: "tcp", hostname: "127.0.0.1", port: server.addr.port });
     await conn.write("v4 localhost\n");
@@ -105,7 +105,7 @@ describe(`dual stack on ${CURRENT_RUNTIME}`, () => {
     // Whether it does is the hosts file's say (many list only 127.0.0.1): the answer is the resolver's. Bun's
     // connect tries ::1 for localhost whatever the hosts file says.
     const addresses = (await lookup("localhost", { all: true })).map((entry) => entry.address);
-    const server = await serveLines({ hostname: "::1", port: 0 }, uppercase);
+    await using server = await serveLines({ hostname: "::1", port: 0 }, uppercase);
     const port = server.addr.port;
     try {
       if (addresses.includes("::1") || CURRENT_RUNTIME === "bun") {
@@ -123,7 +123,7 @@ describe(`dual stack on ${CURRENT_RUNTIME}`, () => {
   });
 
   test("connect to localhost reaches the same server with a timeout or a signal as without", async () => {
-    const server = await serveLines({ hostname: "::1", port: 0 }, uppercase);
+    await using server = await serveLines({ hostname: "::1", port: 0 }, uppercase);
     const port = server.addr.port;
     const outcome = async (options: { timeout?: number; signal?: AbortSignal }) => {
       try {

@@ -27,14 +27,17 @@ const SERVER_TLS = { cert: certs.server.cert, key: certs.server.key };
 const TRUST = { caCerts: [certs.ca.cert] };
 const CLIENT_CERT = { cert: certs.client.cert, key: certs.client.key };
 
-/** A doorway uppercase server over TLS on 127.0.0.1, with its failed handshakes kept. */
+/**
+ * A doorway uppercase server over TLS on 127.0.0.1, with its port and its failed handshakes kept. `await using`
+ * closes it however the test ends.
+ */
 async function startTlsServer(tls: Partial<typeof SERVER_TLS> & Record<string, unknown> = {}) {
   const log = errorLog();
   const server = await serveLines(
     { hostname: "127.0.0.1", port: 0, tls: { ...SERVER_TLS, ...tls }, onError: log.onError },
     uppercase,
   );
-  return { server, log, port: server.addr.port };
+  return Object.assign(server, { log, port: server.addr.port });
 }
 
 /**
@@ -68,7 +71,8 @@ function assertReason(err: SocketError, address: string, reason: string): void {
 
 describe(`tls on ${CURRENT_RUNTIME}`, () => {
   test("doorway on both ends: the textbook uppercase protocol over TLS", async () => {
-    const { server, log, port } = await startTlsServer();
+    await using server = await startTlsServer();
+    const { log, port } = server;
     const conn = await connect({ hostname: "localhost", port, tls: TRUST });
     assert.equal(await conn.write("hello, tls\n"), 11);
     assert.equal(await conn.readLine(), "HELLO, TLS");
@@ -83,14 +87,15 @@ describe(`tls on ${CURRENT_RUNTIME}`, () => {
   });
 
   test("an IP address is verified against the certificate's IP names, 127.0.0.1 and ::1", async () => {
-    const { server, log, port } = await startTlsServer();
+    await using server = await startTlsServer();
+    const { log, port } = server;
     // No hostname: 127.0.0.1, which is also the name verified.
     await using v4 = await connect({ port, tls: TRUST });
     await v4.write("by ip\n");
     assert.equal(await v4.readLine(), "BY IP");
     v4.close();
     await server.close();
-    const six = await serveLines({ hostname: "::1", port: 0, tls: SERVER_TLS, onError: log.onError }, uppercase);
+    await using six = await serveLines({ hostname: "::1", port: 0, tls: SERVER_TLS, onError: log.onError }, uppercase);
     await using v6 = await connect({ hostname: "::1", port: six.addr.port, tls: TRUST });
     await v6.write("by ipv6\n");
     assert.equal(await v6.readLine(), "BY IPV6");
@@ -133,7 +138,8 @@ describe(`tls on ${CURRENT_RUNTIME}`, () => {
   });
 
   test("no ALPN protocol in common: ETLSHANDSHAKE for the client, and onError hears it", async () => {
-    const { server, log, port } = await startTlsServer({ alpnProtocols: ["h2"] });
+    await using server = await startTlsServer({ alpnProtocols: ["h2"] });
+    const { log, port } = server;
     const err = await rejectsWithCode(
       connect({ hostname: "localhost", port, tls: { ...TRUST, alpnProtocols: ["doorway/1"] } }),
       "ETLSHANDSHAKE",
@@ -189,7 +195,8 @@ describe(`tls on ${CURRENT_RUNTIME}`, () => {
   });
 
   test("openssl s_client to a doorway server", async () => {
-    const { server, log, port } = await startTlsServer({ alpnProtocols: ["doorway/1"] });
+    await using server = await startTlsServer({ alpnProtocols: ["doorway/1"] });
+    const { log, port } = server;
     const client = startOpensslClient({ port, ca: certs.ca, alpn: ["doorway/1"] });
     try {
       client.write("hello from openssl\n");
@@ -203,7 +210,8 @@ describe(`tls on ${CURRENT_RUNTIME}`, () => {
   });
 
   test("a Python ssl client to a doorway server", async () => {
-    const { server, log, port } = await startTlsServer({ alpnProtocols: ["doorway/1"] });
+    await using server = await startTlsServer({ alpnProtocols: ["doorway/1"] });
+    const { log, port } = server;
     const result = await runPythonClient({
       port,
       tls: true,
@@ -409,7 +417,8 @@ describe(`tls on ${CURRENT_RUNTIME}`, () => {
   });
 
   test("a stalled handshake does not hold up another client", async () => {
-    const { server, port } = await startTlsServer();
+    await using server = await startTlsServer();
+    const { port } = server;
     // Connected, and silent: its handshake never starts.
     const stalled = await connect({ port });
     try {
@@ -424,7 +433,8 @@ describe(`tls on ${CURRENT_RUNTIME}`, () => {
   });
 
   test("handshakeTimeout: a silent client is dropped, and onError hears ETIMEDOUT", async () => {
-    const { server, log, port } = await startTlsServer({ handshakeTimeout: 200 });
+    await using server = await startTlsServer({ handshakeTimeout: 200 });
+    const { log, port } = server;
     await using silent = await connect({ port });
     const err = await log.next();
     assert.equal(codeOf(err), "ETIMEDOUT", explain(err));

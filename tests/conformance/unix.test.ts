@@ -37,7 +37,7 @@ describe(`unix sockets on ${CURRENT_RUNTIME}`, () => {
     inTempDir(async (dir) => {
       const path = join(dir, "upper.sock");
       const log = errorLog();
-      const server = await serveLines({ path, onError: log.onError }, uppercase);
+      await using server = await serveLines({ path, onError: log.onError }, uppercase);
       assert.deepEqual(server.addr, { transport: "unix", path });
       await using conn = await connect({ path });
       assert.equal(await conn.write("hello, unix\n"), 12);
@@ -90,7 +90,7 @@ describe(`unix sockets on ${CURRENT_RUNTIME}`, () => {
       // A socket bound, never listened on, and left behind by its process.
       execFileSync("python3", ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", path]);
       assert.ok(isSocket(path));
-      const server = await serveLines({ path }, uppercase);
+      await using server = await serveLines({ path }, uppercase);
       await using conn = await connect({ path });
       await conn.write("fresh\n");
       assert.equal(await conn.readLine(), "FRESH");
@@ -101,7 +101,7 @@ describe(`unix sockets on ${CURRENT_RUNTIME}`, () => {
   test("a path a server listens on: EADDRINUSE, and that server goes on", () =>
     inTempDir(async (dir) => {
       const path = join(dir, "taken.sock");
-      const server = await serveLines({ path }, uppercase);
+      await using server = await serveLines({ path }, uppercase);
       const err = await rejectsWithCode(listen({ path }), "EADDRINUSE");
       assert.equal(err.message, `Cannot listen on ${path}: address already in use`);
       assert.ok(isSocket(path));
@@ -129,7 +129,7 @@ describe(`unix sockets on ${CURRENT_RUNTIME}`, () => {
       await listener[Symbol.asyncDispose]();
       assert.equal(existsSync(path), false);
       // And through a server's close.
-      const server = await serveLines({ path }, uppercase);
+      await using server = await serveLines({ path }, uppercase);
       assert.ok(isSocket(path));
       await server.close();
       assert.equal(existsSync(path), false);
@@ -146,7 +146,7 @@ describe(`unix sockets on ${CURRENT_RUNTIME}`, () => {
   test("a Python client to a doorway server", () =>
     inTempDir(async (dir) => {
       const path = join(dir, "doorway.sock");
-      const server = await serveLines({ path }, uppercase);
+      await using server = await serveLines({ path }, uppercase);
       const result = await runPythonClient({ unix: path, send: ["hello from python", "ß"] });
       assert.deepEqual(result.lines, ["reply HELLO FROM PYTHON", "reply SS"]);
       assert.equal(result.code, 0, result.stderr);
@@ -178,7 +178,7 @@ describe(`unix sockets on ${CURRENT_RUNTIME}`, () => {
         return;
       }
       const log = errorLog();
-      const server = await serveLines({ path, tls, onError: log.onError }, uppercase);
+      await using server = await serveLines({ path, tls, onError: log.onError }, uppercase);
       await using conn = await connect({ path, tls: { caCerts: [certs.ca.cert], serverName: "localhost" } });
       assert.equal(conn.tls?.protocol, "TLSv1.3");
       await conn.write("secret\n");
