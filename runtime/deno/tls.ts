@@ -42,28 +42,9 @@ function closeQuietly(conn: Deno.Conn): void {
   }
 }
 
-// A peer that drops the connection mid-handshake is a failed handshake, as
-// Node's "disconnected before secure TLS connection was established" is;
-// Deno says only UnexpectedEof or ConnectionReset, which would read as
-// an unknown fault or a reset of an established connection.
-function handshakeFailure(err: unknown, action: string, address: string): unknown {
-  if (err instanceof Deno.errors.UnexpectedEof || err instanceof Deno.errors.ConnectionReset) {
-    const how = err instanceof Deno.errors.UnexpectedEof ? "connection closed by peer" : "connection reset by peer";
-    return new SocketError("ETLSHANDSHAKE", `Cannot ${action} ${address}: TLS handshake failed (${how})`, {
-      cause: err,
-    });
-  }
-  return err;
-}
-
 // Closing the connection is the only way to stop Deno's handshake: it
 // then rejects (BadResource), and the signal's reason is thrown instead.
-async function handshake(
-  conn: Deno.TlsConn,
-  signal: AbortSignal | undefined,
-  action: string,
-  address: string,
-): Promise<TlsInfo> {
+async function handshake(conn: Deno.TlsConn, signal: AbortSignal | undefined): Promise<TlsInfo> {
   const onAbort = () => closeQuietly(conn);
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
@@ -73,7 +54,7 @@ async function handshake(
     return info(settled);
   } catch (err) {
     closeQuietly(conn);
-    throw signal?.aborted ? signal.reason : handshakeFailure(err, action, address);
+    throw signal?.aborted ? signal.reason : err;
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
@@ -138,7 +119,7 @@ export async function connectTls(
     tcp.setNoDelay(true);
     conn = await upgrade(tcp, tls);
   }
-  return new DenoConn(conn, { tls: await handshake(conn, signal, "connect to", address) });
+  return new DenoConn(conn, { tls: await handshake(conn, signal) });
 }
 
 function upgrade(tcp: Deno.TcpConn, tls: TlsClientOptions): Promise<Deno.TlsConn> {
@@ -182,7 +163,7 @@ export async function startTls(
   }
   options.signal?.throwIfAborted();
   const secure = await upgrade(conn.detach(address), tls);
-  return new DenoConn(secure, { tls: await handshake(secure, options.signal, "start TLS on", address) });
+  return new DenoConn(secure, { tls: await handshake(secure, options.signal) });
 }
 
 function timeoutError(ms: number): DOMException {
