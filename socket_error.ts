@@ -140,6 +140,8 @@ const DENO_NAMES: Record<string, SocketErrorCode> = {
   Interrupted: "ECLOSED",
   NotConnected: "ECLOSED",
   NotFound: "ENOENT",
+  // A TLS peer that closed mid-handshake (after it, Deno's adapter reports an end of stream).
+  UnexpectedEof: "ECONNRESET",
 };
 
 const ERRNO_CODES: Record<string, SocketErrorCode> = {
@@ -235,7 +237,7 @@ function codeOf(err: unknown): SocketErrorCode {
       return "ECERTUNTRUSTED";
     }
     if (/received corrupt message|InvalidContentType/.test(message)) return "ENOTTLS";
-    if (/received fatal alert|peer sent no certificates|peer is incompatible/.test(message)) return "ETLSHANDSHAKE";
+    if (/received fatal alert|peer sent no certificates|peer is incompatible|doesn't support any known protocol/.test(message)) return "ETLSHANDSHAKE";
     if (/(failed to lookup|name or service not known|no address associated)/i.test(message)) {
       return "ENOTFOUND";
     }

@@ -102,7 +102,7 @@ class TcpServer implements Server<Addr> {
 
   constructor(
     listener: Listener<Addr>,
-    options: ServeOptions & ServeLimits,
+    options: ServeOptions<Addr> & ServeLimits,
     handler: ConnHandler<Addr> | undefined,
     ending: EndingHandler | undefined,
   ) {
@@ -294,7 +294,7 @@ class TcpServer implements Server<Addr> {
  * `ending` when given one.
  */
 export async function startServer(
-  options: ServeOptions,
+  options: ServeOptions<Addr>,
   handler: ConnHandler<Addr> | undefined,
   ending: EndingHandler | undefined,
 ): Promise<Server<Addr>> {

@@ -5,15 +5,15 @@
  * @module
  */
 
-import type { Addr, NetAddr } from "../runtime/contract.ts";
+import type { Addr, NetAddr, UnixAddr } from "../runtime/contract.ts";
 import { startServer } from "./_tcp_server.ts";
-import type { AddrOf, Conn } from "./conn.ts";
+import type { Conn } from "./conn.ts";
 import type { Listener, ListenOptions } from "./listen.ts";
 
 /** Options for {@linkcode serve}. */
-export interface ServeOptions extends ListenOptions {
+export interface ServeOptions<A extends Addr = NetAddr> extends ListenOptions {
   /** Serve connections from this listener instead of opening one. */
-  listener?: Listener<Addr>;
+  listener?: Listener<A>;
   /**
    * The most connections served at once; past it, new connections are
    * turned away as soon as they are accepted, with an end of stream that no
@@ -42,7 +42,7 @@ export interface ServeOptions extends ListenOptions {
    * out of file descriptors), with no connection. The server carries on
    * either way. Defaults to one line on stderr.
    */
-  onError?: (error: unknown, conn?: Conn<Addr>) => void;
+  onError?: (error: unknown, conn?: Conn<A>) => void;
   /** Starts a graceful shutdown when it fires. */
   signal?: AbortSignal;
 }
@@ -123,9 +123,16 @@ export interface Server<A extends Addr = NetAddr> extends AsyncDisposable {
  * await server.close();
  * ```
  */
-export function serve<O extends ServeOptions>(
-  options: O,
-  handler: ConnHandler<AddrOf<O>>,
-): Promise<Server<AddrOf<O>>> {
-  return startServer(options, handler as ConnHandler<Addr>, undefined) as Promise<Server<AddrOf<O>>>;
+export function serve(
+  options: ServeOptions<UnixAddr> & { path: string },
+  handler: ConnHandler<UnixAddr>,
+): Promise<Server<UnixAddr>>;
+/** Serves TCP connections: see the signature above. */
+export function serve(options: ServeOptions, handler: ConnHandler): Promise<Server>;
+export function serve(
+  options: ServeOptions<UnixAddr> | ServeOptions,
+  handler: ConnHandler<UnixAddr> | ConnHandler,
+): Promise<Server<Addr>> {
+  // One server for both: what it passes matches what `options` asked for.
+  return startServer(options as ServeOptions<Addr>, handler as ConnHandler<Addr>, undefined);
 }

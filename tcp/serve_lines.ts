@@ -8,7 +8,7 @@ import { answerEnding, LineAnswerer } from "./_answer_lines.ts";
 import { startServer } from "./_tcp_server.ts";
 import type { LineResponder } from "./answer_lines.ts";
 import type { ServeOptions, Server } from "./serve.ts";
-import type { AddrOf } from "./conn.ts";
+import type { Addr, UnixAddr } from "../runtime/contract.ts";
 
 /**
  * Serves a line protocol: each line a client sends is answered with
@@ -27,15 +27,22 @@ import type { AddrOf } from "./conn.ts";
  * if ((await conn.readLine()) !== "HELLO") throw new Error("not uppercased");
  * ```
  */
-export function serveLines<O extends ServeOptions>(options: O, respond: LineResponder): Promise<Server<AddrOf<O>>> {
+export function serveLines(
+  options: ServeOptions<UnixAddr> & { path: string },
+  respond: LineResponder,
+): Promise<Server<UnixAddr>>;
+/** Serves a line protocol over TCP: see the signature above. */
+export function serveLines(options: ServeOptions, respond: LineResponder): Promise<Server>;
+export function serveLines(
+  options: ServeOptions<UnixAddr> | ServeOptions,
+  respond: LineResponder,
+): Promise<Server<Addr>> {
   const answerer = new LineAnswerer(respond);
   // Not the shutdown signal: a shutdown answers every line the peer sends
   // until it ends its stream, or the grace period does.
   return startServer(
-    options,
+    options as ServeOptions<Addr>,
     undefined,
     (conn, _context, end) => answerEnding(conn, answerer, undefined, end),
-  ) as Promise<
-    Server<AddrOf<O>>
-  >;
+  );
 }

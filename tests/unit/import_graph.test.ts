@@ -41,10 +41,15 @@ const RUNTIMES = ["deno", "bun", "node"];
 const SOCKET_MODULES = ["node:net", "node:dgram", "node:dns", "node:tls"];
 // What an adapter may import besides its own folder and the runtime's modules.
 const ADAPTER_IMPORTS = ["runtime/contract.ts", "socket_error.ts", "addr.ts", "utf8_length.ts"];
-// The two places one runtime's adapter borrows another's, each for a reason
-// written where it happens: Bun's cancellable connect is node:net's, and
-// Deno without --unstable-net has UDP only through node:dgram.
-const BORROWED = ["runtime/bun/tcp.ts → runtime/node/tcp.ts", "runtime/deno/udp.ts → runtime/node/udp.ts"];
+// The places one runtime's adapter borrows another's, each for a reason
+// written where it happens: Bun's cancellable connect, plain or TLS, is
+// node:net's and node:tls's, and Deno without --unstable-net has UDP only
+// through node:dgram.
+const BORROWED = [
+  "runtime/bun/tcp.ts → runtime/node/tcp.ts",
+  "runtime/bun/tls.ts → runtime/node/tls.ts",
+  "runtime/deno/udp.ts → runtime/node/udp.ts",
+];
 // Push mode (tcp/_push.ts) is offered by the connection and the listener, and used by the servers only.
 const PUSH_USERS = ["tcp/_tcp_conn.ts", "tcp/_tcp_listener.ts", "tcp/_tcp_server.ts", "tcp/_answer_lines.ts"];
 
