@@ -102,6 +102,10 @@ export class TcpConn implements Conn<Addr>, ConnEvents, PushConn, Upgradable {
     this.#readsWhenAsked = raw.readsWhenAsked === true;
     this.#buffer = new LineDecoder({ maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
     this.#frameOptions = options.frames;
+    if (this.#readsWhenAsked) {
+      this.#paused = true;
+      raw.pause();
+    }
     raw.start(this);
   }
 

@@ -119,12 +119,12 @@ export class DenoConn implements RawConn {
    */
   detach(address: string): Deno.TcpConn {
     if (this.#closed || this.#done) {
-      throw new SocketError("ECLOSED", `Cannot start TLS on ${address}: socket is closed`);
+      throw new SocketError("ECLOSED", `Cannot start TLS with ${address}: socket is closed`);
     }
     if (this.#reading || this.#unwritten !== undefined) {
       throw new SocketError(
         "EPROTO",
-        `Cannot start TLS on ${address}: a plaintext read or write is still in flight`,
+        `Cannot start TLS with ${address}: a plaintext read or write is still in flight`,
       );
     }
     this.#closed = true;

@@ -23,7 +23,7 @@ import { abandonable } from "./unix.ts";
  * ```ts ignore
  * import { unsupported } from "./tls.ts";
  *
- * const err = unsupported("start TLS on", "127.0.0.1:5000", "Deno cannot start TLS as a server");
+ * const err = unsupported("start TLS with", "127.0.0.1:5000", "Deno cannot start TLS as a server");
  * ```
  */
 export function unsupported(action: string, address: string, what: string): SocketError {
@@ -154,12 +154,12 @@ export async function startTls(
   const { remoteAddr } = conn;
   const address = remoteAddr.transport === "unix" ? remoteAddr.path : formatAddress(remoteAddr);
   if (!(conn instanceof DenoConn)) throw new TypeError("Cannot start TLS: not a connection of this adapter");
-  if (!("client" in options)) throw unsupported("start TLS on", address, "Deno cannot start TLS as a server");
+  if (!("client" in options)) throw unsupported("start TLS with", address, "Deno cannot start TLS as a server");
   const tls = options.client;
-  if (remoteAddr.transport === "unix") throw unsupported("start TLS on", address, "Deno runs TLS over TCP only");
-  checkClient(tls, "start TLS on", address);
+  if (remoteAddr.transport === "unix") throw unsupported("start TLS with", address, "Deno runs TLS over TCP only");
+  checkClient(tls, "start TLS with", address);
   if (tls.cert !== undefined || tls.key !== undefined) {
-    throw unsupported("start TLS on", address, "Deno.startTls takes no client certificate");
+    throw unsupported("start TLS with", address, "Deno.startTls takes no client certificate");
   }
   options.signal?.throwIfAborted();
   const secure = await upgrade(conn.detach(address), tls);

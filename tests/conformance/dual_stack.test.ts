@@ -122,7 +122,7 @@ describe(`dual stack on ${CURRENT_RUNTIME}`, () => {
     }
   });
 
-  test("connect to localhost reaches the same server with a timeout or a signal as without", async () => {
+  test("connect to localhost reaches the same server with a timeout or a signal as without (Bun: not ::1)", async () => {
     await using server = await serveLines({ hostname: "::1", port: 0 }, uppercase);
     const port = server.addr.port;
     const outcome = async (options: { timeout?: number; signal?: AbortSignal }) => {
@@ -135,8 +135,13 @@ describe(`dual stack on ${CURRENT_RUNTIME}`, () => {
     };
     try {
       const plain = await outcome({});
-      assert.equal(await outcome({ timeout: 10_000 }), plain);
-      assert.equal(await outcome({ signal: new AbortController().signal }), plain);
+      // Bun's cancellable connect is node:net's, which follows the hosts file for localhost where Bun.connect()
+      // tries ::1 whatever it says (README, runtime table).
+      const cancellable = CURRENT_RUNTIME === "bun" && plain === "connected" ? "ECONNREFUSED" : plain;
+      const addresses = (await lookup("localhost", { all: true })).map((entry) => entry.address);
+      const expected = addresses.includes("::1") ? plain : cancellable;
+      assert.equal(await outcome({ timeout: 10_000 }), expected);
+      assert.equal(await outcome({ signal: new AbortController().signal }), expected);
     } finally {
       await server.close();
     }

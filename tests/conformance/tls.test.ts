@@ -438,7 +438,13 @@ describe(`tls on ${CURRENT_RUNTIME}`, () => {
     await using silent = await connect({ port });
     const err = await log.next();
     assert.equal(codeOf(err), "ETIMEDOUT", explain(err));
-    // The server closed the socket.
+    // The server closed the socket. Deno keeps a TLS socket whose handshake it gave up open until the peer sends
+    // something (README, runtime table): the client's next byte brings the close out.
+    if (DENO) {
+      // The handshake it gave up on still answers: a fatal decode_error alert, then the close.
+      await silent.write("x");
+      assert.equal(await silent.readLine({ timeout: 10_000 }), "\x15\x03\x03\x00\x02\x02\x32");
+    }
     assert.equal(await silent.readLine({ timeout: 10_000 }), null);
     await server.close();
     assert.deepEqual(log.pending, []);

@@ -10,7 +10,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** What a conformance file may import, as repository-relative paths: the package's exports, examples and fixtures. */
 const PUBLIC = ["mod.ts", "tcp/mod.ts", "udp/mod.ts", "protocol/mod.ts", "cli.ts"];
-const FIXTURES = ["tests/_helpers.ts", "tests/_runtimes.ts"];
+const FIXTURES = ["tests/_helpers.ts", "tests/_runtimes.ts", "tests/_certs.ts", "tests/_tls_peers.ts"];
 
 /** The imports of `source` (at repository-relative `file`) that a conformance file may not have. */
 function nonPublicImports(file: string, source: string): string[] {
