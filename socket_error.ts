@@ -237,7 +237,11 @@ function codeOf(err: unknown): SocketErrorCode {
       return "ECERTUNTRUSTED";
     }
     if (/received corrupt message|InvalidContentType/.test(message)) return "ENOTTLS";
-    if (/received fatal alert|peer sent no certificates|peer is incompatible|doesn't support any known protocol/.test(message)) return "ETLSHANDSHAKE";
+    if (
+      /received fatal alert|peer sent no certificates|peer is incompatible|doesn't support any known protocol/.test(
+        message,
+      )
+    ) return "ETLSHANDSHAKE";
     if (/(failed to lookup|name or service not known|no address associated)/i.test(message)) {
       return "ENOTFOUND";
     }
