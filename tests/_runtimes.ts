@@ -11,14 +11,25 @@ export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
 export const RUNTIMES = ["deno", "bun", "node"] as const;
 export type RuntimeId = typeof RUNTIMES[number];
 
+/** Deno's permissions besides --allow-net, as the README says: `read` for certificate files, `write` too for Unix sockets. */
+export type DenoAllow = ("read" | "write")[];
+
 /**
  * The command that runs `file` (relative to the repository root) under
- * `runtime`, as the README tells users to run it.
+ * `runtime`, as the README tells users to run it; Deno also gets `allow`.
  */
-export function runtimeCommand(runtime: RuntimeId, file: string, args: string[] = []): [string, string[]] {
+export function runtimeCommand(
+  runtime: RuntimeId,
+  file: string,
+  args: string[] = [],
+  allow: DenoAllow = [],
+): [string, string[]] {
   switch (runtime) {
     case "deno":
-      return [`${ROOT}node_modules/.bin/deno`, ["run", "--allow-net", file, ...args]];
+      return [
+        `${ROOT}node_modules/.bin/deno`,
+        ["run", "--allow-net", ...allow.map((name) => `--allow-${name}`), file, ...args],
+      ];
     case "bun":
       return [`${ROOT}node_modules/.bin/bun`, [file, ...args]];
     case "node":
@@ -26,9 +37,9 @@ export function runtimeCommand(runtime: RuntimeId, file: string, args: string[] 
   }
 }
 
-/** Starts `file` (relative to the repository root) under `runtime`, as a user would. */
-export function startUnder(runtime: RuntimeId, file: string, args: string[] = []): Child {
-  const [command, commandArgs] = runtimeCommand(runtime, file, args);
+/** Starts `file` (relative to the repository root) under `runtime`, as a user would; Deno also gets `allow`. */
+export function startUnder(runtime: RuntimeId, file: string, args: string[] = [], allow: DenoAllow = []): Child {
+  const [command, commandArgs] = runtimeCommand(runtime, file, args, allow);
   const child = startChild(command, commandArgs, { cwd: ROOT });
   let ended = false;
   child.exited.then(() => (ended = true));

@@ -9,11 +9,10 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { after, describe, test } from "node:test";
 import { testCerts } from "../_certs.ts";
 import { type Child, startChild } from "../_helpers.ts";
-import { CURRENT_RUNTIME, ROOT, runtimeCommand, type RuntimeId, RUNTIMES } from "../_runtimes.ts";
+import { CURRENT_RUNTIME, ROOT, type RuntimeId, RUNTIMES, startUnder } from "../_runtimes.ts";
 import { runPythonClient, startOpensslClient, startPythonServer } from "../_tls_peers.ts";
 
 const SLOW = { timeout: 60_000 };
@@ -27,28 +26,9 @@ const socketPath = () => join(DIR, `s${++paths}.sock`);
 /** Deno's permissions besides --allow-net: `read` for certificate files, `unix` for Unix sockets. */
 type Needs = "read" | "unix";
 
-/**
- * Starts the command under `runtime` as a user would; Deno gets the permissions `needs` asks for. Signalled by
- * pid, as tests/_runtimes.ts's startUnder is, for the same reason.
- */
+/** Starts the command under `runtime` as a user would; Deno gets the permissions `needs` asks for. */
 function doorway(runtime: RuntimeId, args: string[], needs: Needs = "read"): Child {
-  const [command, commandArgs] = runtimeCommand(runtime, "cli.ts", args);
-  if (runtime === "deno") {
-    assert.deepEqual(commandArgs.slice(0, 2), ["run", "--allow-net"]);
-    commandArgs.splice(2, 0, ...(needs === "unix" ? ["--allow-read", "--allow-write"] : ["--allow-read"]));
-  }
-  const child = startChild(command, commandArgs, { cwd: ROOT });
-  let ended = false;
-  child.exited.then(() => (ended = true));
-  child.kill = (signal = "SIGTERM") => {
-    if (ended || child.pid === undefined) return;
-    try {
-      process.kill(child.pid, signal);
-    } catch {
-      // Already gone.
-    }
-  };
-  return child;
+  return startUnder(runtime, "cli.ts", args, needs === "unix" ? ["read", "write"] : ["read"]);
 }
 
 interface Finished {

@@ -3,37 +3,17 @@
 // runtime's run covers the pairs whose server it runs, so the three runs together cover all nine, with the same
 // tests. Deno runs them as the examples' headers say: --allow-net --allow-read, to read the PEM files.
 import assert from "node:assert/strict";
-import process from "node:process";
 import { describe, test } from "node:test";
 import { connect, serveLines, uppercase } from "../../mod.ts";
 import { testCerts } from "../_certs.ts";
 import { type Child, rejectsWithCode, startChild } from "../_helpers.ts";
-import { CURRENT_RUNTIME, ROOT, runtimeCommand, type RuntimeId, RUNTIMES } from "../_runtimes.ts";
+import { CURRENT_RUNTIME, ROOT, type RuntimeId, RUNTIMES, startUnder } from "../_runtimes.ts";
 
 const SLOW = { timeout: 60_000 };
 
-/**
- * Starts `file` under `runtime` as a user would: for Deno, `deno run --allow-net --allow-read`, since the
- * examples read certificate files. Signalled by pid, as tests/_runtimes.ts's startUnder is, for the same reason.
- */
+/** Starts `file` under `runtime` as a user would: Deno also with --allow-read, for the certificate files. */
 function start(runtime: RuntimeId, file: string, args: string[] = []): Child {
-  const [command, commandArgs] = runtimeCommand(runtime, file, args);
-  if (runtime === "deno") {
-    assert.deepEqual(commandArgs.slice(0, 2), ["run", "--allow-net"]);
-    commandArgs.splice(2, 0, "--allow-read");
-  }
-  const child = startChild(command, commandArgs, { cwd: ROOT });
-  let ended = false;
-  child.exited.then(() => (ended = true));
-  child.kill = (signal = "SIGTERM") => {
-    if (ended || child.pid === undefined) return;
-    try {
-      process.kill(child.pid, signal);
-    } catch {
-      // Already gone.
-    }
-  };
-  return child;
+  return startUnder(runtime, file, args, ["read"]);
 }
 
 interface Finished {
