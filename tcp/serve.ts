@@ -129,6 +129,7 @@ export function serve(
 ): Promise<Server<UnixAddr>>;
 /** Serves TCP connections: see the signature above. */
 export function serve(options: ServeOptions, handler: ConnHandler): Promise<Server>;
+/** Both signatures above, in one: the server is the same for either kind of address. */
 export function serve(
   options: ServeOptions<UnixAddr> | ServeOptions,
   handler: ConnHandler<UnixAddr> | ConnHandler,

@@ -33,6 +33,7 @@ export function serveLines(
 ): Promise<Server<UnixAddr>>;
 /** Serves a line protocol over TCP: see the signature above. */
 export function serveLines(options: ServeOptions, respond: LineResponder): Promise<Server>;
+/** Both signatures above, in one: the server is the same for either kind of address. */
 export function serveLines(
   options: ServeOptions<UnixAddr> | ServeOptions,
   respond: LineResponder,
