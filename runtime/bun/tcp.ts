@@ -18,7 +18,7 @@ import { type FileId, removeOwnSocketFile, socketFileId } from "./unix.ts";
 const UNNAMED: Addr = { transport: "unix", path: "" };
 
 interface ServerTls {
-  judge: (remote: Addr) => HandshakeJudge;
+  judge: HandshakeJudge;
   timeout: number;
 }
 
@@ -39,11 +39,7 @@ class BunStreamListener implements RawListener {
   constructor(spec: ListenSpec, hostname: string | undefined) {
     const tls = spec.tls;
     if (tls !== undefined) {
-      const clientAuth = tls.clientCaCerts !== undefined;
-      this.#tls = {
-        judge: (remote) => serverJudge(clientAuth, `complete a TLS handshake with ${describe(remote)}`),
-        timeout: tls.handshakeTimeout,
-      };
+      this.#tls = { judge: serverJudge(tls.clientCaCerts !== undefined), timeout: tls.handshakeTimeout };
     }
     const common = {
       // Without it Bun closes the socket at the peer's FIN.
@@ -96,8 +92,7 @@ class BunStreamListener implements RawListener {
       this.#report((events) => events.conn(conn));
       return;
     }
-    const judge = tls.judge(remote ?? { transport: "tcp", hostname: socket.remoteAddress, port: socket.remotePort });
-    conn = new BunConn(socket, { local: this.#local, remote, judge });
+    conn = new BunConn(socket, { local: this.#local, remote, judge: tls.judge });
     const action = `complete a TLS handshake with ${describe(conn.remoteAddr)}`;
     // One timer per handshake: a stalled client holds up no other.
     const timer = setTimeout(() => conn.abortHandshake(handshakeTimeout(action, tls.timeout)), tls.timeout);

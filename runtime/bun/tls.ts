@@ -40,12 +40,11 @@ function alpnWire(protocols: string[] | undefined): Uint8Array | undefined {
   return wire;
 }
 
-// A reset or a close before the handshake ends is a failed handshake, not a
-// failed connection: Bun says ECONNRESET either way (null: closed, no error).
-function failedHandshake(action: string, err: Error | null): unknown {
-  const code = codeOf(err);
-  if (err !== null && code !== "ECONNRESET" && code !== "EPIPE") return err;
-  return new SocketError("ETLSHANDSHAKE", `Cannot ${action}: TLS handshake failed`, { cause: err ?? undefined });
+// Bun reports a peer that closed mid-handshake with no error at all: as a
+// reset, which the layer above calls a failed handshake, as it does Bun's
+// own ECONNRESET.
+function failedHandshake(err: Error | null): unknown {
+  return err ?? Object.assign(new Error("Connection closed during the TLS handshake"), { code: "ECONNRESET" });
 }
 
 /**
@@ -66,12 +65,12 @@ export function clientOptions(tls: TlsClientOptions, hostname: string | undefine
 }
 
 /** A client's judge: the handshake's failure, or a certificate's unless `verify` is off. */
-export function clientJudge(verify: boolean, action: string): HandshakeJudge {
+export function clientJudge(verify: boolean): HandshakeJudge {
   return (success, error) => {
     if (success && error === null) return undefined;
     // Verification off: a certificate's complaint is no failure, the handshake's is.
     if (!verify && error !== null && !HANDSHAKE_FAILURES.has(codeOf(error) as string)) return undefined;
-    return failedHandshake(action, error);
+    return failedHandshake(error);
   };
 }
 
@@ -94,10 +93,10 @@ export function serverOptions(tls: TlsServerOptions): BunTlsOptions {
  * true for a client certificate that did not verify: the error counts only
  * when one was required.
  */
-export function serverJudge(clientAuth: boolean, action: string): HandshakeJudge {
+export function serverJudge(clientAuth: boolean): HandshakeJudge {
   return (success, error) => {
     if (success && (error === null || !clientAuth)) return undefined;
-    return failedHandshake(action, error);
+    return failedHandshake(error);
   };
 }
 
@@ -145,7 +144,7 @@ export async function connectTls(spec: ConnectSpec, tls: TlsClientOptions): Prom
   const remote: Addr = unix
     ? { transport: "unix", path: spec.path }
     : { transport: "tcp", hostname: spec.hostname, port: spec.port };
-  const judge = clientJudge(tls.verify, `connect to ${describe(remote)}`);
+  const judge = clientJudge(tls.verify);
   const handlers = BunConn.handlers((socket) => {
     if (unix) new BunConn(socket, { local: { transport: "unix", path: "" }, remote, judge });
     else new BunConn(socket, { judge });
@@ -189,9 +188,7 @@ export async function startTls(conn: RawConn, spec: StartTlsSpec & { signal?: Ab
     throw new SocketError("EPROTO", `Cannot ${action}: bytes received before TLS are still unread`);
   }
   const server = "server" in spec;
-  const judge = server
-    ? serverJudge(spec.server.clientCaCerts !== undefined, action)
-    : clientJudge(spec.client.verify, action);
+  const judge = server ? serverJudge(spec.server.clientCaCerts !== undefined) : clientJudge(spec.client.verify);
   const remote = conn.remoteAddr;
   const hostname = remote.transport === "unix" ? undefined : remote.hostname;
   let upgraded: BunConn | undefined;
