@@ -9,7 +9,7 @@
 import type { Runtime } from "../contract.ts";
 import { connect, listen } from "./tcp.ts";
 import { startTls } from "./tls.ts";
-import { removeSocketFile } from "./unix.ts";
+import { removeSocketFile } from "../node/unix.ts";
 import { bindDatagram } from "./udp.ts";
 import { lookup } from "./dns.ts";
 

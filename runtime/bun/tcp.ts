@@ -13,7 +13,8 @@ import { bun, type BunListener, type BunSocket } from "./types.ts";
 import { lookup } from "./dns.ts";
 import { BunConn, type HandshakeJudge } from "./conn.ts";
 import { connectTls, describe, handshakeTimeout, serverJudge, serverOptions } from "./tls.ts";
-import { type FileId, removeOwnSocketFile, socketFileId } from "./unix.ts";
+// Bun has no file API for sockets: node:fs serves, as in the Node adapter.
+import { removeOwnFile, type SocketFile, socketFileAt } from "../node/unix.ts";
 
 const UNNAMED: Addr = { transport: "unix", path: "" };
 
@@ -33,7 +34,7 @@ class BunStreamListener implements RawListener {
   #tls: ServerTls | undefined;
   // Connections whose handshake is under way, given up on close.
   #handshakes = new Set<BunConn>();
-  #file: FileId | undefined = undefined;
+  #file: SocketFile | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
 
   constructor(spec: ListenSpec, hostname: string | undefined) {
@@ -67,7 +68,7 @@ class BunStreamListener implements RawListener {
 
   /** Notes which file is the socket bound, so that close() removes that one only. */
   async identify(path: string): Promise<void> {
-    this.#file = await socketFileId(path);
+    this.#file = await socketFileAt(path).catch(() => undefined);
   }
 
   #report(call: (events: ListenerEvents) => void): void {
@@ -133,7 +134,7 @@ class BunStreamListener implements RawListener {
         call({ conn: (conn) => conn.close(), error: () => {}, handshakeError: () => {} });
       }
       this.#closing = this.addr.transport === "unix"
-        ? removeOwnSocketFile(this.addr.path, this.#file)
+        ? (this.#file === undefined ? Promise.resolve() : removeOwnFile(this.#file))
         : Promise.resolve();
     }
     return this.#closing;

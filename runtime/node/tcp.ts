@@ -8,11 +8,10 @@
  */
 
 import * as net from "node:net";
-import { lstat } from "node:fs/promises";
 import { isWildcard } from "../../addr.ts";
 import type { Addr, ConnectSpec, ListenerEvents, ListenSpec, RawConn, RawListener } from "../contract.ts";
 import { type ConnAddrs, netAddr, NodeConn, unixAddr } from "./conn.ts";
-import { removeOwnFile, type SocketFile } from "./unix.ts";
+import { removeOwnFile, type SocketFile, socketFileAt } from "./unix.ts";
 
 /** Where a listener's accepted sockets go once they are connections, or failed to become one. */
 export interface AcceptSink {
@@ -140,8 +139,7 @@ export function listen(spec: ListenSpec, acceptor?: Acceptor): Promise<RawListen
         return;
       }
       try {
-        const { dev, ino } = await lstat(spec.path);
-        resolve(new NodeListener(server, { path: spec.path, dev, ino }, acceptor));
+        resolve(new NodeListener(server, await socketFileAt(spec.path), acceptor));
       } catch (err) {
         server.close();
         reject(err);

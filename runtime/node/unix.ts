@@ -1,5 +1,6 @@
 /**
- * Unix socket files through `node:fs`, behind the runtime contract.
+ * Unix socket files through `node:fs`, behind the runtime contract. Bun's
+ * adapter uses them too: Bun has no file API of its own for sockets.
  *
  * @module
  */
@@ -19,6 +20,22 @@ export interface SocketFile {
 
 function isMissing(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === "ENOENT";
+}
+
+/**
+ * The socket file just bound at `path`, to know it again on close. Rejects
+ * with Node's error if it cannot be read.
+ *
+ * @example Noting a listener's file
+ * ```ts ignore
+ * import { socketFileAt } from "./unix.ts";
+ *
+ * const file = await socketFileAt("/tmp/app.sock");
+ * ```
+ */
+export async function socketFileAt(path: string): Promise<SocketFile> {
+  const { dev, ino } = await lstat(path);
+  return { path, dev, ino };
 }
 
 /**

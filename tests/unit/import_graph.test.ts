@@ -43,11 +43,13 @@ const SOCKET_MODULES = ["node:net", "node:dgram", "node:dns", "node:tls"];
 const ADAPTER_IMPORTS = ["runtime/contract.ts", "socket_error.ts", "addr.ts", "utf8_length.ts"];
 // The places one runtime's adapter borrows another's, each for a reason
 // written where it happens: Bun's cancellable connect, plain or TLS, is
-// node:net's and node:tls's, and Deno without --unstable-net has UDP only
-// through node:dgram.
+// node:net's and node:tls's, Bun's socket files are handled through node:fs,
+// and Deno without --unstable-net has UDP only through node:dgram.
 const BORROWED = [
   "runtime/bun/tcp.ts → runtime/node/tcp.ts",
   "runtime/bun/tls.ts → runtime/node/tls.ts",
+  "runtime/bun/tcp.ts → runtime/node/unix.ts",
+  "runtime/bun/mod.ts → runtime/node/unix.ts",
   "runtime/deno/udp.ts → runtime/node/udp.ts",
 ];
 // Push mode (tcp/_push.ts) is offered by the connection and the listener, and used by the servers only.
