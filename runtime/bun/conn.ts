@@ -18,8 +18,7 @@ function tcpAddr(hostname: string, port: number): NetAddr {
 
 // Bun gives no error for a write to a socket it has closed: this one says what happened.
 function brokenPipe(remote: Addr): SocketError {
-  const where = remote.transport === "unix" ? remote.path : formatAddress(remote);
-  return new SocketError("EPIPE", `Cannot write to ${where}: connection closed by peer`);
+  return new SocketError("EPIPE", `Cannot write to ${formatAddress(remote)}: connection closed by peer`);
 }
 
 /**

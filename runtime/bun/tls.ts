@@ -23,7 +23,7 @@ function codeOf(err: unknown): unknown {
 
 /** How an address reads in a message, an IPv4-mapped one as IPv4 (as the layer above says it). */
 export function describe(addr: Addr): string {
-  return addr.transport === "unix" ? addr.path : formatAddress(unmapIpv4(addr));
+  return formatAddress(unmapIpv4(addr));
 }
 
 // ALPN names in the wire format Bun takes: each prefixed with its length.

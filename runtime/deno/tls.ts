@@ -152,7 +152,7 @@ export async function startTls(
   options: ({ client: TlsClientOptions } | { server: TlsServerOptions }) & { signal?: AbortSignal },
 ): Promise<RawConn> {
   const { remoteAddr } = conn;
-  const address = remoteAddr.transport === "unix" ? remoteAddr.path : formatAddress(remoteAddr);
+  const address = formatAddress(remoteAddr);
   if (!(conn instanceof DenoConn)) throw new TypeError("Cannot start TLS: not a connection of this adapter");
   if (!("client" in options)) throw unsupported("start TLS with", address, "Deno cannot start TLS as a server");
   const tls = options.client;

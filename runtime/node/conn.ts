@@ -21,11 +21,6 @@ export function unixAddr(path: string): UnixAddr {
   return { transport: "unix", path };
 }
 
-/** An address as messages show it. */
-export function describe(addr: Addr): string {
-  return addr.transport === "unix" ? addr.path : formatAddress(addr);
-}
-
 /** A connection's addresses, where the socket cannot tell them (Unix) or they are known already. */
 export interface ConnAddrs {
   /** This side's address; read from the socket when not given. */
@@ -107,7 +102,7 @@ export class NodeConn implements RawConn {
       throw new SocketError(
         "EPROTO",
         `Cannot start TLS with ${
-          describe(this.remoteAddr)
+          formatAddress(this.remoteAddr)
         }: ${socket.readableLength} bytes received before it are unread`,
       );
     }
@@ -178,7 +173,7 @@ export class NodeConn implements RawConn {
     // Node would destroy the whole socket for a write after end(), losing
     // the read side: a caller's bug, said at once.
     if (socket.writableEnded) {
-      throw new SocketError("EPIPE", `Cannot write to ${describe(this.remoteAddr)}: write side is closed`);
+      throw new SocketError("EPIPE", `Cannot write to ${formatAddress(this.remoteAddr)}: write side is closed`);
     }
     // Destroyed by a failure whose error event is on its way (Node would
     // drop the bytes unsaid): that event is the answer.

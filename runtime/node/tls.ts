@@ -21,8 +21,8 @@ import type {
   TlsInfo,
   TlsServerOptions,
 } from "../contract.ts";
-import { SocketError } from "../../socket_error.ts";
-import { type ConnAddrs, describe, netAddr, NodeConn, unixAddr } from "./conn.ts";
+import { formatAddress, SocketError } from "../../socket_error.ts";
+import { type ConnAddrs, netAddr, NodeConn, unixAddr } from "./conn.ts";
 import { listen } from "./tcp.ts";
 
 function tlsInfo(socket: tls.TLSSocket): TlsInfo {
@@ -254,7 +254,7 @@ export async function startTls(conn: RawConn, options: StartTlsSpec & { signal?:
   if (!(conn instanceof NodeConn)) {
     throw new SocketError(
       "EUNSUPPORTED",
-      `Cannot start TLS with ${describe(conn.remoteAddr)}: not a connection of the node:net adapter`,
+      `Cannot start TLS with ${formatAddress(conn.remoteAddr)}: not a connection of the node:net adapter`,
     );
   }
   const { signal } = options;
