@@ -101,6 +101,22 @@ export interface Child {
   exited: Promise<number | string>;
 }
 
+/** How a child ended: its exit code (or signal), its stdout lines and its stderr. */
+export interface Finished {
+  code: number | string;
+  stdout: string[];
+  stderr: string;
+}
+
+/** Reads a started child to its end. */
+export async function finish(child: Child): Promise<Finished> {
+  const stdout: string[] = [];
+  for (let line = await child.nextLine(); !line.startsWith("<exited"); line = await child.nextLine()) {
+    stdout.push(line);
+  }
+  return { code: await child.exited, stdout, stderr: child.stderr() };
+}
+
 /** Starts a process whose stdout is read line by line. */
 export function startChild(command: string, args: string[], options: { cwd?: string } = {}): Child {
   const child = spawn(command, args, { cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"] });

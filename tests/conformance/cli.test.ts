@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { VERSION } from "../../cli.ts";
 import { connect } from "../../mod.ts";
-import { type Child, rejectionsLogged, resetConnections, startChild } from "../_helpers.ts";
+import { type Child, finish, type Finished, rejectionsLogged, resetConnections, startChild } from "../_helpers.ts";
 import { CURRENT_RUNTIME, ROOT, type RuntimeId, startUnder } from "../_runtimes.ts";
 
 const SLOW = { timeout: 60_000 };
@@ -15,22 +15,12 @@ function doorway(runtime: RuntimeId, args: string[]): Child {
   return startUnder(runtime, "cli.ts", args);
 }
 
-interface Finished {
-  code: number | string;
-  stdout: string[];
-  stderr: string;
-}
-
 /** Runs the command to its end, with `input` on stdin; returns its exit code and output. */
 async function run(runtime: RuntimeId, args: string[], input = ""): Promise<Finished> {
   const child = doorway(runtime, args);
   child.write(input);
   child.endInput();
-  const stdout: string[] = [];
-  for (let line = await child.nextLine(); !line.startsWith("<exited"); line = await child.nextLine()) {
-    stdout.push(line);
-  }
-  return { code: await child.exited, stdout, stderr: child.stderr() };
+  return await finish(child);
 }
 
 /** Starts `tcp-server` or `udp-server` on a free port of 127.0.0.1; returns it with the port it printed. */

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { testCerts } from "../_certs.ts";
-import { type Child, startChild } from "../_helpers.ts";
+import { type Child, finish, type Finished, startChild } from "../_helpers.ts";
 import { CURRENT_RUNTIME, ROOT, type RuntimeId, RUNTIMES, startUnder } from "../_runtimes.ts";
 import { runPythonClient, startOpensslClient, startPythonServer } from "../_tls_peers.ts";
 
@@ -29,21 +29,6 @@ type Needs = "read" | "unix";
 /** Starts the command under `runtime` as a user would; Deno gets the permissions `needs` asks for. */
 function doorway(runtime: RuntimeId, args: string[], needs: Needs = "read"): Child {
   return startUnder(runtime, "cli.ts", args, needs === "unix" ? ["read", "write"] : ["read"]);
-}
-
-interface Finished {
-  code: number | string;
-  stdout: string[];
-  stderr: string;
-}
-
-/** Reads a started command to its end. */
-async function finish(child: Child): Promise<Finished> {
-  const stdout: string[] = [];
-  for (let line = await child.nextLine(); !line.startsWith("<exited"); line = await child.nextLine()) {
-    stdout.push(line);
-  }
-  return { code: await child.exited, stdout, stderr: child.stderr() };
 }
 
 /** Runs the command to its end, with `input` on stdin. */

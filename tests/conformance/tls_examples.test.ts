@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { connect, serveLines, uppercase } from "../../mod.ts";
 import { testCerts } from "../_certs.ts";
-import { type Child, rejectsWithCode, startChild } from "../_helpers.ts";
+import { type Child, finish, type Finished, rejectsWithCode, startChild } from "../_helpers.ts";
 import { CURRENT_RUNTIME, ROOT, type RuntimeId, RUNTIMES, startUnder } from "../_runtimes.ts";
 
 const SLOW = { timeout: 60_000 };
@@ -16,22 +16,12 @@ function start(runtime: RuntimeId, file: string, args: string[] = []): Child {
   return startUnder(runtime, file, args, ["read"]);
 }
 
-interface Finished {
-  code: number | string;
-  stdout: string[];
-  stderr: string;
-}
-
 /** Runs `file` under `runtime` to its end with `input` on stdin. */
 async function run(runtime: RuntimeId, file: string, args: string[], input = ""): Promise<Finished> {
   const child = start(runtime, file, args);
   child.write(input);
   child.endInput();
-  const stdout: string[] = [];
-  for (let line = await child.nextLine(); !line.startsWith("<exited"); line = await child.nextLine()) {
-    stdout.push(line);
-  }
-  return { code: await child.exited, stdout, stderr: child.stderr() };
+  return await finish(child);
 }
 
 /** Starts examples/tls_server.ts on 127.0.0.1, port 0, with the test server certificate; waits for its two lines. */
