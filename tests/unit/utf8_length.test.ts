@@ -1,0 +1,41 @@
+// utf8Length() against TextEncoder, which is what every runtime sends.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { utf8Length } from "../../utf8_length.ts";
+
+const encoder = new TextEncoder();
+const RUNS = { numRuns: 300, seed: 20_261_207 };
+
+// Texts of every kind: ASCII, two-, three- and four-byte characters, and
+// lone surrogates (encoded as U+FFFD), short and past 1,024 code units.
+const piece = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "grapheme" }),
+  fc.string({ unit: "binary" }),
+  fc.constantFrom("\ud800", "\udc00", "😀", "é", "€", "\ud83d"),
+);
+
+describe("utf8Length", () => {
+  test("counts what TextEncoder encodes, for any text", () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 200 }), fc.nat(1100), (pieces, pad) => {
+        const text = "a".repeat(pad) + pieces.join("");
+        assert.equal(utf8Length(text), encoder.encode(text).byteLength);
+      }),
+      RUNS,
+    );
+  });
+
+  test("counts texts around the length where counting changes method", () => {
+    for (const length of [0, 1, 1023, 1024, 1025, 5000]) {
+      for (const unit of ["a", "é", "€", "😀", "\ud800"]) {
+        const text = unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
+        assert.equal(utf8Length(text), encoder.encode(text).byteLength, `${length} of ${JSON.stringify(unit)}`);
+      }
+    }
+    // A surrogate pair split by the end of a text is a lone surrogate: 3 bytes.
+    assert.equal(utf8Length("a".repeat(1023) + "😀"), 1027);
+    assert.equal(utf8Length("😀".slice(0, 1)), 3);
+  });
+});
