@@ -120,6 +120,9 @@ export class LineDecoder {
   #queue: string[] = NO_LINES;
   #ends: number[] = NO_ENDS;
   #head = 0;
+  // Whether the lines of an ASCII queue are as returned: no `\r` to drop and
+  // none over the limit. nextLines() then hands the queue over whole.
+  #plain = false;
   // Whether no byte has been consumed yet: the first line drops a BOM.
   #fresh = true;
 
@@ -287,6 +290,7 @@ export class LineDecoder {
     this.#queue = lines;
     this.#ends = NO_ENDS;
     this.#head = 0;
+    this.#plain = text.length <= this.#max + 1 && text.indexOf("\r") < 0;
     return this.#dequeue();
   }
 
@@ -373,6 +377,45 @@ export class LineDecoder {
     if (chunk !== undefined) this.push(chunk);
     const lines: string[] = [];
     for (let line = this.next(); line !== undefined; line = this.next()) lines.push(line);
+    return lines;
+  }
+
+  /**
+   * The complete lines buffered now, in order, as {@linkcode LineDecoder.next}
+   * returns them one by one; empty when more bytes are needed. A line over
+   * `maxLineBytes` throws `ELINETOOLONG` once the lines before it have been
+   * returned: here if it is the first, else from the next call.
+   *
+   * @example Lines before one that is too long
+   * ```ts
+   * import { LineDecoder } from "./line_decoder.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const decoder = new LineDecoder({ maxLineBytes: 4 });
+   * decoder.push(new TextEncoder().encode("ok\nfine\ntoo long\n"));
+   * assert.deepEqual(decoder.nextLines(), ["ok", "fine"]);
+   * assert.throws(() => decoder.nextLines(), { code: "ELINETOOLONG" });
+   * ```
+   */
+  nextLines(): string[] {
+    const first = this.next();
+    if (first === undefined) return [];
+    if (this.#plain && this.#ends === NO_ENDS && this.#head === 1) {
+      // The rest of a batch decoded ahead: taken as it is, in one step.
+      const lines = this.#queue;
+      const upTo = this.#scan;
+      lines[0] = first;
+      this.#queue = NO_LINES;
+      this.#head = 0;
+      this.#consume(upTo);
+      return lines;
+    }
+    const lines = [first];
+    try {
+      for (let line = this.next(); line !== undefined; line = this.next()) lines.push(line);
+    } catch {
+      // The decoder keeps failing: the caller hears of it on its next call.
+    }
     return lines;
   }
 

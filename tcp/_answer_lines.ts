@@ -136,9 +136,10 @@ export class LineAnswerer implements PushAnswerer {
   answer(conn: PushConn): string | Promise<string> {
     let reply = "";
     try {
-      for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
-        const answer = this.respond(line);
-        if (typeof answer !== "string") return this.#finish(conn, reply, answer);
+      const lines = conn.bufferedLines();
+      for (let i = 0; i < lines.length; i++) {
+        const answer = this.respond(lines[i]);
+        if (typeof answer !== "string") return this.#finish(conn, reply, answer, lines.slice(i + 1));
         reply += answer + "\n";
       }
     } catch (err) {
@@ -148,12 +149,10 @@ export class LineAnswerer implements PushAnswerer {
   }
 
   // The rest of a batch once a responder answered with a promise.
-  async #finish(conn: PushConn, reply: string, pending: Promise<string>): Promise<string> {
+  async #finish(conn: PushConn, reply: string, pending: Promise<string>, rest: string[]): Promise<string> {
     try {
       reply += (await pending) + "\n";
-      for (let line = conn.bufferedLine(); line !== undefined; line = conn.bufferedLine()) {
-        reply += (await this.respond(line)) + "\n";
-      }
+      for (const line of rest) reply += (await this.respond(line)) + "\n";
     } catch (err) {
       return failed(conn, err, reply);
     }

@@ -294,18 +294,9 @@ export class TcpConn implements Conn<Addr>, ConnEvents, PushConn, Upgradable {
   async readLines(options?: ReadOptions): Promise<string[] | null> {
     const deadline = this.#deadline(options);
     for (;;) {
-      const first = this.#nextLine();
-      if (first !== undefined) {
-        const lines = [first];
-        try {
-          for (let line = this.#buffer.next(); line !== undefined; line = this.#buffer.next()) lines.push(line);
-        } catch {
-          // The caller hears of a bad line on its next read, after it has
-          // answered the lines before it.
-        }
-        this.#flow();
-        return lines;
-      }
+      // A bad line is heard of on the next read, after the lines before it.
+      const lines = this.#nextLines();
+      if (lines.length > 0) return lines;
       if (this.#ended) {
         const last = this.#lastLine();
         return last === undefined ? null : [last];
@@ -349,6 +340,19 @@ export class TcpConn implements Conn<Addr>, ConnEvents, PushConn, Upgradable {
       // Taking a line may bring the read-ahead under its bound.
       if (this.#paused) this.#flow();
       return line;
+    } catch (err) {
+      throw this.#lineError(err);
+    }
+  }
+
+  // Every complete line buffered now (see LineDecoder.nextLines).
+  #nextLines(): string[] {
+    if (this.#closed) throw this.#closedError("read from");
+    this.#unframe();
+    try {
+      const lines = this.#buffer.nextLines();
+      if (this.#paused) this.#flow();
+      return lines;
     } catch (err) {
       throw this.#lineError(err);
     }
@@ -554,7 +558,8 @@ export class TcpConn implements Conn<Addr>, ConnEvents, PushConn, Upgradable {
     while (this.#answerer !== undefined && !this.#pushBusy) {
       if (this.#pushStopping) return this.#pushDone(false);
       // Nothing to answer: the usual state once a chunk's reply is written.
-      if (this.#buffer.buffered === 0) break;
+      // A line over the limit after a batch still needs its turn to fail.
+      if (this.#buffer.drained) break;
       const before = this.#buffer.buffered;
       let reply: string | Promise<string>;
       try {
@@ -618,8 +623,8 @@ export class TcpConn implements Conn<Addr>, ConnEvents, PushConn, Upgradable {
     return this.#buffer.buffered + (this.#frames?.buffered ?? 0);
   }
 
-  bufferedLine(): string | undefined {
-    return this.#nextLine();
+  bufferedLines(): string[] {
+    return this.#nextLines();
   }
 
   #pushDone(ended: boolean): void {

@@ -189,6 +189,49 @@ describe("LineDecoder properties", () => {
     );
   });
 
+  test("nextLines() returns what next() does, a batch at a time, and fails where it does", () => {
+    // Lines of ASCII alone (with or without \r) take the batch's fast path.
+    const asciiLineArb = fc.string({ unit: fc.constantFrom("a", "b", " ", "\r"), maxLength: 24 });
+    // Every line `decoder` gives until it needs more bytes, and how that ended.
+    const outcome = (decoder: LineDecoder, batched: boolean) => {
+      const lines: string[] = [];
+      try {
+        if (batched) {
+          for (let batch = decoder.nextLines(); batch.length > 0; batch = decoder.nextLines()) lines.push(...batch);
+        } else for (let line = decoder.next(); line !== undefined; line = decoder.next()) lines.push(line);
+      } catch (err) {
+        return { lines, code: (err as SocketError).code, buffered: decoder.buffered };
+      }
+      return { lines, code: undefined, buffered: decoder.buffered };
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.oneof(lineArb, asciiLineArb), fc.boolean()), { maxLength: 12 }),
+        fc.integer({ min: 1, max: 60 }),
+        cuttingArb,
+        (pairs, max, cutting) => {
+          const text = pairs.map(([line, crlf]) => line + (crlf || line.endsWith("\r") ? "\r\n" : "\n")).join("");
+          const single = new LineDecoder({ maxLineBytes: max });
+          const batched = new LineDecoder({ maxLineBytes: max });
+          for (const chunk of split(utf8.encode(text), cutting)) {
+            single.push(chunk);
+            batched.push(chunk);
+            const expected = outcome(single, false);
+            assert.deepEqual(outcome(batched, true), expected);
+            if (expected.code !== undefined) return;
+          }
+        },
+      ),
+      {
+        ...RUNS,
+        examples: [
+          [[["ab", false], ["b a", false], ["", false]], 60, { cuts: [] }],
+          [[["ab", false], ["a long line", false], ["b", false]], 4, { cuts: [] }],
+        ],
+      },
+    );
+  });
+
   test("a line of exactly maxLineBytes bytes passes, one byte more fails", () => {
     const contentByte = fc.integer({ min: 0, max: 255 }).filter((b) => b !== LF && b !== CR);
     fc.assert(
