@@ -408,6 +408,15 @@ export class LineDecoder {
       this.#queue = NO_LINES;
       this.#head = 0;
       this.#consume(upTo);
+      // What follows holds no newline, but may be over the limit already:
+      // next() fails then, as it would have after the last line.
+      if (this.#end > upTo) {
+        try {
+          this.next();
+        } catch {
+          // Heard of on the next call, as below.
+        }
+      }
       return lines;
     }
     const lines = [first];

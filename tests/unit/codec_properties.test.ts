@@ -192,17 +192,33 @@ describe("LineDecoder properties", () => {
   test("nextLines() returns what next() does, a batch at a time, and fails where it does", () => {
     // Lines of ASCII alone (with or without \r) take the batch's fast path.
     const asciiLineArb = fc.string({ unit: fc.constantFrom("a", "b", " ", "\r"), maxLength: 24 });
-    // Every line `decoder` gives until it needs more bytes, and how that ended.
-    const outcome = (decoder: LineDecoder, batched: boolean) => {
+    // Every line next() gives until it needs more bytes, how that ended, and
+    // what is left buffered then.
+    const one = (decoder: LineDecoder) => {
       const lines: string[] = [];
       try {
-        if (batched) {
-          for (let batch = decoder.nextLines(); batch.length > 0; batch = decoder.nextLines()) lines.push(...batch);
-        } else for (let line = decoder.next(); line !== undefined; line = decoder.next()) lines.push(line);
+        for (let line = decoder.next(); line !== undefined; line = decoder.next()) lines.push(line);
       } catch (err) {
         return { lines, code: (err as SocketError).code, buffered: decoder.buffered };
       }
       return { lines, code: undefined, buffered: decoder.buffered };
+    };
+    // The same from one nextLines() call: what is left buffered right after
+    // it, and the failure it leaves for the next call.
+    const batch = (decoder: LineDecoder) => {
+      let lines: string[];
+      try {
+        lines = decoder.nextLines();
+      } catch (err) {
+        return { lines: [], code: (err as SocketError).code, buffered: decoder.buffered };
+      }
+      const buffered = decoder.buffered;
+      try {
+        assert.deepEqual(decoder.nextLines(), []);
+      } catch (err) {
+        return { lines, code: (err as SocketError).code, buffered };
+      }
+      return { lines, code: undefined, buffered };
     };
     fc.assert(
       fc.property(
@@ -216,8 +232,8 @@ describe("LineDecoder properties", () => {
           for (const chunk of split(utf8.encode(text), cutting)) {
             single.push(chunk);
             batched.push(chunk);
-            const expected = outcome(single, false);
-            assert.deepEqual(outcome(batched, true), expected);
+            const expected = one(single);
+            assert.deepEqual(batch(batched), expected);
             if (expected.code !== undefined) return;
           }
         },
@@ -227,6 +243,8 @@ describe("LineDecoder properties", () => {
         examples: [
           [[["ab", false], ["b a", false], ["", false]], 60, { cuts: [] }],
           [[["ab", false], ["a long line", false], ["b", false]], 4, { cuts: [] }],
+          // A batch, then the start of a line already over the limit.
+          [[["a", false], ["b", false], ["xxxxxx", false]], 4, { cuts: [10] }],
         ],
       },
     );

@@ -34,8 +34,9 @@ describe("utf8Length", () => {
         assert.equal(utf8Length(text), encoder.encode(text).byteLength, `${length} of ${JSON.stringify(unit)}`);
       }
     }
-    // A surrogate pair split by the end of a text is a lone surrogate: 3 bytes.
+    // A surrogate pair across the length where the method changes: 4 bytes.
     assert.equal(utf8Length("a".repeat(1023) + "😀"), 1027);
+    // Half of a pair is a lone surrogate: 3 bytes, as U+FFFD.
     assert.equal(utf8Length("😀".slice(0, 1)), 3);
   });
 });
