@@ -34,6 +34,11 @@ export interface AnswerLinesOptions {
  * most 2 s) so the refusal is not lost to a TCP reset. Memory stays bounded
  * by `maxLineBytes` whatever the peer sends.
  *
+ * If `respond` throws or rejects, the replies to the lines before that one
+ * are sent and `answerLines` rejects with its error. Lines are taken in
+ * batches, every complete line received by then: the rest of the failing
+ * line's batch is dropped, not left to read.
+ *
  * @example Answering lines with their uppercase
  * ```ts
  * import { answerLines, connect, listen, uppercase } from "../mod.ts";
