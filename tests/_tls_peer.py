@@ -105,6 +105,21 @@ def uppercase_lines(lines, sock):
         sock.sendall(line.decode().upper().encode() + b"\n")
 
 
+def serve_tls(context, conn):
+    """Takes the server side of a handshake on conn, says how it went, then uppercases lines over TLS."""
+    try:
+        tls = context.wrap_socket(conn, server_side=True)
+    except (ssl.SSLError, OSError) as err:
+        say("handshake-error %s" % (getattr(err, "reason", None) or type(err).__name__))
+        return
+    # The TLS socket now owns the connection: the caller's close() of conn no longer reaches it.
+    try:
+        say(describe(tls))
+        uppercase_lines(Lines(tls), tls)
+    finally:
+        tls.close()
+
+
 def serve_one(args, context, conn):
     try:
         if args.mode == "close-in-handshake":
@@ -121,13 +136,7 @@ def serve_one(args, context, conn):
                 pass
             return
         if args.mode == "lines" and args.tls:
-            try:
-                conn = context.wrap_socket(conn, server_side=True)
-            except (ssl.SSLError, OSError) as err:
-                say("handshake-error %s" % (getattr(err, "reason", None) or type(err).__name__))
-                return
-            say(describe(conn))
-            uppercase_lines(Lines(conn), conn)
+            serve_tls(context, conn)
             return
         say("plain")
         lines = Lines(conn)
@@ -141,13 +150,7 @@ def serve_one(args, context, conn):
                 continue
             if args.mode == "starttls" and line == b"STARTTLS":
                 conn.sendall(b"OK STARTTLS\n")
-                try:
-                    conn = context.wrap_socket(conn, server_side=True)
-                except (ssl.SSLError, OSError) as err:
-                    say("handshake-error %s" % (getattr(err, "reason", None) or type(err).__name__))
-                    return
-                say(describe(conn))
-                uppercase_lines(Lines(conn), conn)
+                serve_tls(context, conn)
                 return
             conn.sendall(line.decode().upper().encode() + b"\n")
     except OSError:
