@@ -18,6 +18,10 @@ const MIN_READ = 128;
 const MAX_READ = 64 * 1024;
 // The longest text encoded into a connection's own buffer, in bytes.
 const SCRATCH_BYTES = 1024;
+// The longest ASCII text copied into that buffer by hand, in characters:
+// encodeInto() is a call into Deno's runtime, about 90 ns, where the copy
+// takes 30 for 12 characters and draws level at about 48.
+const SHORT_TEXT = 32;
 
 const encoder = new TextEncoder();
 
@@ -211,7 +215,17 @@ export class DenoConn implements RawConn {
     if (this.#scratch === undefined || this.#scratch.byteLength < most) {
       this.#scratch = new Uint8Array(Math.max(64, 2 ** Math.ceil(Math.log2(most))));
     }
-    return this.#scratch.subarray(0, encoder.encodeInto(text, this.#scratch).written);
+    const scratch = this.#scratch;
+    if (text.length <= SHORT_TEXT) {
+      let i = 0;
+      for (; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) break;
+        scratch[i] = c;
+      }
+      if (i === text.length) return scratch.subarray(0, i);
+    }
+    return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
   }
 
   // One write of Deno's at a time, until every byte is taken.

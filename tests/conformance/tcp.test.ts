@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Conn, connect, listen, SocketError } from "../../mod.ts";
 import {
+  concat,
   hashToEnd,
   pseudoRandomBytes,
   rejectsWithCode,
@@ -92,6 +93,52 @@ describe(`tcp on ${CURRENT_RUNTIME}`, () => {
     assert.equal(await conn.readLine(), "AÑB€C😀D");
     conn.close();
     await server.close();
+  });
+
+  test("text is sent as its UTF-8 bytes, at every length and with any character anywhere", async () => {
+    // Lengths around those where runtimes and doorway change how they
+    // encode, with a non-ASCII character first, inside or last, and lone
+    // surrogates (sent as U+FFFD).
+    const texts: string[] = [];
+    for (const length of [1, 2, 11, 12, 15, 16, 17, 31, 32, 33, 48, 64, 341, 342, 1023, 1024, 1025]) {
+      const ascii = "x".repeat(length);
+      texts.push(ascii);
+      for (const odd of ["é", "€", "😀", "\ud800", "\udc00"]) {
+        texts.push(
+          odd + ascii.slice(odd.length),
+          ascii.slice(0, length >> 1) + odd + ascii.slice((length >> 1) + odd.length),
+        );
+        texts.push(ascii.slice(odd.length) + odd);
+      }
+    }
+    const encoder = new TextEncoder();
+    // Each on its own: a lone surrogate at the end of one and another at the
+    // start of the next are two characters, not a pair.
+    const expected = concat(texts.map((text) => encoder.encode(text)));
+    const sent = (conn: Conn) => async () => {
+      for (const text of texts) {
+        assert.equal(await conn.write(text), encoder.encode(text).byteLength, JSON.stringify(text));
+      }
+      await conn.closeWrite();
+    };
+    const received = async (conn: Conn) => {
+      const chunks: Uint8Array[] = [];
+      const buffer = new Uint8Array(4096);
+      for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) chunks.push(buffer.slice(0, n));
+      return concat(chunks);
+    };
+    await using listener = await listen({ hostname: "127.0.0.1", port: 0 });
+    await using client = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
+    await using accepted = await listener.accept();
+    // Both directions at once: the client's writes and the server's.
+    const [, , atServer, atClient] = await Promise.all([
+      sent(client)(),
+      sent(accepted)(),
+      received(accepted),
+      received(client),
+    ]);
+    assert.deepEqual(atServer, expected);
+    assert.deepEqual(atClient, expected);
   });
 
   test("64 MiB in one write from client to server arrives intact", LONG, async () => {

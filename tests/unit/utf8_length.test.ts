@@ -27,14 +27,25 @@ describe("utf8Length", () => {
     );
   });
 
-  test("counts texts around the length where counting changes method", () => {
-    for (const length of [0, 1, 1023, 1024, 1025, 5000]) {
+  test("counts short texts of any kind", () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 6 }), (pieces) => {
+        const text = pieces.join("").slice(0, 40);
+        assert.equal(utf8Length(text), encoder.encode(text).byteLength);
+      }),
+      RUNS,
+    );
+  });
+
+  test("counts texts around the lengths where counting changes method", () => {
+    for (const length of [0, 1, 15, 16, 17, 1023, 1024, 1025, 5000]) {
       for (const unit of ["a", "é", "€", "😀", "\ud800"]) {
         const text = unit.repeat(Math.ceil(length / unit.length)).slice(0, length);
         assert.equal(utf8Length(text), encoder.encode(text).byteLength, `${length} of ${JSON.stringify(unit)}`);
       }
     }
-    // A surrogate pair across the length where the method changes: 4 bytes.
+    // A surrogate pair across a length where the method changes: 4 bytes.
+    assert.equal(utf8Length("a".repeat(15) + "😀"), 19);
     assert.equal(utf8Length("a".repeat(1023) + "😀"), 1027);
     // Half of a pair is a lone surrogate: 3 bytes, as U+FFFD.
     assert.equal(utf8Length("😀".slice(0, 1)), 3);
