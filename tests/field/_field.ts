@@ -365,6 +365,22 @@ export function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/**
+ * How many sockets `pid` has open: unlike its descriptor count, not moved by
+ * the files a runtime opens now and then (Deno's caches).
+ */
+export function socketCount(pid: number): number {
+  let sockets = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:")) sockets++;
+    } catch {
+      // Closed since it was listed.
+    }
+  }
+  return sockets;
+}
+
 /** What the descriptors of `pid` point at, for a failure message. */
 export function fdTargets(pid: number): string {
   const counts = new Map<string, number>();
