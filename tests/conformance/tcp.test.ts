@@ -115,7 +115,7 @@ describe(`tcp on ${CURRENT_RUNTIME}`, () => {
     // Each on its own: a lone surrogate at the end of one and another at the
     // start of the next are two characters, not a pair.
     const expected = concat(texts.map((text) => encoder.encode(text)));
-    const sent = (conn: Conn) => async () => {
+    const sent = async (conn: Conn) => {
       for (const text of texts) {
         assert.equal(await conn.write(text), encoder.encode(text).byteLength, JSON.stringify(text));
       }
@@ -132,8 +132,8 @@ describe(`tcp on ${CURRENT_RUNTIME}`, () => {
     await using accepted = await listener.accept();
     // Both directions at once: the client's writes and the server's.
     const [, , atServer, atClient] = await Promise.all([
-      sent(client)(),
-      sent(accepted)(),
+      sent(client),
+      sent(accepted),
       received(accepted),
       received(client),
     ]);

@@ -44,8 +44,12 @@ describe("utf8Length", () => {
         assert.equal(utf8Length(text), encoder.encode(text).byteLength, `${length} of ${JSON.stringify(unit)}`);
       }
     }
-    // A surrogate pair across a length where the method changes: 4 bytes.
+    // A surrogate pair across a length where the method changes: 4 bytes;
+    // 16 code units are counted by the loop, 17 are not.
+    assert.equal(utf8Length("a".repeat(14) + "😀"), 18);
     assert.equal(utf8Length("a".repeat(15) + "😀"), 19);
+    // A high surrogate last is a lone one: 3 bytes, as U+FFFD.
+    assert.equal(utf8Length("a".repeat(15) + "\ud83d"), 18);
     assert.equal(utf8Length("a".repeat(1023) + "😀"), 1027);
     // Half of a pair is a lone surrogate: 3 bytes, as U+FFFD.
     assert.equal(utf8Length("😀".slice(0, 1)), 3);
