@@ -365,32 +365,33 @@ export function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
+// What each descriptor `pid` has open points at; one closed since it was
+// listed is left out.
+function fdLinks(pid: number): string[] {
+  const links: string[] = [];
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      links.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      // Closed since it was listed.
+    }
+  }
+  return links;
+}
+
 /**
  * How many sockets `pid` has open: unlike its descriptor count, not moved by
  * the files a runtime opens now and then (Deno's caches).
  */
 export function socketCount(pid: number): number {
-  let sockets = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:")) sockets++;
-    } catch {
-      // Closed since it was listed.
-    }
-  }
-  return sockets;
+  return fdLinks(pid).filter((link) => link.startsWith("socket:")).length;
 }
 
 /** What the descriptors of `pid` point at, for a failure message. */
 export function fdTargets(pid: number): string {
   const counts = new Map<string, number>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    let target: string;
-    try {
-      target = readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/\d+/g, "N");
-    } catch {
-      continue;
-    }
+  for (const link of fdLinks(pid)) {
+    const target = link.replace(/\d+/g, "N");
     counts.set(target, (counts.get(target) ?? 0) + 1);
   }
   return [...counts].map(([target, n]) => `${n} x ${target}`).join(", ");
