@@ -96,6 +96,30 @@ describe(`serve on ${CURRENT_RUNTIME}`, () => {
     assert.deepEqual(server.stats, { open: 0, accepted: 1, rejected: 0, bytesIn: 9, bytesOut: 9 });
   });
 
+  test("a reply larger than a socket's send buffer arrives whole and is counted", async () => {
+    // 8 MiB, twice the most Linux lets a send buffer grow to: the kernel
+    // cannot take it in one write, so the reply waits for the socket to drain.
+    const server = await serveLines({ hostname: "127.0.0.1" }, (line) => line.repeat(1 << 20));
+    const conn = await connect({ port: server.addr.port });
+    await conn.write("abcdefgh\n");
+    await conn.closeWrite();
+    const buffer = new Uint8Array(65_536);
+    let received = 0;
+    let wrong = -1;
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      for (let i = 0; i < n && wrong < 0; i++) {
+        const expected = received + i === 8 << 20 ? 0x0a : 0x61 + ((received + i) & 7);
+        if (buffer[i] !== expected) wrong = received + i;
+      }
+      received += n;
+    }
+    conn.close();
+    await server.close();
+    assert.equal(wrong, -1);
+    assert.equal(received, (8 << 20) + 1);
+    assert.deepEqual(server.stats, { open: 0, accepted: 1, rejected: 0, bytesIn: 9, bytesOut: (8 << 20) + 1 });
+  });
+
   test("idleTimeout closes a connection that sends nothing, and reports no error", async () => {
     const errors: unknown[] = [];
     const server = await serveLines(
