@@ -118,7 +118,8 @@ export type StartTlsSpec = { client: TlsClientOptions } | { server: TlsServerOpt
 
 /**
  * What a connection reports, to the handlers `RawConn.start` was given.
- * After `error()`, or once `close()` was called, nothing more is reported.
+ * After `error()`, or once `close()` was called, nothing more is reported;
+ * nothing is reported from inside a call of `RawConn.write()`.
  */
 export interface ConnEvents {
   /**

@@ -597,8 +597,9 @@ export class TcpConn implements Conn<Addr>, ConnEvents, PushConn, Upgradable {
     };
     if (this.#writing === undefined && this.#queue.length === 0) {
       // Nothing in flight, as usual: the record is filled in only if the
-      // runtime holds the write. With many connections, each object a
-      // request touches may have to come from memory.
+      // runtime holds the write (drain() never comes from inside write()).
+      // With many connections, each object a request touches may have to
+      // come from memory.
       this.#writing = write;
       if (this.#raw.write(data)) {
         this.#writing = undefined;

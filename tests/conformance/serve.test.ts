@@ -97,8 +97,8 @@ describe(`serve on ${CURRENT_RUNTIME}`, () => {
   });
 
   test("a reply larger than a socket's send buffer arrives whole and is counted", async () => {
-    // 8 MiB, twice the most Linux lets a send buffer grow to: the kernel
-    // cannot take it in one write, so the reply waits for the socket to drain.
+    // 8 MiB, twice the most Linux lets a send buffer grow to by default: the
+    // kernel cannot take it in one write, so the reply waits for a drain.
     const server = await serveLines({ hostname: "127.0.0.1" }, (line) => line.repeat(1 << 20));
     const conn = await connect({ port: server.addr.port });
     await conn.write("abcdefgh\n");
