@@ -188,6 +188,10 @@ export class NodeConn implements RawConn {
       return false;
     }
     socket.write(data);
+    // A write the kernel refused at once (EPIPE from a Unix socket whose
+    // peer has closed, say) leaves the stream errored and nothing pending:
+    // the error event on its way is the answer, not "taken".
+    if (!socket.writable) return false;
     // Node counts a write as pending until libuv has handed all of it to
     // the kernel, which its try-write usually does at once.
     if (socket.writableLength === 0) return true;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { connect, listen, serveLines, uppercase } from "../../mod.ts";
 import { testCerts } from "../_certs.ts";
-import { rejectsWithCode } from "../_helpers.ts";
+import { rejectsWithCode, startChild } from "../_helpers.ts";
 import { CURRENT_RUNTIME } from "../_runtimes.ts";
 import { errorLog, runPythonClient, startPythonServer } from "../_tls_peers.ts";
 
@@ -134,6 +134,38 @@ describe(`unix sockets on ${CURRENT_RUNTIME}`, () => {
       await server.close();
       assert.equal(existsSync(path), false);
       await rejectsWithCode(connect({ path }), "ENOENT");
+    }));
+
+  test("a write to a peer that has closed fails with EPIPE: it is never reported as sent", () =>
+    inTempDir(async (dir) => {
+      const path = join(dir, "gone.sock");
+      // The peer closes its socket outright once the client has spoken, so
+      // the kernel refuses the client's next write at once.
+      const script = [
+        "import socket, sys",
+        "listener = socket.socket(socket.AF_UNIX)",
+        "listener.bind(sys.argv[1])",
+        "listener.listen(1)",
+        "print('ready', flush=True)",
+        "s, _ = listener.accept()",
+        "while not s.recv(16).endswith(b'\\n'):",
+        "    pass",
+        "s.close()",
+        "sys.stdin.read()",
+      ].join("\n");
+      const peer = startChild("python3", ["-c", script, path]);
+      try {
+        assert.equal(await peer.nextLine(), "ready");
+        await using conn = await connect({ path });
+        await conn.write("hello\n");
+        assert.equal(await conn.readLine(), null);
+        const err = await rejectsWithCode(conn.write("after the close\n"), "EPIPE");
+        assert.equal(err.message, `Cannot write to ${path}: connection closed by peer`);
+        assert.equal(conn.bytesWritten, 6);
+      } finally {
+        peer.endInput();
+        await peer.exited;
+      }
     }));
 
   test("connecting to a missing path: ENOENT", () =>
