@@ -18,6 +18,7 @@
 #                    the client has plaintext unread when it would start TLS, then goes on in plaintext
 #   close-in-handshake  reads what the client sends first (its ClientHello), then ends its stream (FIN)
 #   plaintext-reply  answers whatever arrives first with "ERROR not a command", then closes once the client does
+#   close-after-line reads one line, then closes its socket outright
 #
 # The client connects, over TLS with --tls (at once) or --starttls (after a plaintext round trip: it sends
 # "before", expects "BEFORE", sends "STARTTLS", expects "OK STARTTLS", then starts TLS), prints
@@ -134,6 +135,9 @@ def serve_one(args, context, conn):
             conn.sendall(b"ERROR not a command\n")
             while conn.recv(65536):
                 pass
+            return
+        if args.mode == "close-after-line":
+            Lines(conn).read()
             return
         if args.mode == "lines" and args.tls:
             serve_tls(context, conn)

@@ -24,7 +24,7 @@ export interface PeerServer {
 /** Options for {@linkcode startPythonServer}. */
 export interface PythonServerOptions {
   /** `lines` (the default), `starttls`, `starttls-extra`, `close-in-handshake`, `plaintext-reply`. */
-  mode?: "lines" | "starttls" | "starttls-extra" | "close-in-handshake" | "plaintext-reply";
+  mode?: "lines" | "starttls" | "starttls-extra" | "close-in-handshake" | "plaintext-reply" | "close-after-line";
   /** Serves TLS from the first byte (mode `lines`). */
   tls?: boolean;
   /** The server's certificate: for `tls`, and for TLS after STARTTLS. */

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { connect, listen, serveLines, uppercase } from "../../mod.ts";
 import { testCerts } from "../_certs.ts";
-import { rejectsWithCode, startChild } from "../_helpers.ts";
+import { rejectsWithCode } from "../_helpers.ts";
 import { CURRENT_RUNTIME } from "../_runtimes.ts";
 import { errorLog, runPythonClient, startPythonServer } from "../_tls_peers.ts";
 
@@ -141,23 +141,8 @@ describe(`unix sockets on ${CURRENT_RUNTIME}`, () => {
       const path = join(dir, "gone.sock");
       // The peer closes its socket outright once the client has spoken, so
       // the kernel refuses the client's next write at once.
-      const script = [
-        "import socket, sys",
-        "listener = socket.socket(socket.AF_UNIX)",
-        "listener.bind(sys.argv[1])",
-        "listener.listen(1)",
-        "print('ready', flush=True)",
-        "s, _ = listener.accept()",
-        "while True:",
-        "    chunk = s.recv(16)",
-        "    if not chunk or chunk.endswith(b'\\n'):",
-        "        break",
-        "s.close()",
-        "sys.stdin.read()",
-      ].join("\n");
-      const peer = startChild("python3", ["-c", script, path]);
+      const peer = await startPythonServer({ unix: path, mode: "close-after-line" });
       try {
-        assert.equal(await peer.nextLine(), "ready");
         await using conn = await connect({ path });
         await conn.write("hello\n");
         assert.equal(await conn.readLine(), null);
@@ -165,9 +150,7 @@ describe(`unix sockets on ${CURRENT_RUNTIME}`, () => {
         assert.equal(err.message, `Cannot write to ${path}: connection closed by peer`);
         assert.equal(conn.bytesWritten, 6);
       } finally {
-        // Killed, not asked to end: a failure above may leave it in accept().
-        peer.kill();
-        await peer.exited;
+        assert.equal(await peer.stop(), 0);
       }
     }));
 
