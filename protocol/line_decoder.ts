@@ -290,8 +290,16 @@ export class LineDecoder {
     this.#queue = lines;
     this.#ends = NO_ENDS;
     this.#head = 0;
-    this.#plain = text.length <= this.#max + 1 && text.indexOf("\r") < 0;
+    this.#plain = text.indexOf("\r") < 0 && (text.length <= this.#max + 1 || this.#withinLimit(lines));
     return this.#dequeue();
+  }
+
+  // Whether every line is within the limit: a batch longer than the limit,
+  // as a large chunk of short lines is, may still be handed over whole.
+  #withinLimit(lines: string[]): boolean {
+    const max = this.#max;
+    for (let i = 0; i < lines.length; i++) if (lines[i].length > max) return false;
+    return true;
   }
 
   // The text of `#buf[from, to)` less its last `cut` characters (ASCII: a
