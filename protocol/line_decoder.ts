@@ -196,15 +196,25 @@ export class LineDecoder {
 
   /**
    * Copies the buffered bytes that are still part of a pushed chunk, so the
-   * caller may reuse that chunk (a read buffer lent for one `push`). Cheap
-   * when every line was taken: nothing is left to copy.
+   * caller may reuse that chunk (a read buffer lent for one `push`), and
+   * moves what is left of a large buffer of the decoder's own, once most of
+   * it is read, into one its size. Cheap when every line was taken: nothing
+   * is left to copy.
    */
   detach(): void {
-    if (this.#owned || this.#start === this.#end) return;
-    // Lines decoded ahead are decoded again from the copy.
-    if (this.#queue !== NO_LINES) this.#dropQueue();
+    if (this.#start === this.#end) return;
+    const live = this.#end - this.#start;
+    if (this.#owned) {
+      // A buffer that grew to take a large chunk behind a partial line would
+      // otherwise be held whole for the next partial line, maybe for as long
+      // as the connection stays idle.
+      if (this.#queue !== NO_LINES || this.#buf.byteLength <= Math.max(2 * live, 1024)) return;
+    } else if (this.#queue !== NO_LINES) {
+      // Lines decoded ahead are decoded again from the copy.
+      this.#dropQueue();
+    }
     // A copy whatever was pushed: Node's Buffer.slice() would be a view.
-    const copy = new Uint8Array(this.#end - this.#start);
+    const copy = new Uint8Array(live);
     copy.set(this.#buf.subarray(this.#start, this.#end));
     this.#buf = copy;
     this.#scan = Math.max(this.#scan - this.#start, 0);

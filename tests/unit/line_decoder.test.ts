@@ -228,6 +228,24 @@ describe("LineDecoder", () => {
     assert.deepEqual(decoder.decode(), ["cd"]);
   });
 
+  test("detach() lets go of a buffer grown for a large chunk once only a partial line is left", () => {
+    // A partial line, then 500 KB of lines ending in another: the decoder copies both into one
+    // buffer of its own. Held whole, that buffer would stay for as long as the partial line waits.
+    const decoder = new LineDecoder();
+    decoder.push(enc("fir"));
+    decoder.detach();
+    decoder.push(enc("st\n" + ("y".repeat(99) + "\n").repeat(5_000) + "partial"));
+    const lines = decoder.nextLines();
+    assert.equal(lines.length, 5_001);
+    assert.deepEqual([lines[0], lines[1], lines[5_000]], ["first", "y".repeat(99), "y".repeat(99)]);
+    decoder.detach();
+    // take() of everything an owned buffer holds is a view of that buffer: its ArrayBuffer is
+    // what the decoder held.
+    const held = decoder.take();
+    assert.deepEqual(held, enc("partial"));
+    assert.ok(held.buffer.byteLength <= 1024, `${held.buffer.byteLength} bytes held for 7`);
+  });
+
   test("take() gives a plain Uint8Array even when a subclass was pushed (Node's Buffer)", () => {
     class Bytes extends Uint8Array {}
     const decoder = new LineDecoder();
