@@ -4,7 +4,7 @@
 #   python3 _tls_peer.py server [--host H | --unix PATH] [--mode MODE] [--tls] [--cert F --key F]
 #                               [--client-ca F] [--alpn A,B]
 #   python3 _tls_peer.py client (--host H --port P | --unix PATH) [--tls] [--starttls] [--ca F] [--server-name N]
-#                               [--cert F --key F] [--alpn A,B] [--send LINE]...
+#                               [--cert F --key F] [--alpn A,B] [--send LINE]... [--reset] [--silent-close]
 #
 # The server listens on port 0 (or on PATH), prints "ready PORT" (or "ready PATH"), and serves every connection in
 # a thread of its own until its stdin ends; then it exits 0. For each connection it prints one line:
@@ -23,11 +23,14 @@
 # The client connects, over TLS with --tls (at once) or --starttls (after a plaintext round trip: it sends
 # "before", expects "BEFORE", sends "STARTTLS", expects "OK STARTTLS", then starts TLS), prints
 # "tls VERSION ALPN PEER" once TLS is up (PEER: the server certificate's CN), then, for each --send LINE, sends it and
-# prints "reply " and the answer. It exits 0, or prints "error REASON" and exits 1.
+# prints "reply " and the answer. It exits 0, or prints "error REASON" and exits 1. With --reset it ends with a reset
+# instead of a close. With --silent-close it runs TLS by hand, reads to the server's close (see silent_close()), and
+# never sends a close_notify of its own.
 import argparse
 import os
 import socket
 import ssl
+import struct
 import sys
 import threading
 
@@ -48,6 +51,8 @@ def parse():
     parser.add_argument("--server-name", default="localhost")
     parser.add_argument("--alpn")
     parser.add_argument("--send", action="append", default=[])
+    parser.add_argument("--reset", action="store_true")
+    parser.add_argument("--silent-close", action="store_true")
     return parser.parse_args()
 
 
@@ -192,6 +197,46 @@ def server(args):
     os._exit(0)
 
 
+def silent_close(context, sock, server_name):
+    """TLS over the socket by hand, reading to the server's close_notify and never answering it: prints each line
+    that came ("read LINE"), then "fin" if the server's FIN follows, "no fin" if none comes within 5 s, or "fin
+    without close_notify" for a FIN that came first."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname=server_name)
+    received = b""
+    notified = False
+    while True:
+        try:
+            if tls.version() is None:
+                tls.do_handshake()
+            received += tls.read(65536)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+        except ssl.SSLZeroReturnError:
+            notified = True
+        if outgoing.pending:
+            sock.sendall(outgoing.read())
+        if notified:
+            break
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        incoming.write(chunk)
+    for line in received.splitlines():
+        say("read %s" % line.decode())
+    if not notified:
+        say("fin without close_notify")
+        return
+    sock.settimeout(5)
+    try:
+        rest = sock.recv(65536)
+        say("fin" if rest == b"" else "error %d bytes after close_notify" % len(rest))
+    except socket.timeout:
+        say("no fin")
+    except OSError as err:
+        say("error %s" % type(err).__name__)
+
+
 def client(args):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if args.ca:
@@ -215,6 +260,10 @@ def client(args):
                 if got != expect:
                     say("error expected %r, got %r" % (expect, got))
                     sys.exit(1)
+        if args.silent_close:
+            silent_close(context, sock, args.server_name)
+            sock.close()
+            return
         if args.tls or args.starttls:
             sock = context.wrap_socket(sock, server_hostname=args.server_name)
             lines = Lines(sock)
@@ -226,6 +275,9 @@ def client(args):
     except (ssl.SSLError, OSError) as err:
         say("error %s" % (getattr(err, "reason", None) or type(err).__name__))
         sys.exit(1)
+    if args.reset:
+        # A zero linger time: close() sends a reset, not close_notify and FIN.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
 
 

@@ -85,6 +85,10 @@ export interface PythonClientOptions {
   alpn?: string[];
   /** Lines to send, one after another, each waiting for its reply. */
   send?: string[];
+  /** Ends with a reset instead of a close. */
+  reset?: boolean;
+  /** TLS that reads to the server's close_notify, never answers it, and says whether a FIN follows. */
+  silentClose?: boolean;
 }
 
 /** What a finished client printed, and how it ended. */
@@ -109,6 +113,8 @@ export function runPythonClient(options: PythonClientOptions): Promise<ClientRes
   if (options.cert) args.push("--cert", options.cert.certPath, "--key", options.cert.keyPath);
   if (options.alpn) args.push("--alpn", options.alpn.join(","));
   for (const line of options.send ?? []) args.push("--send", line);
+  if (options.reset) args.push("--reset");
+  if (options.silentClose) args.push("--silent-close");
   return run("python3", args);
 }
 

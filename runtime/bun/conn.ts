@@ -83,9 +83,11 @@ export class BunConn implements RawConn {
   // Inside socket.write(), which may close the socket and report it at once.
   #writing = false;
   #handshake: Handshake | undefined = undefined;
+  #secure: boolean;
 
   constructor(socket: BunSocket<BunConn>, options: BunConnOptions = {}) {
     this.#socket = socket;
+    this.#secure = options.judge !== undefined;
     socket.data = this;
     if (options.remote !== undefined) {
       this.localAddr = options.local!;
@@ -294,7 +296,13 @@ export class BunConn implements RawConn {
     this.#early = undefined;
     if (this.#gone) return;
     this.#gone = true;
-    // Closes at once even with allowHalfOpen; terminate() would send a reset.
-    this.#socket.end();
+    // Both close at once even with allowHalfOpen, after what is written;
+    // terminate() would send a reset. On TLS, end() sends close_notify and
+    // then keeps the socket until the peer answers, which a peer that
+    // stopped reading never does; close() sends none and lets the socket
+    // go, as Node's and Deno's close do. Not documented: pinned in
+    // runtime/UNDOCUMENTED.md.
+    if (this.#secure) this.#socket.close();
+    else this.#socket.end();
   }
 }

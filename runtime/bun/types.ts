@@ -25,6 +25,8 @@ export interface BunSocket<T> {
   end(): void;
   /** Closes the socket now, with a reset. */
   terminate(): void;
+  /** Closes the socket now, after what is written (on TLS with no close_notify), even with `allowHalfOpen`. */
+  close(): void;
   /** Stops reading from the kernel. */
   pause(): void;
   /** Reads from the kernel again. */

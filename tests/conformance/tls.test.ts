@@ -4,7 +4,16 @@
 // the EUNSUPPORTED rejection instead, so that every runtime runs the same tests.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type Conn, connect, type ConnectOptions, listen, serveLines, SocketError, uppercase } from "../../mod.ts";
+import {
+  type Conn,
+  connect,
+  type ConnectOptions,
+  listen,
+  serve,
+  serveLines,
+  SocketError,
+  uppercase,
+} from "../../mod.ts";
 import { testCerts } from "../_certs.ts";
 import { rejectsWithCode } from "../_helpers.ts";
 import { CURRENT_RUNTIME } from "../_runtimes.ts";
@@ -448,6 +457,45 @@ describe(`tls on ${CURRENT_RUNTIME}`, () => {
     assert.equal(await silent.readLine({ timeout: 10_000 }), null);
     await server.close();
     assert.deepEqual(log.pending, []);
+  });
+
+  test("a client that resets right after its handshake ends the connection: never a read that waits for ever", async () => {
+    // How it ended: the handler's read, or a handshake the server did not finish before the reset.
+    let settle!: (how: string) => void;
+    const settled = new Promise<string>((resolve) => settle = resolve);
+    await using server = await serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: SERVER_TLS,
+      onError: (err) => settle(`handshake ${codeOf(err)}`),
+    }, async (conn) => {
+      try {
+        settle(await conn.readLine({ timeout: 10_000 }) ?? "end of stream");
+      } catch (err) {
+        settle(codeOf(err));
+      }
+    });
+    const result = await runPythonClient({ port: server.addr.port, tls: true, ca: certs.ca, reset: true });
+    assert.equal(result.code, 0, result.stderr);
+    const how = await settled;
+    // Node's TLS socket reports such a reset as an end of stream, and nothing else after it (runtime/node/conn.ts).
+    const expected = CURRENT_RUNTIME === "node" ? ["end of stream"] : ["ECONNRESET", "handshake ECONNRESET"];
+    assert.ok(expected.includes(how), how);
+    await server.close();
+    assert.equal(server.stats.open, 0);
+  });
+
+  test("closing a TLS connection lets its socket go, though the peer never answers the close_notify", async () => {
+    await using server = await serve({ hostname: "127.0.0.1", port: 0, tls: SERVER_TLS }, async (conn) => {
+      await conn.write("bye\n");
+      conn.close();
+    });
+    const result = await runPythonClient({ port: server.addr.port, ca: certs.ca, silentClose: true });
+    // The reply, then the server's FIN: it did not keep the socket for a close_notify of the peer's. A close() sends
+    // none of its own on any runtime.
+    assert.deepEqual(result.lines, ["read bye", "fin without close_notify"]);
+    assert.equal(result.code, 0, result.stderr);
+    await server.close();
   });
 
   test("verify: false accepts a self-signed certificate for any name (Deno: EUNSUPPORTED)", async () => {
