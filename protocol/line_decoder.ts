@@ -207,7 +207,8 @@ export class LineDecoder {
     if (this.#owned) {
       // A buffer that grew to take a large chunk behind a partial line would
       // otherwise be held whole for the next partial line, maybe for as long
-      // as the connection stays idle.
+      // as the connection stays idle. Not while lines are decoded ahead:
+      // their ends are offsets into this buffer.
       if (this.#queue !== NO_LINES || this.#buf.byteLength <= Math.max(2 * live, 1024)) return;
     } else if (this.#queue !== NO_LINES) {
       // Lines decoded ahead are decoded again from the copy.

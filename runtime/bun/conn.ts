@@ -300,8 +300,8 @@ export class BunConn implements RawConn {
     // terminate() would send a reset. On TLS, end() sends close_notify and
     // then keeps the socket until the peer answers, which a peer that
     // stopped reading never does; close() sends none and lets the socket
-    // go, as Node's and Deno's close do. Not documented: pinned in
-    // runtime/UNDOCUMENTED.md.
+    // go, as Node's does (Deno's sends one, and does not wait either). Not
+    // documented: pinned in runtime/UNDOCUMENTED.md.
     if (this.#secure) this.#socket.close();
     else this.#socket.end();
   }

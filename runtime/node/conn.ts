@@ -125,9 +125,10 @@ export class NodeConn implements RawConn {
   #onEnd(): void {
     const socket = this.#socket;
     // A Unix socket has no such reset to bring out, and the write would
-    // fail with EPIPE once the peer has closed. A TLS socket reset so
-    // reports nothing more, and its writes, the empty one too, never call
-    // back: its end is taken as it comes, or the connection would wait for
+    // fail with EPIPE once the peer has closed. On TLS the write tells
+    // nothing: with no encrypted output waiting Node completes it without
+    // the kernel, and after a reset that cut the handshake's last output
+    // short no write calls back at all, so the connection would wait for
     // ever. Not documented either: pinned in runtime/UNDOCUMENTED.md.
     if (
       socket.writableEnded || socket.destroyed || socket.writableLength > 0 || this.localAddr.transport === "unix" ||

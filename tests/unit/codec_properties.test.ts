@@ -91,15 +91,18 @@ interface Drained<T> {
 
 /**
  * Pushes each chunk and calls `next()` until it needs more, as a connection
- * does, stopping at the first error.
+ * does, stopping at the first error. A decoder with `detach()` is detached
+ * after each chunk, which is then overwritten, as a connection's read buffer
+ * is by its next read.
  */
 function drain<T>(
-  decoder: { push(chunk: Uint8Array): void; next(): T | undefined; readonly buffered: number },
+  decoder: { push(chunk: Uint8Array): void; next(): T | undefined; readonly buffered: number; detach?(): void },
   chunks: Uint8Array[],
 ): Drained<T> {
   const result: Drained<T> = { messages: [], error: undefined, pushedAtError: -1, maxBuffered: 0 };
   let pushed = 0;
-  for (const chunk of chunks) {
+  for (const original of chunks) {
+    const chunk = decoder.detach === undefined ? original : original.slice();
     decoder.push(chunk);
     pushed += chunk.length;
     try {
@@ -112,6 +115,10 @@ function drain<T>(
       return result;
     }
     result.maxBuffered = Math.max(result.maxBuffered, decoder.buffered);
+    if (decoder.detach !== undefined) {
+      decoder.detach();
+      chunk.fill(0xff);
+    }
   }
   return result;
 }
