@@ -23,7 +23,7 @@ export interface PeerServer {
 
 /** Options for {@linkcode startPythonServer}. */
 export interface PythonServerOptions {
-  /** `lines` (the default), `starttls`, `starttls-extra`, `close-in-handshake`, `plaintext-reply`. */
+  /** `lines` (the default), `starttls`, `starttls-extra`, `close-in-handshake`, `plaintext-reply`, `close-after-line`. */
   mode?: "lines" | "starttls" | "starttls-extra" | "close-in-handshake" | "plaintext-reply" | "close-after-line";
   /** Serves TLS from the first byte (mode `lines`). */
   tls?: boolean;
