@@ -419,9 +419,11 @@ export class LineDecoder {
   nextLines(): string[] {
     const first = this.next();
     if (first === undefined) return [];
-    if (this.#plain && this.#ends === NO_ENDS && this.#head === 1) {
-      // The rest of a batch decoded ahead: taken as it is, in one step.
-      const lines = this.#queue;
+    if (this.#plain && this.#ends === NO_ENDS && this.#head > 0) {
+      // The rest of a batch decoded ahead, even one whose first lines were
+      // taken with next(): taken as it is, in one step.
+      const head = this.#head;
+      const lines = head === 1 ? this.#queue : this.#queue.slice(head - 1);
       const upTo = this.#scan;
       lines[0] = first;
       this.#queue = NO_LINES;

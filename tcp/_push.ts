@@ -18,7 +18,7 @@ export const PUSH: unique symbol = Symbol("doorway.push");
 
 /** Who answers in push mode: one object can serve every connection of a server. */
 export interface PushAnswerer {
-  /** Takes complete lines with `conn.bufferedLines()` and returns the reply text, or a promise of it. */
+  /** Takes complete lines with `conn.bufferedLine()` or `conn.bufferedLines()` and returns the reply text, or a promise of it. */
   answer(conn: PushConn): string | Promise<string>;
 }
 
@@ -44,6 +44,8 @@ export interface PushConn extends Conn<Addr> {
   failPush(reason: unknown): void;
   /** What `failPush` was given since push mode started. */
   readonly pushFailure: { reason: unknown } | undefined;
+  /** The next complete line buffered now, or `undefined`; throws as `readLine()` would. */
+  bufferedLine(): string | undefined;
   /** The complete lines buffered now, maybe none; throws as `readLines()` would. */
   bufferedLines(): string[];
   /** Bytes received and not yet read. */

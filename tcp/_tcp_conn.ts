@@ -404,7 +404,7 @@ export class TcpConn implements Conn<Addr>, ConnEvents, PushConn, Upgradable {
       write.done();
     } else {
       this.#writing = write;
-      if (this.#raw.write(write.data)) this.drain();
+      if (this.#raw.write(write.data, write.bytes)) this.drain();
     }
   }
 
@@ -601,7 +601,7 @@ export class TcpConn implements Conn<Addr>, ConnEvents, PushConn, Upgradable {
       // With many connections, each object a request touches may have to
       // come from memory.
       this.#writing = write;
-      if (this.#raw.write(data)) {
+      if (this.#raw.write(data, bytes)) {
         this.#writing = undefined;
         this.#bytesWritten += bytes;
         return this.#replied();
@@ -637,6 +637,10 @@ export class TcpConn implements Conn<Addr>, ConnEvents, PushConn, Upgradable {
 
   get bufferedBytes(): number {
     return this.#buffer.buffered + (this.#frames?.buffered ?? 0);
+  }
+
+  bufferedLine(): string | undefined {
+    return this.#nextLine();
   }
 
   bufferedLines(): string[] {

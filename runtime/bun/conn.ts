@@ -8,7 +8,6 @@
 import type { Addr, ConnEvents, NetAddr, RawConn, TlsInfo } from "../contract.ts";
 import { formatAddress, SocketError } from "../../socket_error.ts";
 import type { BunSocket, BunSocketHandler } from "./types.ts";
-import { utf8Length } from "../../utf8_length.ts";
 
 const encoder = new TextEncoder();
 
@@ -273,12 +272,11 @@ export class BunConn implements RawConn {
     if (!this.#gone) this.#socket.resume();
   }
 
-  write(data: Uint8Array | string): boolean {
+  write(data: Uint8Array | string, bytes: number): boolean {
     if (this.#done) return true;
     const taken = this.#write(data);
     if (taken < 0) return false;
-    const length = typeof data === "string" ? utf8Length(data) : data.byteLength;
-    if (taken >= length) return true;
+    if (taken >= bytes) return true;
     // Only a partial write needs text as bytes, to keep the rest.
     this.#pending = (typeof data === "string" ? encoder.encode(data) : data).subarray(taken);
     return false;

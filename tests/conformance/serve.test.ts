@@ -216,6 +216,19 @@ describe(`serve on ${CURRENT_RUNTIME}`, () => {
     await server.close();
   });
 
+  test("an over-long line behind one an async responder answers: that reply, then the error reply", async () => {
+    const server = await serveLines({ hostname: "127.0.0.1", maxLineBytes: 1000 }, async (line) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return line.toUpperCase();
+    });
+    await using conn = await connect({ port: server.addr.port });
+    await conn.write("ok\n" + "y".repeat(5000) + "\nnever answered\n");
+    assert.equal(await conn.readLine(), "OK");
+    assert.equal(await conn.readLine(), "ERROR line too long (over 1000 bytes)");
+    assert.equal(await conn.readLine(), null);
+    await server.close();
+  });
+
   test("lone lines after the first, each in its own write: CRLF, UTF-8 and an over-long one", async () => {
     // After its first request a connection's line buffer holds nothing, and a
     // chunk that is one whole line is answered without it (TcpConn.onData).
