@@ -121,7 +121,7 @@ export class LineDecoder {
   #ends: number[] = NO_ENDS;
   #head = 0;
   // Whether the lines of an ASCII queue are as returned: no `\r` to drop and
-  // none over the limit. nextLines() then hands the queue over whole.
+  // none over the limit. nextLines() then hands over what is left of it whole.
   #plain = false;
   // Whether no byte has been consumed yet: the first line drops a BOM.
   #fresh = true;
@@ -417,34 +417,38 @@ export class LineDecoder {
    * ```
    */
   nextLines(): string[] {
+    // The rest of a batch of ASCII lines decoded ahead, after next() took its
+    // first lines: in one step, not a call per line.
+    if (this.#head > 0 && this.#plain && this.#ends === NO_ENDS) {
+      return this.#restOfBatch(this.#queue.slice(this.#head));
+    }
     const first = this.next();
     if (first === undefined) return [];
-    if (this.#plain && this.#ends === NO_ENDS && this.#head > 0) {
-      // The rest of a batch decoded ahead, even one whose first lines were
-      // taken with next(): taken as it is, in one step.
-      const head = this.#head;
-      const lines = head === 1 ? this.#queue : this.#queue.slice(head - 1);
-      const upTo = this.#scan;
-      lines[0] = first;
-      this.#queue = NO_LINES;
-      this.#head = 0;
-      this.#consume(upTo);
-      // What follows holds no newline, but may be over the limit already:
-      // next() fails then, as it would have after the last line.
-      if (this.#end > upTo) {
-        try {
-          this.next();
-        } catch {
-          // Heard of on the next call, as below.
-        }
-      }
-      return lines;
-    }
+    // A batch next() has just decoded: the queue, `first` included, as it is.
+    if (this.#head === 1 && this.#plain && this.#ends === NO_ENDS) return this.#restOfBatch(this.#queue);
     const lines = [first];
     try {
       for (let line = this.next(); line !== undefined; line = this.next()) lines.push(line);
     } catch {
       // The decoder keeps failing: the caller hears of it on its next call.
+    }
+    return lines;
+  }
+
+  // Hands over `lines`, the rest of the queued batch, and consumes them.
+  #restOfBatch(lines: string[]): string[] {
+    const upTo = this.#scan;
+    this.#queue = NO_LINES;
+    this.#head = 0;
+    this.#consume(upTo);
+    // What follows holds no newline, but may be over the limit already:
+    // next() fails then, as it would have after the last line.
+    if (this.#end > upTo) {
+      try {
+        this.next();
+      } catch {
+        // Heard of on the next call, as for a batch cut short by such a line.
+      }
     }
     return lines;
   }

@@ -163,7 +163,8 @@ export interface RawConn {
    * Hands bytes, or text as UTF-8, to the runtime: `true` when the kernel
    * took all of it, `false` when `events.drain()` will say so later. Never
    * called again before that; never with nothing to send. `bytes` is how
-   * many bytes that is, which the caller has counted already.
+   * many bytes that is (text's UTF-8 length, a lone surrogate as three),
+   * which the caller has counted already.
    */
   write(data: Uint8Array | string, bytes: number): boolean;
   /** Sends FIN; the read side stays open. Only when no write waits for `drain()`. */

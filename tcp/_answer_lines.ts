@@ -158,7 +158,8 @@ export class LineAnswerer implements PushAnswerer {
   }
 
   // The rest of a batch once a responder answered with a promise: `rest`,
-  // or the lines still buffered when it is `undefined`.
+  // or, when that is `undefined`, the lines buffered once `pending` has
+  // settled, those that arrived meanwhile included.
   async #finish(conn: PushConn, reply: string, pending: Promise<string>, rest: string[] | undefined): Promise<string> {
     try {
       reply += (await pending) + "\n";

@@ -231,7 +231,7 @@ describe(`serve on ${CURRENT_RUNTIME}`, () => {
 
   test("lone lines after the first, each in its own write: CRLF, UTF-8 and an over-long one", async () => {
     // After its first request a connection's line buffer holds nothing, and a
-    // chunk that is one whole line is answered without it (TcpConn.onData).
+    // chunk that is one whole line is decoded whole and answered alone.
     const server = await serveLines({ hostname: "127.0.0.1", maxLineBytes: 8 }, uppercase);
     await using conn = await connect({ port: server.addr.port });
     await conn.write("ok\n");

@@ -40,7 +40,7 @@ function importEdges(roots: string[]): [string, string][] {
 const RUNTIMES = ["deno", "bun", "node"];
 const SOCKET_MODULES = ["node:net", "node:dgram", "node:dns", "node:tls"];
 // What an adapter may import besides its own folder and the runtime's modules.
-const ADAPTER_IMPORTS = ["runtime/contract.ts", "socket_error.ts", "addr.ts", "utf8_length.ts"];
+const ADAPTER_IMPORTS = ["runtime/contract.ts", "socket_error.ts", "addr.ts"];
 // The places one runtime's adapter borrows another's, each for a reason
 // written where it happens: Bun's cancellable connect, plain or TLS, is
 // node:net's and node:tls's, Bun's socket files are handled through node:fs,
