@@ -25,9 +25,11 @@
 # "tls VERSION ALPN PEER" once TLS is up (PEER: the server certificate's CN), then, for each --send LINE, sends it and
 # prints "reply " and the answer. It exits 0, or prints "error REASON" and exits 1. With --reset it ends with a reset
 # instead of a close. With --silent-close it runs TLS by hand, reads to the server's close (see silent_close()), and
-# never sends a close_notify of its own.
+# never sends a close_notify of its own. With --stall-handshake it sends a ClientHello and nothing more (but a byte
+# when told to on stdin), and says when the server answered and when it closed (see stall_handshake()).
 import argparse
 import os
+import select
 import socket
 import ssl
 import struct
@@ -53,6 +55,7 @@ def parse():
     parser.add_argument("--send", action="append", default=[])
     parser.add_argument("--reset", action="store_true")
     parser.add_argument("--silent-close", action="store_true")
+    parser.add_argument("--stall-handshake", action="store_true")
     return parser.parse_args()
 
 
@@ -241,6 +244,43 @@ def silent_close(context, sock, server_name):
         say("no fin")
 
 
+def stall_handshake(context, sock, server_name):
+    """Sends a ClientHello and never answers what the server sends back: prints "server answered" once its first bytes
+    came, then "closed" when the server closes the connection (a FIN or a reset), or "still open" if nothing has come
+    for 20 s. A line "poke" on stdin sends the server one byte that is no TLS."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname=server_name)
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    sock.sendall(outgoing.read())
+    sock.setblocking(False)
+    watched = [sock, sys.stdin]
+    answered = False
+    while True:
+        readable, _, _ = select.select(watched, [], [], 20)
+        if not readable:
+            say("still open")
+            return
+        if sys.stdin in readable:
+            if sys.stdin.readline().strip() == "poke":
+                sock.sendall(b"x")
+            else:
+                watched.remove(sys.stdin)
+        if sock in readable:
+            try:
+                data = sock.recv(65536)
+            except ConnectionResetError:
+                data = b""
+            if not data:
+                say("closed")
+                return
+            if not answered:
+                answered = True
+                say("server answered")
+
+
 def client(args):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if args.ca:
@@ -266,6 +306,10 @@ def client(args):
                     sys.exit(1)
         if args.silent_close:
             silent_close(context, sock, args.server_name)
+            sock.close()
+            return
+        if args.stall_handshake:
+            stall_handshake(context, sock, args.server_name)
             sock.close()
             return
         if args.tls or args.starttls:

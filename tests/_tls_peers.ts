@@ -89,6 +89,8 @@ export interface PythonClientOptions {
   reset?: boolean;
   /** TLS that reads to the server's close_notify, never answers it, and says whether a FIN follows. */
   silentClose?: boolean;
+  /** A ClientHello, then nothing: says when the server answered, then when it closed (see _tls_peer.py). */
+  stallHandshake?: boolean;
 }
 
 /** What a finished client printed, and how it ended. */
@@ -103,6 +105,15 @@ export interface ClientResult {
 
 /** Runs `_tls_peer.py client` to the end. */
 export function runPythonClient(options: PythonClientOptions): Promise<ClientResult> {
+  return run("python3", clientArgs(options));
+}
+
+/** Starts `_tls_peer.py client`, for a test that reads what it prints as it goes. */
+export function startPythonClient(options: PythonClientOptions): Child {
+  return startChild("python3", clientArgs(options));
+}
+
+function clientArgs(options: PythonClientOptions): string[] {
   const args = [PEER, "client"];
   if (options.unix) args.push("--unix", options.unix);
   else args.push("--host", options.host ?? "127.0.0.1", "--port", String(options.port));
@@ -115,7 +126,8 @@ export function runPythonClient(options: PythonClientOptions): Promise<ClientRes
   for (const line of options.send ?? []) args.push("--send", line);
   if (options.reset) args.push("--reset");
   if (options.silentClose) args.push("--silent-close");
-  return run("python3", args);
+  if (options.stallHandshake) args.push("--stall-handshake");
+  return args;
 }
 
 /** Runs a command to the end, collecting its output. */

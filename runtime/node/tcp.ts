@@ -21,12 +21,19 @@ export interface AcceptSink {
   handshakeError(cause: unknown, remoteAddr: Addr | undefined): void;
 }
 
+/** What takes a listener's accepted sockets and makes connections of them (see {@linkcode Acceptor}). */
+export interface Taker {
+  /** Takes an accepted socket, with the addresses it cannot tell (a Unix socket's). */
+  take(socket: net.Socket, addrs: ConnAddrs): void;
+  /** The listener is closing: closes the sockets that are not connections yet. */
+  close(): void;
+}
+
 /**
  * Turns a listener's accepted sockets into connections, as TLS does after
- * its handshake: given the sink, returns what takes each socket (with the
- * addresses the socket cannot tell, on a Unix socket).
+ * its handshake: given the sink, returns what takes each socket.
  */
-export type Acceptor = (sink: AcceptSink) => (socket: net.Socket, addrs: ConnAddrs) => void;
+export type Acceptor = (sink: AcceptSink) => Taker;
 
 type Early = { conn: NodeConn } | { error: unknown; remoteAddr?: Addr; handshake?: true };
 
@@ -39,6 +46,7 @@ class NodeListener implements RawListener {
   #closed = false;
   // The socket file this listener made, to remove on close (Unix).
   #file: SocketFile | undefined;
+  #taker: Taker | undefined;
 
   constructor(server: net.Server, file: SocketFile | undefined, acceptor: Acceptor | undefined) {
     this.#server = server;
@@ -55,7 +63,7 @@ class NodeListener implements RawListener {
       // interface it came in by, so it is read per connection.
       if (!isWildcard(this.addr.hostname)) addrs = { localAddr: this.addr };
     }
-    const take = acceptor?.({
+    const taker = this.#taker = acceptor?.({
       conn: (conn) => this.#report({ conn }),
       handshakeError: (error, remoteAddr) => this.#report({ error, remoteAddr, handshake: true }),
     });
@@ -67,7 +75,7 @@ class NodeListener implements RawListener {
         socket.destroy();
         return;
       }
-      if (take !== undefined) take(socket, addrs);
+      if (taker !== undefined) taker.take(socket, addrs);
       else this.#report({ conn: new NodeConn(socket, addrs) });
     });
     // After listening, Node reports only failures to accept here (EMFILE):
@@ -110,6 +118,7 @@ class NodeListener implements RawListener {
     for (const item of this.#early ?? []) if ("conn" in item) item.conn.close();
     this.#early = undefined;
     this.#server.close();
+    this.#taker?.close();
     return this.#file === undefined ? Promise.resolve() : removeOwnFile(this.#file);
   }
 }

@@ -171,25 +171,52 @@ export function listenTls(spec: ListenSpec & { tls: TlsServerOptions }): Promise
   }
   // The same for every connection of a listener.
   let addrs: ConnAddrs = {};
+  // The TCP sockets whose handshake is under way, by their peer's address,
+  // for close() to close: the TLS server names the TLS socket it made of
+  // one only once its handshake has ended. The peers of a Unix socket have
+  // no address to tell them apart: theirs are left to handshakeTimeout.
+  const handshaking = new Map<string, net.Socket>();
   return listen(spec, (sink) => {
     engine.on("secureConnection", (socket: tls.TLSSocket) => {
+      handshaking.delete(peerKey(socket));
       socket.allowHalfOpen = true;
       sink.conn(new NodeConn(socket, addrs, tlsInfo(socket)));
     });
     engine.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
+      handshaking.delete(peerKey(socket));
       const remote = remoteOf(socket, addrs);
       socket.destroy();
       sink.handshakeError(handshakeCause(err, socket), remote);
     });
-    // One handshake context for all the listener's connections, which the
-    // TLS server wraps as the connections it accepts itself (documented
-    // for its 'connection' event).
-    return (socket: net.Socket, socketAddrs: ConnAddrs) => {
-      addrs = socketAddrs;
-      halfOpenAfterHandshake(socket);
-      engine.emit("connection", socket);
+    return {
+      // One handshake context for all the listener's connections, which the
+      // TLS server wraps as the connections it accepts itself (documented
+      // for its 'connection' event).
+      take(socket, socketAddrs) {
+        addrs = socketAddrs;
+        if (socketAddrs.remoteAddr === undefined) {
+          const key = peerKey(socket);
+          handshaking.set(key, socket);
+          // Also when the TLS socket failed after Node forgot the peer's
+          // address (see runtime/UNDOCUMENTED.md).
+          socket.once("close", () => {
+            if (handshaking.get(key) === socket) handshaking.delete(key);
+          });
+        }
+        halfOpenAfterHandshake(socket);
+        engine.emit("connection", socket);
+      },
+      close() {
+        for (const socket of handshaking.values()) socket.destroy();
+        handshaking.clear();
+      },
     };
   });
+}
+
+// A TCP connection's peer, which no other connection of the listener has.
+function peerKey(socket: net.Socket): string {
+  return `${socket.remoteAddress} ${socket.remotePort}`;
 }
 
 // A peer that ends its stream before the handshake is done fails it: the
