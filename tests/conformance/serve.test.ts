@@ -207,26 +207,14 @@ describe(`serve on ${CURRENT_RUNTIME}`, () => {
   });
 
   test("an over-long line gets the documented error reply, then the connection closes", async () => {
-    const server = await serveLines({ hostname: "127.0.0.1", maxLineBytes: 1000 }, uppercase);
-    await using conn = await connect({ port: server.addr.port });
-    await conn.write("ok\n" + "y".repeat(5000) + "\nnever answered\n");
-    assert.equal(await conn.readLine(), "OK");
-    assert.equal(await conn.readLine(), "ERROR line too long (over 1000 bytes)");
-    assert.equal(await conn.readLine(), null);
-    await server.close();
+    await overLongAfterOk(uppercase);
   });
 
   test("an over-long line behind one an async responder answers: that reply, then the error reply", async () => {
-    const server = await serveLines({ hostname: "127.0.0.1", maxLineBytes: 1000 }, async (line) => {
+    await overLongAfterOk(async (line) => {
       await new Promise((resolve) => setTimeout(resolve, 1));
       return line.toUpperCase();
     });
-    await using conn = await connect({ port: server.addr.port });
-    await conn.write("ok\n" + "y".repeat(5000) + "\nnever answered\n");
-    assert.equal(await conn.readLine(), "OK");
-    assert.equal(await conn.readLine(), "ERROR line too long (over 1000 bytes)");
-    assert.equal(await conn.readLine(), null);
-    await server.close();
   });
 
   test("lone lines after the first, each in its own write: CRLF, UTF-8 and an over-long one", async () => {
@@ -543,4 +531,16 @@ async function shutdownWithRequestQueued(stall: boolean): Promise<void> {
   await conn.closeWrite();
   assert.equal(await conn.readLine(), null);
   await closing;
+}
+
+// "ok", a line over the limit and one more, in one write: the reply to "ok", then the documented error reply, then
+// the end of the connection.
+async function overLongAfterOk(respond: (line: string) => string | Promise<string>): Promise<void> {
+  const server = await serveLines({ hostname: "127.0.0.1", maxLineBytes: 1000 }, respond);
+  await using conn = await connect({ port: server.addr.port });
+  await conn.write("ok\n" + "y".repeat(5000) + "\nnever answered\n");
+  assert.equal(await conn.readLine(), "OK");
+  assert.equal(await conn.readLine(), "ERROR line too long (over 1000 bytes)");
+  assert.equal(await conn.readLine(), null);
+  await server.close();
 }
