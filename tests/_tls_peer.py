@@ -5,6 +5,7 @@
 #                               [--client-ca F] [--alpn A,B]
 #   python3 _tls_peer.py client (--host H --port P | --unix PATH) [--tls] [--starttls] [--ca F] [--server-name N]
 #                               [--cert F --key F] [--alpn A,B] [--send LINE]... [--reset] [--silent-close]
+#                               [--stall-handshake]
 #
 # The server listens on port 0 (or on PATH), prints "ready PORT" (or "ready PATH"), and serves every connection in
 # a thread of its own until its stdin ends; then it exits 0. For each connection it prints one line:
