@@ -86,12 +86,12 @@ export class DenoConn implements RawConn {
   // Set once error() was reported or close() called: nothing is reported after.
   #done = false;
   #closed = false;
-  // then() checks both handlers it is given, and a settled read or write
-  // calls one: on a busy server each is memory no other connection touched
-  // since, so each direction has one handler for both outcomes, bound to the
-  // connection (an arrow function reaches it through one object more).
-  #readSettled = this.#settleRead.bind(this);
-  #writeSettled = this.#settleWrite.bind(this);
+  // One handler per direction, bound once, for both outcomes: on a busy
+  // server a connection's handlers are out of cache by its next read or
+  // write, and then() loads each function it is given (an arrow function
+  // would also load its closure's context to reach `this`).
+  #onRead = this.#settleRead.bind(this);
+  #onWrite = this.#settleWrite.bind(this);
 
   /** Takes over `conn`; `options.noDelay` only for a `Deno.TcpConn`. */
   constructor(conn: Deno.Conn, options: DenoConnOptions = {}) {
@@ -172,10 +172,10 @@ export class DenoConn implements RawConn {
       this.#buffer = new Uint8Array(this.#readSize);
     }
     this.#reading = true;
-    this.#conn.read(this.#buffer).then(this.#readSettled, this.#readSettled);
+    this.#conn.read(this.#buffer).then(this.#onRead, this.#onRead);
   }
 
-  // Deno resolves a read with a count or null, and rejects with errors.
+  // Deno resolves a read with a count or null, and never rejects with either.
   #settleRead(result: unknown): void {
     if (typeof result === "number" || result === null) this.#read(result);
     else this.#readFailed(result);
@@ -243,10 +243,10 @@ export class DenoConn implements RawConn {
   // One write of Deno's at a time, until every byte is taken.
   #writeRest(data: Uint8Array): void {
     this.#unwritten = data;
-    this.#conn.write(data).then(this.#writeSettled, this.#writeSettled);
+    this.#conn.write(data).then(this.#onWrite, this.#onWrite);
   }
 
-  // Deno resolves a write with a count, and rejects with errors.
+  // Deno resolves a write with a count, and never rejects with one.
   #settleWrite(result: unknown): void {
     if (typeof result === "number") this.#written(result);
     else this.#writeFailed(result);
