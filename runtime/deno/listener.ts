@@ -6,7 +6,7 @@
  */
 
 import type { Addr, ListenerEvents, RawListener } from "../contract.ts";
-import { plainAddr } from "./tcp.ts";
+import { plainAddr } from "./conn.ts";
 
 // Connections that failed between the kernel's accept and Deno's: the
 // peer's doing, never the listener's.
@@ -26,7 +26,7 @@ export type Accepted<C extends Deno.Conn> = (conn: C, events: ListenerEvents) =>
  *
  * @example Listening on a free port
  * ```ts ignore
- * import { DenoConn } from "./tcp.ts";
+ * import { DenoConn } from "./conn.ts";
  * import { DenoListener } from "./listener.ts";
  *
  * const listener = new DenoListener(Deno.listen({ hostname: "127.0.0.1", port: 0 }), (conn, events) => {

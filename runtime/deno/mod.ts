@@ -9,7 +9,8 @@ import type { ConnectSpec, ListenerEvents, ListenSpec, RawConn, RawListener, Run
 import { formatAddress } from "../../socket_error.ts";
 import { lookup } from "./dns.ts";
 import { DenoListener } from "./listener.ts";
-import { connectTcp, DenoConn } from "./tcp.ts";
+import { DenoConn } from "./conn.ts";
+import { connectTcp } from "./tcp.ts";
 import { connectTls, listenTls, startTls, unsupported } from "./tls.ts";
 import { bindDatagram } from "./udp.ts";
 import { connectUnix, listenUnix, removeSocketFile } from "./unix.ts";

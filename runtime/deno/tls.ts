@@ -13,7 +13,8 @@
 import type { ListenerEvents, RawConn, RawListener, TlsClientOptions, TlsInfo, TlsServerOptions } from "../contract.ts";
 import { formatAddress, SocketError } from "../../socket_error.ts";
 import { DenoListener } from "./listener.ts";
-import { connectTcp, DenoConn, plainAddr } from "./tcp.ts";
+import { DenoConn, plainAddr } from "./conn.ts";
+import { connectTcp } from "./tcp.ts";
 import { abandonable } from "./unix.ts";
 
 /**

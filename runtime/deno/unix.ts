@@ -11,7 +11,7 @@
 import type { ListenerEvents, RawListener } from "../contract.ts";
 import { SocketError } from "../../socket_error.ts";
 import { DenoListener } from "./listener.ts";
-import { DenoConn } from "./tcp.ts";
+import { DenoConn } from "./conn.ts";
 
 function reportUnix(conn: Deno.UnixConn, events: ListenerEvents): void {
   events.conn(new DenoConn(conn));
