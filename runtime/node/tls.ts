@@ -183,7 +183,6 @@ export function listenTls(spec: ListenSpec & { tls: TlsServerOptions }): Promise
       sink.conn(new NodeConn(socket, addrs, tlsInfo(socket)));
     });
     engine.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
-      handshaking.delete(peerKey(socket));
       const remote = remoteOf(socket, addrs);
       socket.destroy();
       sink.handshakeError(handshakeCause(err, socket), remote);
@@ -197,8 +196,9 @@ export function listenTls(spec: ListenSpec & { tls: TlsServerOptions }): Promise
         if (socketAddrs.remoteAddr === undefined) {
           const key = peerKey(socket);
           handshaking.set(key, socket);
-          // Also when the TLS socket failed after Node forgot the peer's
-          // address (see runtime/UNDOCUMENTED.md).
+          // A failed handshake is forgotten here, as its socket closes: the
+          // TLS socket may fail after Node forgot the peer's address (see
+          // runtime/UNDOCUMENTED.md).
           socket.once("close", () => {
             if (handshaking.get(key) === socket) handshaking.delete(key);
           });
